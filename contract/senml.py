@@ -1,0 +1,253 @@
+"""SenML JSON packs (RFC 8428) as the EIL contract uses them.
+
+A pack is a JSON array of records. The first record carries the base fields: `bn` (base name,
+"<site>/<node>/"), `bt` (base time, absolute UNIX seconds) and the EIL extension `bfloor` (the
+oldest sequence number the node still holds unacknowledged). Each record carries `n` (quantity
+name), `t` (seconds relative to `bt`), `seq` (the EIL extension: node-assigned, strictly
+increasing, the identity of the reading together with the node) and one value:
+
+    gauge    "v"  number, with "u" (SenML unit symbol)
+    counter  "s"  number, cumulative sum, with "u"
+    event    "vs" string (what happened to whom: a tool tag, a member pseudonym...), optional "ref"
+
+Decoding is a pure function. Faults that make the whole pack unusable raise PackError; faults of
+one record are returned as RecordReject so the rest of the pack is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from contract.errors import PackError, RecordError
+from contract.topics import NodeId
+from contract.units import check_symbol
+
+MAX_PACK_BYTES = 256 * 1024
+MAX_RECORDS = 5000
+EARLIEST_TIME = 946_684_800.0  # 2000-01-01: anything older is an unset clock, not a reading
+RELATIVE_TIME_LIMIT = 2**28  # RFC 8428: smaller times are relative to "now"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SENML_VERSION = 10
+_KNOWN_FIELDS = {"bn", "bt", "bu", "bv", "bs", "bver", "bfloor", "n", "u", "v", "s", "vs", "vb",
+                 "vd", "t", "ut", "seq", "ref"}
+
+
+class Kind(StrEnum):
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    EVENT = "event"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One reading or event, as the node produced it. (node, seq) is its identity."""
+
+    seq: int
+    time: float  # UNIX seconds, millisecond resolution
+    name: str
+    kind: Kind
+    value: float | None = None
+    unit: str | None = None
+    text: str | None = None
+    ref: str | None = None
+
+    def __post_init__(self) -> None:
+        # Validate at construction so an agent cannot put a reading on the wire that the
+        # gateway would reject; the same rules run again when decoding.
+        _check_reading(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReject:
+    seq: int
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    node: NodeId
+    floor: int | None
+    readings: list[Reading] = field(default_factory=list)
+    rejects: list[RecordReject] = field(default_factory=list)
+
+    @property
+    def seqs(self) -> list[int]:
+        return [r.seq for r in self.readings] + [r.seq for r in self.rejects]
+
+
+def _check_reading(r: Reading) -> None:
+    if not isinstance(r.seq, int) or isinstance(r.seq, bool) or r.seq < 1:
+        raise RecordError(f"seq must be a positive integer, got {r.seq!r}")
+    if not _NAME.match(r.name):
+        raise RecordError(f"name {r.name!r} must be 1-64 of a-z, 0-9, '.', '_', '-'")
+    if not math.isfinite(r.time) or r.time < EARLIEST_TIME:
+        raise RecordError(f"time {r.time!r} is not an absolute UNIX time after 2000-01-01")
+    if r.kind is Kind.EVENT:
+        if not isinstance(r.text, str) or r.value is not None:
+            raise RecordError(f"event {r.name!r} needs a string value (vs) and no number")
+        if r.ref is not None and not isinstance(r.ref, str):
+            raise RecordError(f"event {r.name!r}: ref must be a string")
+    else:
+        if isinstance(r.value, bool) or not isinstance(r.value, int | float):
+            raise RecordError(f"{r.kind} {r.name!r} needs a numeric value, got {r.value!r}")
+        if not math.isfinite(r.value):
+            raise RecordError(f"{r.kind} {r.name!r} value {r.value!r} is not finite")
+        if r.unit is None:
+            raise RecordError(f"{r.kind} {r.name!r} has no unit: units travel with values")
+        check_symbol(r.unit)
+        if r.text is not None or r.ref is not None:
+            raise RecordError(f"{r.kind} {r.name!r} carries a string value")
+
+
+def _ms(x: float) -> float:
+    return round(x, 3)
+
+
+def encode_pack(node: NodeId, readings: Sequence[Reading], floor: int | None = None) -> bytes:
+    """SenML JSON for `readings` of `node` (compact; base time = first reading's time)."""
+    if not readings:
+        raise PackError("cannot encode an empty pack")
+    bt = _ms(readings[0].time)
+    out: list[dict[str, Any]] = []
+    for i, r in enumerate(readings):
+        rec: dict[str, Any] = {}
+        if i == 0:
+            rec["bn"] = node.base_name
+            rec["bt"] = bt
+            if floor is not None:
+                rec["bfloor"] = floor
+        rec["n"] = r.name
+        dt = _ms(r.time - bt)
+        if dt:
+            rec["t"] = dt
+        if r.kind is Kind.EVENT:
+            rec["vs"] = r.text
+            if r.ref is not None:
+                rec["ref"] = r.ref
+        else:
+            rec["u"] = r.unit
+            rec["v" if r.kind is Kind.GAUGE else "s"] = r.value
+        rec["seq"] = r.seq
+        out.append(rec)
+    return json.dumps(out, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _int_field(rec: dict[str, Any], key: str, index: int) -> int:
+    value = rec.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PackError(f"record {index}: {key!r} must be a positive integer, got {value!r}")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RecordError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def decode_pack(payload: bytes, node: NodeId, max_bytes: int = MAX_PACK_BYTES) -> Pack:
+    """Decode and check a pack that arrived on `node`'s topic.
+
+    Raises PackError when the pack as a whole cannot be trusted; otherwise returns the good
+    readings and, separately, the records that failed with their reason.
+    """
+    if len(payload) > max_bytes:
+        raise PackError(f"payload is {len(payload)} bytes, larger than the {max_bytes} byte limit")
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PackError(f"payload is not valid JSON: {exc}") from None
+    if not isinstance(doc, list):
+        raise PackError(f"a SenML pack is a JSON array of records, got {type(doc).__name__}")
+    if not doc:
+        raise PackError("pack holds no records")
+    if len(doc) > MAX_RECORDS:
+        raise PackError(f"pack holds {len(doc)} records, more than the {MAX_RECORDS} limit")
+
+    bn, bt, bu, bv, bs = "", 0.0, None, 0.0, 0.0
+    floor: int | None = None
+    readings: list[Reading] = []
+    rejects: list[RecordReject] = []
+    seen: set[int] = set()
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise PackError(f"record {i} is a {type(rec).__name__}, not a JSON object")
+        must_understand = [k for k in rec if k.endswith("_") and k not in _KNOWN_FIELDS]
+        if must_understand:
+            raise PackError(f"record {i} has must-understand fields {must_understand} (RFC 8428 4.4)")
+        if "bver" in rec and rec["bver"] != _SENML_VERSION:
+            raise PackError(f"record {i}: unsupported SenML version bver={rec['bver']!r}")
+        if "bn" in rec:
+            if not isinstance(rec["bn"], str):
+                raise PackError(f"record {i}: bn must be a string")
+            bn = rec["bn"]
+        if "bfloor" in rec:
+            floor = _int_field(rec, "bfloor", i)
+        try:
+            if "bt" in rec:
+                bt = _number(rec["bt"], "bt")
+            if "bu" in rec:
+                bu = rec["bu"]
+            if "bv" in rec:
+                bv = _number(rec["bv"], "bv")
+            if "bs" in rec:
+                bs = _number(rec["bs"], "bs")
+        except RecordError as exc:
+            raise PackError(f"record {i}: {exc}") from None
+        seq = _int_field(rec, "seq", i)
+        if seq in seen:
+            raise PackError(f"record {i}: seq {seq} appears twice in the pack")
+        seen.add(seq)
+        name = bn + rec["n"] if isinstance(rec.get("n"), str) else bn
+        if not name.startswith(node.base_name):
+            raise PackError(
+                f"record {i} is named {name!r} but the topic belongs to node {node}: "
+                f"names must start with {node.base_name!r}"
+            )
+        try:
+            readings.append(_decode_record(rec, name[len(node.base_name):], seq, bt, bu, bv, bs))
+        except RecordError as exc:
+            rejects.append(RecordReject(seq, f"record {i} (seq {seq}): {exc}", rec))
+    return Pack(node, floor, readings, rejects)
+
+
+def _decode_record(rec: dict[str, Any], name: str, seq: int, bt: float, bu: Any, bv: float,
+                   bs: float) -> Reading:
+    if "vb" in rec or "vd" in rec:
+        raise RecordError("boolean (vb) and data (vd) values are not part of the EIL contract")
+    time = bt + _number(rec.get("t", 0.0), "t")
+    if abs(time) < RELATIVE_TIME_LIMIT:
+        raise RecordError(f"time {time} is relative (RFC 8428); nodes send absolute timestamps")
+    time = round(time, 3)
+    present = [k for k in ("v", "s", "vs") if k in rec]
+    if len(present) != 1:
+        raise RecordError(f"a record needs exactly one of v, s, vs; got {present or 'none'}")
+    if "vs" in rec:
+        if not isinstance(rec["vs"], str):
+            raise RecordError(f"vs must be a string, got {rec['vs']!r}")
+        ref = rec.get("ref")
+        return Reading(seq, time, name, Kind.EVENT, text=rec["vs"], ref=ref)
+    unit = rec.get("u", bu)
+    if not isinstance(unit, str):
+        raise RecordError(f"quantity {name!r} has no unit (u): units travel with values")
+    if "v" in rec:
+        return Reading(seq, time, name, Kind.GAUGE, _number(rec["v"], "v") + bv, unit)
+    return Reading(seq, time, name, Kind.COUNTER, _number(rec["s"], "s") + bs, unit)
+
+
+def contiguous_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted, merged [first, last] ranges covering `seqs`."""
+    out: list[tuple[int, int]] = []
+    for s in sorted(set(seqs)):
+        if out and s == out[-1][1] + 1:
+            out[-1] = (out[-1][0], s)
+        else:
+            out.append((s, s))
+    return out

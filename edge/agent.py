@@ -1,0 +1,269 @@
+"""The node agent: sample sensors on schedule, commit readings to the outbox, publish them as
+SenML packs at QoS 1, and delete them only when the gateway acknowledges them.
+
+One thread owns the outbox and the schedule; paho's network thread only forwards callbacks into
+a queue. Resend rules (replays are harmless: the gateway deduplicates on (node, seq)):
+  - on every (re)connect, publishing restarts from the last acknowledged sequence number;
+  - when the gateway announces a new boot, likewise (it may have lost what it had not committed);
+  - when acknowledgements stall for `ack_timeout_s` while readings are outstanding, likewise.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+
+from contract.errors import ContractError
+from contract.messages import Ack, Status
+from contract.senml import Kind, Reading, encode_pack
+from contract.topics import Channel, gateway_status_topic
+from edge.config import ClockConfig, NodeConfig
+from edge.errors import SensorError
+from edge.outbox import Outbox
+from edge.scheduler import Schedule
+from edge.sensors import build_sensor
+from edge.sensors.base import QuantitySpec, Sensor
+from eil import __version__
+from eil.clock import Clock, ScaledClock, SystemClock
+from eil.mqtt import connect_properties, make_client
+
+log = logging.getLogger("eil.node")
+MAX_BUFFER = 5000  # readings held in memory before a forced outbox commit
+
+
+def clock_from_config(cfg: ClockConfig) -> Clock:
+    if cfg.speed == 1.0 and cfg.start is None:
+        return SystemClock()
+    now = time.time()
+    return ScaledClock(start=cfg.start if cfg.start is not None else now,
+                       anchor=cfg.anchor if cfg.anchor is not None else now, speed=cfg.speed)
+
+
+def split_by_channel(readings: Sequence[Reading]) -> list[tuple[Channel, list[Reading]]]:
+    """Consecutive runs of readings that go to the same topic (events vs readings)."""
+    runs: list[tuple[Channel, list[Reading]]] = []
+    for r in readings:
+        ch = Channel.EVENTS if r.kind is Kind.EVENT else Channel.READINGS
+        if runs and runs[-1][0] is ch:
+            runs[-1][1].append(r)
+        else:
+            runs.append((ch, [r]))
+    return runs
+
+
+class NodeAgent:
+    def __init__(self, cfg: NodeConfig, clock: Clock | None = None,
+                 sensors: list[Sensor] | None = None) -> None:
+        self.cfg = cfg
+        self.clock = clock or clock_from_config(cfg.clock)
+        self.sensors = sensors if sensors is not None else [build_sensor(s) for s in cfg.sensors]
+        self.specs: list[dict[str, QuantitySpec]] = [
+            {q.key: q for q in s.quantities} for s in self.sensors]
+        self.outbox = Outbox(cfg.data_dir / "outbox.db")
+        self.schedule = Schedule([s.interval_s for s in cfg.sensors], self.clock.now())
+        self.buffer: list[tuple] = []
+        self.failing: set[int] = set()
+        self.inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.boot = uuid.uuid4().hex[:12]
+        self.connected = False
+        self.gateway_online = True  # until told otherwise
+        self.gateway_boot: str | None = None
+        self.published_upto = self.outbox.acked
+        self.waiting_since = time.monotonic()
+        self.last_flush = time.monotonic()
+        self.last_status = 0.0
+        self.client = self._make_client()
+
+    # --- MQTT shell (paho thread) -------------------------------------------------------------
+    def _make_client(self):  # type: ignore[no-untyped-def]
+        b, node = self.cfg.broker, self.cfg.id
+        client = make_client(f"eil-node-{node.site}-{node.node}", b.username, b.password,
+                             tls=b.tls, ca_file=b.ca_file)
+        client.will_set(node.topic(Channel.STATUS),
+                        Status("offline", self.boot, time.time(), __version__).encode(),
+                        qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            log.error("broker refused connection: %s", reason_code)
+            return
+        node = self.cfg.id
+        client.subscribe([(node.topic(Channel.ACK), 1), (gateway_status_topic(node.site), 1)])
+        self.inbox.put(("connected", None))
+        self.wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        self.inbox.put(("disconnected", str(reason_code)))
+        self.wake.set()
+
+    def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if msg.topic.endswith("/" + Channel.ACK):
+                self.inbox.put(("ack", Ack.decode(msg.payload).seq))
+            else:
+                self.inbox.put(("gateway", Status.decode(msg.payload)))
+        except ContractError as exc:
+            log.warning("ignoring malformed message on %s: %s", msg.topic, exc)
+        self.wake.set()
+
+    # --- agent thread -------------------------------------------------------------------------
+    def _handle_inbox(self) -> None:
+        while True:
+            try:
+                kind, arg = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "connected":
+                self.connected = True
+                self._rewind("connected")
+                self._publish_status()
+            elif kind == "disconnected":
+                self.connected = False
+                log.warning("disconnected from broker (%s); buffering in the outbox", arg)
+            elif kind == "ack":
+                assert isinstance(arg, int)
+                if arg > self.outbox.last_seq:
+                    log.error("gateway acknowledges seq %d beyond our newest seq %d: was this "
+                              "node's outbox reset? Ignoring the ack.", arg, self.outbox.last_seq)
+                if self.outbox.ack(arg):
+                    self.waiting_since = time.monotonic()
+            elif kind == "gateway":
+                assert isinstance(arg, Status)
+                was_online, old_boot = self.gateway_online, self.gateway_boot
+                self.gateway_online, self.gateway_boot = arg.state == "online", arg.boot
+                if self.gateway_online and old_boot is not None and (
+                        not was_online or arg.boot != old_boot):
+                    self._rewind(f"gateway restarted (boot {arg.boot})")
+
+    def _rewind(self, why: str) -> None:
+        if self.published_upto > self.outbox.acked:
+            log.info("resending from seq %d: %s", self.outbox.acked + 1, why)
+        self.published_upto = self.outbox.acked
+        self.waiting_since = time.monotonic()
+
+    def _sample(self, now: float) -> None:
+        for i in self.schedule.pop_due(now):
+            cfg, sensor = self.cfg.sensors[i], self.sensors[i]
+            try:
+                samples = sensor.read(now)
+            except SensorError as exc:
+                if i not in self.failing:
+                    log.warning("%s unavailable: %s", cfg.source, exc)
+                self.failing.add(i)
+                continue
+            if i in self.failing:
+                log.info("%s is back", cfg.source)
+                self.failing.discard(i)
+            for s in samples:
+                spec = self.specs[i].get(s.key)
+                if spec is None:
+                    log.error("%s returned undeclared quantity %r; dropped", cfg.source, s.key)
+                    continue
+                self.buffer.append((now, cfg.name_for(s.key), spec.kind, s.value, spec.unit,
+                                    s.text, s.ref))
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.outbox.append(self.buffer)
+            self.buffer = []
+        self.last_flush = time.monotonic()
+
+    def _publish_pending(self) -> None:
+        if not (self.connected and self.gateway_online):
+            return
+        pub = self.cfg.publish
+        while (room := pub.window - (self.published_upto - self.outbox.acked)) > 0:
+            batch = self.outbox.pending(self.published_upto, min(pub.max_records_per_pack, room))
+            if not batch:
+                return
+            if self.published_upto <= self.outbox.acked:
+                self.waiting_since = time.monotonic()
+            for channel, readings in split_by_channel(batch):
+                payload = encode_pack(self.cfg.id, readings, floor=self.outbox.acked + 1)
+                info = self.client.publish(self.cfg.id.topic(channel), payload, qos=1)
+                if info.rc != 0:
+                    return  # not connected any more: the reconnect rewinds
+            self.published_upto = batch[-1].seq
+
+    def _check_stall(self) -> None:
+        outstanding = self.published_upto > self.outbox.acked
+        if outstanding and time.monotonic() - self.waiting_since > self.cfg.publish.ack_timeout_s:
+            self._rewind(f"no acknowledgement for {self.cfg.publish.ack_timeout_s:.0f} s")
+
+    def _publish_status(self) -> None:
+        if not self.connected:
+            return
+        status = Status("online", self.boot, time.time(), __version__,
+                        last_seq=self.outbox.last_seq, outbox=self.outbox.depth)
+        self.client.publish(self.cfg.id.topic(Channel.STATUS), status.encode(), qos=1, retain=True)
+        self.last_status = time.monotonic()
+
+    def step(self) -> None:
+        """One pass of the agent loop (public for tests)."""
+        self._handle_inbox()
+        now = self.clock.now()
+        if self.schedule.next_due() <= now:
+            self._sample(now)
+        if self.buffer and (len(self.buffer) >= MAX_BUFFER or
+                            time.monotonic() - self.last_flush >= self.cfg.publish.commit_interval_s):
+            self.flush()
+        self._publish_pending()
+        self._check_stall()
+        if time.monotonic() - self.last_status >= self.cfg.publish.status_interval_s:
+            self._publish_status()
+
+    def run(self, drain_s: float = 0.0) -> None:
+        b = self.cfg.broker
+        log.info("node %s starting: outbox %s, last seq %d, acked %d", self.cfg.id,
+                 self.outbox.path, self.outbox.last_seq, self.outbox.acked)
+        self.client.connect_async(b.host, b.port, keepalive=30, clean_start=True,
+                                  properties=connect_properties())
+        self.client.loop_start()
+        try:
+            while not self.stop.is_set():
+                self.step()
+                flush_in = self.cfg.publish.commit_interval_s - (time.monotonic() - self.last_flush)
+                self.clock.wait_until(self.schedule.next_due(), self.wake,
+                                      max(0.0, min(0.5, flush_in if self.buffer else 0.5)))
+                self.wake.clear()
+        finally:
+            self.shutdown(drain_s)
+
+    def drain(self, timeout_s: float) -> None:
+        """Keep publishing until the gateway has acknowledged everything, or timeout_s passes."""
+        deadline = time.monotonic() + timeout_s
+        while self.outbox.depth and time.monotonic() < deadline:
+            self._handle_inbox()
+            self._publish_pending()
+            self._check_stall()
+            self.wake.wait(0.05)
+            self.wake.clear()
+
+    def shutdown(self, drain_s: float = 0.0) -> None:
+        self.flush()
+        if drain_s:
+            self.drain(drain_s)
+        if self.connected:
+            info = self.client.publish(
+                self.cfg.id.topic(Channel.STATUS),
+                Status("offline", self.boot, time.time(), __version__,
+                       last_seq=self.outbox.last_seq, outbox=self.outbox.depth).encode(),
+                qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=2)
+            except RuntimeError:
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.outbox.close()
+        log.info("node %s stopped at seq %d", self.cfg.id, self.outbox.last_seq)

@@ -1,0 +1,97 @@
+"""Durable outbox: every reading is committed here before it may be published, and deleted only
+when the gateway acknowledges it.
+
+SQLite in WAL mode with synchronous=FULL: a committed batch survives kill -9 and power loss.
+Readings are appended in batches (the agent commits about once a second) so the SD card sees one
+small WAL write per batch, not one per reading. AUTOINCREMENT keeps sequence numbers strictly
+increasing across restarts, even after every row has been acknowledged and deleted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from contract.senml import Kind, Reading
+from edge.errors import OutboxError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    t    REAL NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    v    REAL,
+    u    TEXT,
+    vs   TEXT,
+    ref  TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
+        self.path = path
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        self.last_seq: int = row[0] if row else 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
+        self.acked: int = row[0] if row else 0
+
+    def append(self, items: Sequence[tuple[float, str, Kind, float | None, str | None,
+                                           str | None, str | None]]) -> list[Reading]:
+        """Commit (time, name, kind, value, unit, text, ref) items; return them as Readings."""
+        first = self.last_seq + 1
+        readings = [Reading(first + i, round(t, 3), n, k, v, u, vs, ref)
+                    for i, (t, n, k, v, u, vs, ref) in enumerate(items)]
+        rows = [(r.seq, r.time, r.name, r.kind.value, r.value, r.unit, r.text, r.ref)
+                for r in readings]
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany("INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?)", rows)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot write outbox {self.path}: {exc}") from exc
+        if readings:
+            self.last_seq = readings[-1].seq
+        return readings
+
+    def pending(self, after_seq: int, limit: int) -> list[Reading]:
+        """Unacknowledged readings with seq > after_seq, oldest first."""
+        rows = self.db.execute(
+            "SELECT seq, t, name, kind, v, u, vs, ref FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (max(after_seq, self.acked), limit),
+        ).fetchall()
+        return [Reading(s, t, n, Kind(k), v, u, vs, ref) for s, t, n, k, v, u, vs, ref in rows]
+
+    def ack(self, seq: int) -> int:
+        """The gateway has committed everything up to `seq`: delete it. Returns rows deleted.
+
+        An ack beyond our newest sequence number cannot be about our readings (the outbox was
+        reset, or another node holds this identity); it is ignored rather than deleting new data.
+        """
+        seq = min(seq, self.last_seq)
+        if seq <= self.acked:
+            return 0
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            deleted = self.db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,)).rowcount
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('acked', ?)", (seq,))
+        self.acked = seq
+        return deleted
+
+    @property
+    def depth(self) -> int:
+        return self.last_seq - self.acked
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,3 @@
+from eil.cli import main
+
+raise SystemExit(main())

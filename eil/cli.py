@@ -1,0 +1,190 @@
+"""The `eil` command line. Heavy imports happen inside each command so a node stays light."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eil.errors import EilError
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def rfc3339(t_ms: int) -> str:
+    return datetime.fromtimestamp(t_ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def parse_time(text: str | None, what: str) -> int | None:
+    """RFC 3339 / ISO 8601 (a date alone means midnight UTC) -> ms since the epoch."""
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise EilError(f"{what}: {text!r} is not an RFC 3339 time such as "
+                       "2026-11-23T08:00:00Z or 2026-11-23") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)
+
+
+def cmd_node_run(args: argparse.Namespace) -> int:
+    from edge.agent import NodeAgent
+    from edge.config import load_node_config
+
+    _logging(args.verbose)
+    agent = NodeAgent(load_node_config(Path(args.config)))
+    stop = _stop_on_signals()
+    threading.Thread(target=lambda: (stop.wait(), agent.stop.set(), agent.wake.set()),
+                     daemon=True).start()
+    agent.run(drain_s=args.drain)
+    return 0
+
+
+def cmd_gateway_run(args: argparse.Namespace) -> int:
+    from gateway.config import load_gateway_config
+    from gateway.service import Gateway
+
+    _logging(args.verbose)
+    gw = Gateway(load_gateway_config(Path(args.config)))
+    gw.run(_stop_on_signals())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from eil.demo import DemoPlan, default_data_dir, run_demo
+
+    if args.nodes < 1:
+        raise EilError("--nodes must be at least 1 (4 gives one node of every kind)")
+    if args.speed <= 0:
+        raise EilError("--speed must be > 0")
+    plan = DemoPlan(data=Path(args.data).resolve() if args.data else default_data_dir(),
+                    site=args.site, nodes=args.nodes, speed=args.speed,
+                    duration=args.duration, http_port=args.http_port)
+    return run_demo(plan, _stop_on_signals())
+
+
+def _store(data: str):  # type: ignore[no-untyped-def]
+    from gateway.store import Store
+
+    path = Path(data)
+    return Store(path / "eil.db" if path.is_dir() else path, readonly=True)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = _store(args.data)
+    rows = store.export(node=args.node, name=args.name,
+                        since_ms=parse_time(args.since, "--since"),
+                        until_ms=parse_time(args.until, "--until"))
+    fields = ["site", "node", "seq", "time", "name", "kind", "value", "unit", "ref"]
+    out = sys.stdout
+    writer = csv.writer(out, lineterminator="\n") if args.format == "csv" else None
+    if writer:
+        writer.writerow(fields)
+    for r in rows:
+        rec = {"site": r.site, "node": r.node, "seq": r.seq, "time": rfc3339(r.t_ms),
+               "name": r.name, "kind": r.kind, "value": r.value if r.text is None else r.text,
+               "unit": r.unit, "ref": r.ref}
+        if writer:
+            writer.writerow(["" if rec[f] is None else rec[f] for f in fields])
+        else:
+            out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args.data)
+    nodes = store.node_summary()
+    if args.json:
+        print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20)}, indent=2))
+        return 0
+    now = time.time()
+    head = f"{'node':24} {'state':8} {'last seen':>10} {'last seq':>9} {'acked':>9} " \
+           f"{'stored':>9} {'outbox':>7} {'dead':>5}"
+    print(head)
+    print("-" * len(head))
+    for n in nodes:
+        seen = "never" if n["last_seen"] is None else f"{now - float(n['last_seen']):.0f} s ago"
+        print(f"{str(n['site']) + '/' + str(n['node']):24} {n['state']:8} {seen:>10} "
+              f"{n['last_seq'] if n['last_seq'] is not None else '-':>9} {n['acked']:>9} "
+              f"{n['readings']:>9} {n['outbox'] if n['outbox'] is not None else '?':>7} "
+              f"{n['dead_letters']:>5}")
+    dead = store.dead_letters(10)
+    print(f"\n{sum(int(d['count']) for d in store.dead_letters(10**6))} dead letters"
+          + (":" if dead else ""))
+    for d in dead:
+        print(f"  {d['node'] or '?'}: {d['reason']} (x{d['count']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eil", description="EIL stack: edge ecological monitoring")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    node = sub.add_parser("node", help="node agent").add_subparsers(dest="action", required=True)
+    run = node.add_parser("run", help="run the node agent")
+    run.add_argument("--config", required=True, help="node TOML config")
+    run.add_argument("--drain", type=float, default=0.0, metavar="S",
+                     help="on stop, keep publishing up to S seconds until all is acknowledged")
+    run.set_defaults(func=cmd_node_run)
+
+    gw = sub.add_parser("gateway", help="gateway").add_subparsers(dest="action", required=True)
+    grun = gw.add_parser("run", help="run ingest and web views")
+    grun.add_argument("--config", required=True, help="gateway TOML config")
+    grun.set_defaults(func=cmd_gateway_run)
+
+    demo = sub.add_parser("demo", help="run a whole simulated site locally")
+    demo.add_argument("--data", help="data directory (default ./eil-demo-data)")
+    demo.add_argument("--site", default="demo-garden")
+    demo.add_argument("--nodes", type=int, default=4, help="simulated nodes, kinds in turn")
+    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    demo.add_argument("--duration", type=float, help="stop after S real seconds")
+    demo.add_argument("--http-port", type=int, default=8080)
+    demo.set_defaults(func=cmd_demo)
+
+    exp = sub.add_parser("export", help="stored readings, one per line")
+    exp.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
+    exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    exp.add_argument("--node")
+    exp.add_argument("--name")
+    exp.add_argument("--since", help="RFC 3339 time, inclusive")
+    exp.add_argument("--until", help="RFC 3339 time, exclusive")
+    exp.set_defaults(func=cmd_export)
+
+    st = sub.add_parser("status", help="per-node ingest status")
+    st.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EilError as exc:
+        print(f"eil: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

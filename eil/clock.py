@@ -1,0 +1,59 @@
+"""Injected clocks. Sampling and timestamps use a Clock so schedules are testable without sleeping
+and the demo can run simulated time faster than real time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Current (possibly simulated) UNIX time in seconds."""
+        ...
+
+    def wait_until(self, when: float, stop: threading.Event, max_real_s: float) -> None:
+        """Block until `when` (clock time), `stop` is set, or `max_real_s` real seconds pass."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    def wait_until(self, when: float, stop: threading.Event, max_real_s: float) -> None:
+        stop.wait(min(max(0.0, when - self.now()), max_real_s))
+
+
+@dataclass(frozen=True)
+class ScaledClock:
+    """Simulated time: `start` at real time `anchor`, running `speed` times faster than real time.
+    Processes sharing (start, anchor, speed) share one simulated timeline."""
+
+    start: float
+    anchor: float
+    speed: float
+
+    def now(self) -> float:
+        return self.start + (time.time() - self.anchor) * self.speed
+
+    def wait_until(self, when: float, stop: threading.Event, max_real_s: float) -> None:
+        stop.wait(min(max(0.0, (when - self.now()) / self.speed), max_real_s))
+
+
+class ManualClock:
+    """Test clock: time moves only when told; waiting jumps straight to the target time."""
+
+    def __init__(self, start: float) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def wait_until(self, when: float, stop: threading.Event, max_real_s: float) -> None:
+        self.t = max(self.t, when)

@@ -1,0 +1,134 @@
+"""`eil demo`: a whole site on this machine from embedded defaults.
+
+A local Mosquitto with generated credentials and ACL, the gateway (store + web views), and
+simulated nodes of every kind (soil, water, energy, tool library), each as its own process, all
+sharing one simulated timeline that runs `speed` times faster than real time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from eil.broker import BrokerSetup, LocalBroker, free_port
+
+KINDS = ("soil", "water", "energy", "tools")
+SENSORS = {
+    "soil": 'type = "sim.soil"\ninterval_s = 300\nseed = {seed}\n',
+    "water": 'type = "sim.water"\ninterval_s = 60\nseed = {seed}\n',
+    "energy": 'type = "sim.energy"\ninterval_s = 60\nseed = {seed}\n',
+    "tools": 'type = "sim.tool_station"\ninterval_s = 60\nseed = {seed}\ntaps_per_open_hour = 12.0\n',
+}
+
+
+def node_ids(count: int) -> list[tuple[str, str]]:
+    """(node id, kind): soil-1, water-1, energy-1, tools-1, soil-2, ..."""
+    return [(f"{KINDS[i % 4]}-{i // 4 + 1}", KINDS[i % 4]) for i in range(count)]
+
+
+@dataclass
+class DemoPlan:
+    data: Path
+    site: str
+    nodes: int
+    speed: float
+    duration: float | None
+    http_port: int
+
+    def write(self) -> tuple[BrokerSetup, Path, list[Path]]:
+        self.data.mkdir(parents=True, exist_ok=True)
+        ids = node_ids(self.nodes)
+        broker = BrokerSetup(self.data / "broker", self.site, free_port())
+        broker.write([n for n, _ in ids])
+        gw = self.data / "gateway.toml"
+        gw.write_text(f"""site = "{self.site}"
+data_dir = "{self.data}"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+username = "_gateway"
+password_file = "{broker.secret_file('_gateway')}"
+[http]
+host = "127.0.0.1"
+port = {self.http_port}
+""")
+        now = time.time()
+        start = now - self.duration * self.speed if self.duration else now
+        configs = []
+        for i, (node, kind) in enumerate(ids):
+            d = self.data / "nodes" / node
+            d.mkdir(parents=True, exist_ok=True)
+            cfg = d / "node.toml"
+            cfg.write_text(f"""site = "{self.site}"
+node = "{node}"
+data_dir = "{d}"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+password_file = "{broker.secret_file(node)}"
+[clock]
+speed = {self.speed}
+start = {start}
+anchor = {now}
+[publish]
+ack_timeout_s = 10
+[[sensors]]
+{SENSORS[kind].format(seed=i + 1)}""")
+            configs.append(cfg)
+        return broker, gw, configs
+
+
+def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    return subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def run_demo(plan: DemoPlan, stop: threading.Event) -> int:
+    broker_setup, gw_cfg, node_cfgs = plan.write()
+    with LocalBroker(broker_setup):
+        gateway = _spawn(["gateway", "run", "--config", str(gw_cfg)], plan.data / "gateway.log")
+        nodes = [_spawn(["node", "run", "--config", str(c), "--drain", "5"],
+                        c.parent / "agent.log") for c in node_cfgs]
+        print(f"EIL demo: site {plan.site}, {len(nodes)} simulated nodes "
+              f"({', '.join(n for n, _ in node_ids(plan.nodes))}), time x{plan.speed:g}")
+        print(f"web views: http://127.0.0.1:{plan.http_port}/")
+        print(f"data: {plan.data}  (try: eil status --data {plan.data})", flush=True)
+        deadline = time.monotonic() + plan.duration if plan.duration else None
+        code = 0
+        while not stop.is_set():
+            if deadline and time.monotonic() >= deadline:
+                break
+            dead = [p for p in [gateway, *nodes] if p.poll() is not None]
+            if dead:
+                print(f"a demo process exited unexpectedly (code {dead[0].returncode}); "
+                      f"see the logs in {plan.data}", file=sys.stderr)
+                code = 1
+                break
+            stop.wait(0.5)
+        for p in nodes:  # nodes first: they drain their outboxes while the gateway still acks
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in nodes:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        gateway.send_signal(signal.SIGTERM)
+        try:
+            gateway.wait(20)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            code = 1
+    print(f"demo stopped; data kept in {plan.data}")
+    return code
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("EIL_DEMO_DIR", "eil-demo-data")).resolve()

@@ -1,0 +1,29 @@
+"""paho-mqtt client set-up shared by the node agent and the gateway (MQTT 5, auth, TLS)."""
+
+from __future__ import annotations
+
+import ssl
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+
+def make_client(client_id: str, username: str, password: str, *, tls: bool = False,
+                ca_file: str | None = None, inflight: int = 100) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5)
+    client.username_pw_set(username, password)
+    if tls:
+        client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.reconnect_delay_set(min_delay=1, max_delay=15)
+    client.max_inflight_messages_set(inflight)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def connect_properties(receive_maximum: int = 1000) -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = receive_maximum
+    return props

@@ -1,0 +1,69 @@
+"""Gateway config: TOML parsed once into frozen objects; errors name file, key and reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from contract.errors import TopicError
+from contract.senml import MAX_PACK_BYTES
+from contract.topics import check_id
+from eil.config import BrokerConfig, Table, parse_broker, read_toml
+
+GATEWAY_USER = "_gateway"  # cannot collide with a node id (ids cannot start with '_')
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_pack_bytes: int
+    max_future_s: float  # readings stamped further ahead than this are rejected
+    batch_max: int  # readings per store commit, at most
+    batch_wait_s: float  # how long a commit waits to gather more messages
+    shared_group: str  # MQTT 5 shared subscription group: run several gateways to scale out
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str
+    port: int  # 0 disables the web server
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    path: Path
+    site: str
+    data_dir: Path
+    broker: BrokerConfig
+    ingest: IngestConfig
+    http: HttpConfig
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "eil.db"
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    root = Table(path, read_toml(path))
+    site = root.get("site", str)
+    try:
+        check_id(site, "site")
+    except TopicError as exc:
+        raise root.fail("site", str(exc)) from None
+    ing, http = root.table("ingest"), root.table("http")
+    data_dir = Path(root.get("data_dir", str, "/var/lib/eil/gateway"))
+    if not data_dir.is_absolute():
+        data_dir = (path.parent / data_dir).resolve()
+    port = http.get("port", int, 8080)
+    if not 0 <= port < 65536:
+        raise http.fail("port", f"not a TCP port: {port}")
+    return GatewayConfig(
+        path=path, site=site, data_dir=data_dir,
+        broker=parse_broker(root.table("broker"), GATEWAY_USER),
+        ingest=IngestConfig(
+            max_pack_bytes=int(ing.positive("max_pack_bytes", MAX_PACK_BYTES)),
+            max_future_s=ing.positive("max_future_s", 366 * 86400.0),
+            batch_max=int(ing.positive("batch_max", 50_000)),
+            batch_wait_s=ing.positive("batch_wait_s", 0.05),
+            shared_group=ing.get("shared_group", str, "eil-ingest")),
+        http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
+    )

@@ -1,0 +1,17 @@
+"""Gateway errors, under one root."""
+
+from eil.errors import ConfigError, EilError
+
+__all__ = ["ConfigError", "GatewayError", "QueryError", "StoreError"]
+
+
+class GatewayError(EilError):
+    """Root of every gateway error."""
+
+
+class StoreError(GatewayError):
+    """The embedded store could not be opened, read or written."""
+
+
+class QueryError(GatewayError):
+    """A query parameter (time range, format, node id...) is invalid."""

@@ -1,0 +1,1 @@
+"""Ingest: pure validation and acknowledgement bookkeeping, and the MQTT service around them."""

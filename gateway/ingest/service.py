@@ -1,0 +1,165 @@
+"""The ingest service: MQTT in, validated readings committed to the store, acknowledgements out.
+
+paho's network thread only queues raw messages. The ingest thread takes everything queued (up to
+`batch_max` readings, waiting at most `batch_wait_s` to gather more), validates it, commits it in
+one durable transaction, and only then publishes each touched node's cumulative acknowledgement.
+A failing store commit is retried with back-off; nothing is acknowledged until it succeeds.
+Data topics use an MQTT 5 shared subscription so several gateways can split the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+
+from contract.errors import ContractError
+from contract.messages import Ack, Status
+from contract.topics import DATA_CHANNELS, GATEWAY, Channel, NodeId, gateway_status_topic, parse
+from contract.topics import subscription
+from eil import __version__
+from eil.mqtt import connect_properties, make_client
+from gateway.config import GatewayConfig
+from gateway.errors import StoreError
+from gateway.ingest.validate import DeadLetter, StoredReading, validate_message
+from gateway.ingest.watermark import Watermark
+from gateway.store import Store
+
+log = logging.getLogger("eil.gateway")
+
+
+class IngestService:
+    def __init__(self, cfg: GatewayConfig, store: Store) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.boot = uuid.uuid4().hex[:12]
+        self.inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
+        self.marks: dict[NodeId, Watermark] = {
+            node: Watermark(acked) for node, acked in store.acked().items()}
+        self.stop = threading.Event()
+        self.connected = threading.Event()
+        self.stats = {"messages": 0, "readings_new": 0, "dead_letters": 0, "commits": 0}
+        b = cfg.broker
+        self.client = make_client(f"eil-gateway-{cfg.site}-{self.boot}", b.username, b.password,
+                                  tls=b.tls, ca_file=b.ca_file, inflight=1000)
+        self.client.will_set(gateway_status_topic(cfg.site),
+                             Status("offline", self.boot, time.time(), __version__).encode(),
+                             qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = lambda *a: (self.connected.clear(),
+                                                log.warning("disconnected from broker"))
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            log.error("broker refused connection: %s", reason_code)
+            return
+        site, group = self.cfg.site, self.cfg.ingest.shared_group
+        subs = [(f"$share/{group}/{subscription(ch, site)}", 1) for ch in DATA_CHANNELS]
+        subs.append((subscription(Channel.STATUS, site), 1))
+        client.subscribe(subs)
+        client.publish(gateway_status_topic(site),
+                       Status("online", self.boot, time.time(), __version__).encode(),
+                       qos=1, retain=True)
+        self.connected.set()
+        log.info("connected to broker; gateway boot %s", self.boot)
+
+    def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
+        self.inbox.put((msg.topic, msg.payload, time.time()))
+
+    # --- ingest thread ---------------------------------------------------------------------------
+    def _gather(self) -> list[tuple[str, bytes, float]]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        msgs = [first]
+        deadline = time.monotonic() + self.cfg.ingest.batch_wait_s
+        approx = 0
+        while approx < self.cfg.ingest.batch_max:
+            try:
+                m = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            msgs.append(m)
+            approx += len(m[1]) // 40 + 1  # ~40 bytes per SenML record
+        return msgs
+
+    def process(self, msgs: list[tuple[str, bytes, float]]) -> None:
+        readings: list[tuple[NodeId, StoredReading]] = []
+        dead: list[DeadLetter] = []
+        handled: dict[NodeId, list[tuple[list[int], int | None]]] = {}
+        seen: dict[NodeId, float] = {}
+        ing = self.cfg.ingest
+        for topic, payload, at in msgs:
+            if topic.endswith("/" + Channel.STATUS):
+                self._status(topic, payload, at)
+                continue
+            out = validate_message(topic, payload, at, max_pack_bytes=ing.max_pack_bytes,
+                                   max_future_s=ing.max_future_s)
+            dead.extend(out.dead)
+            for d in out.dead:
+                log.warning("dead letter from %s: %s", topic, d.reason)
+            if out.node is None:
+                continue
+            seen[out.node] = at
+            readings.extend((out.node, r) for r in out.readings)
+            if out.readings or any(d.seq is not None for d in out.dead):
+                handled.setdefault(out.node, []).append((out.handled_seqs, out.floor))
+        # Watermarks are computed on copies and adopted only after the commit succeeded.
+        new_marks: dict[NodeId, Watermark] = {}
+        for node, items in handled.items():
+            old = self.marks.get(node, Watermark())
+            wm = Watermark(old.acked)
+            wm.above = list(old.above)
+            for seqs, floor in items:
+                wm.commit(seqs, floor)
+            new_marks[node] = wm
+        acked = {n: w.acked for n, w in new_marks.items()}
+        delay = 0.5
+        while True:
+            try:
+                new = self.store.commit(readings, dead, acked, seen)
+                break
+            except StoreError as exc:
+                log.error("%s; retrying in %.1f s (nothing acknowledged meanwhile)", exc, delay)
+                if self.stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
+        self.marks.update(new_marks)
+        self.stats["messages"] += len(msgs)
+        self.stats["readings_new"] += new
+        self.stats["dead_letters"] += len(dead)
+        self.stats["commits"] += 1
+        for node in handled:
+            self.client.publish(node.topic(Channel.ACK), Ack(self.marks[node].acked).encode(),
+                                qos=1, retain=True)
+
+    def _status(self, topic: str, payload: bytes, at: float) -> None:
+        try:
+            node, _ = parse(topic)
+            status = Status.decode(payload)
+        except ContractError as exc:
+            if f"/{GATEWAY}/" not in topic:
+                self.store.commit([], [DeadLetter(topic, None, None, str(exc), payload)], {}, {})
+            return
+        self.store.set_status(node, status.state, payload.decode(), at)
+
+    def run(self) -> None:
+        b = self.cfg.broker
+        self.client.connect_async(b.host, b.port, keepalive=30, clean_start=True,
+                                  properties=connect_properties(65535))
+        self.client.loop_start()
+        try:
+            while not self.stop.is_set():
+                msgs = self._gather()
+                if msgs:
+                    self.process(msgs)
+        finally:
+            self.client.publish(gateway_status_topic(self.cfg.site),
+                                Status("offline", self.boot, time.time(), __version__).encode(),
+                                qos=1, retain=True)
+            self.client.disconnect()
+            self.client.loop_stop()

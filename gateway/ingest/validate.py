@@ -1,0 +1,96 @@
+"""Validate one MQTT message into canonical readings or dead letters. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.errors import ContractError, PackError, RecordError
+from contract.senml import Kind, Reading, decode_pack
+from contract.topics import DATA_CHANNELS, Channel, NodeId, parse
+from contract.units import conversion
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    seq: int
+    t_ms: int
+    name: str
+    kind: str
+    unit: str | None  # canonical SenML symbol
+    value: float | None
+    text: str | None
+    ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    node: NodeId | None
+    seq: int | None  # set when one record of a pack failed; None when the whole message did
+    reason: str
+    payload: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
+
+
+@dataclass(slots=True)
+class Outcome:
+    node: NodeId | None
+    floor: int | None = None
+    readings: list[StoredReading] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def handled_seqs(self) -> list[int]:
+        """Sequence numbers durably handled once committed (stored or dead-lettered)."""
+        return [r.seq for r in self.readings] + [d.seq for d in self.dead if d.seq is not None]
+
+
+def canonical(r: Reading, now: float, max_future_s: float) -> StoredReading:
+    if r.time > now + max_future_s:
+        raise RecordError(f"time {r.time} is more than {max_future_s:.0f} s in the future")
+    if r.kind is Kind.EVENT:
+        return StoredReading(r.seq, round(r.time * 1000), r.name, r.kind.value, None, None,
+                             r.text, r.ref)
+    assert r.unit is not None and r.value is not None
+    conv = conversion(r.unit)
+    return StoredReading(r.seq, round(r.time * 1000), r.name, r.kind.value, conv.canonical,
+                         conv.apply(r.value), None, None)
+
+
+def _record_json(record: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(record, separators=(",", ":"), default=str).encode()
+
+
+def validate_message(topic: str, payload: bytes, now: float, *, max_pack_bytes: int,
+                     max_future_s: float) -> Outcome:
+    try:
+        node, channel = parse(topic)
+    except ContractError as exc:
+        return Outcome(None, dead=[DeadLetter(topic, None, None, str(exc), payload)])
+    if channel not in DATA_CHANNELS:
+        reason = f"channel {channel!r} does not carry readings"
+        return Outcome(node, dead=[DeadLetter(topic, node, None, reason, payload)])
+    try:
+        pack = decode_pack(payload, node, max_pack_bytes)
+    except PackError as exc:
+        return Outcome(node, dead=[DeadLetter(topic, node, None, str(exc), payload)])
+    out = Outcome(node, pack.floor)
+    want_events = channel is Channel.EVENTS
+    for rej in pack.rejects:
+        out.dead.append(DeadLetter(topic, node, rej.seq, rej.reason, _record_json(rej.record)))
+    for r in pack.readings:
+        try:
+            if (r.kind is Kind.EVENT) != want_events:
+                raise RecordError(f"{r.kind} record on the {channel} channel")
+            out.readings.append(canonical(r, now, max_future_s))
+        except RecordError as exc:
+            out.dead.append(DeadLetter(topic, node, r.seq, f"seq {r.seq}: {exc}",
+                                       _record_json({"n": r.name, "seq": r.seq, "t": r.time})))
+    return out

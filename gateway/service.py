@@ -1,0 +1,47 @@
+"""`eil gateway run`: the ingest service and the web server in one process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from gateway.config import GatewayConfig
+from gateway.ingest.service import IngestService
+from gateway.store import Store
+
+log = logging.getLogger("eil.gateway")
+
+
+class Gateway:
+    def __init__(self, cfg: GatewayConfig) -> None:
+        self.cfg = cfg
+        self.store = Store(cfg.db_path)
+        self.ingest = IngestService(cfg, self.store)
+        self.web = None
+        if cfg.http.port:
+            import uvicorn
+
+            from gateway.web.app import create_app
+
+            config = uvicorn.Config(create_app(Store(cfg.db_path, readonly=True)),
+                                    host=cfg.http.host, port=cfg.http.port, log_level="warning")
+            self.web = uvicorn.Server(config)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.cfg.http.host}:{self.cfg.http.port}/"
+
+    def run(self, stop: threading.Event) -> None:
+        threads = [threading.Thread(target=self.ingest.run, name="ingest", daemon=True)]
+        if self.web is not None:
+            threads.append(threading.Thread(target=self.web.run, name="web", daemon=True))
+            log.info("web views at %s", self.url)
+        for t in threads:
+            t.start()
+        stop.wait()
+        self.ingest.stop.set()
+        if self.web is not None:
+            self.web.should_exit = True
+        for t in threads:
+            t.join(timeout=10)
+        self.store.close()

@@ -1,0 +1,240 @@
+"""The embedded store: SQLite, one file. Chosen by measurement (docs/store.md, bench/store_choice.py).
+
+(node, seq) is the primary key of a reading, so replays are ignored by the engine itself and a
+reading is stored exactly once. Commits are WAL + synchronous=FULL: when commit() returns, the
+readings survive kill -9 and power loss, and only then does the gateway acknowledge them.
+Node, series and quantity names are interned into small integer ids to keep rows small.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from contract.topics import NodeId
+from gateway.errors import StoreError
+from gateway.ingest.validate import DeadLetter, StoredReading
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id   INTEGER PRIMARY KEY,
+    site      TEXT NOT NULL,
+    node      TEXT NOT NULL,
+    acked     INTEGER NOT NULL DEFAULT 0,   -- cumulative acknowledgement watermark
+    last_seen REAL,                         -- gateway clock, last message of any kind
+    state     TEXT,                         -- retained status: online / offline
+    status    TEXT,                         -- last status message (JSON)
+    UNIQUE (site, node)
+);
+CREATE TABLE IF NOT EXISTS series (
+    series_id INTEGER PRIMARY KEY,
+    node_id   INTEGER NOT NULL REFERENCES nodes,
+    name      TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    unit      TEXT,
+    UNIQUE (node_id, name, kind, unit)
+);
+CREATE TABLE IF NOT EXISTS readings (
+    node_id   INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    t         INTEGER NOT NULL,   -- node-assigned time, ms since the UNIX epoch
+    v         REAL,
+    vs        TEXT,
+    ref       TEXT,
+    PRIMARY KEY (node_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_by_series_time ON readings (series_id, t);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id       INTEGER PRIMARY KEY,
+    first_at REAL NOT NULL,
+    last_at  REAL NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 1,
+    topic    TEXT NOT NULL,
+    site     TEXT,
+    node     TEXT,
+    seq      INTEGER,
+    reason   TEXT NOT NULL,
+    payload  BLOB NOT NULL,
+    digest   TEXT NOT NULL UNIQUE
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    site: str
+    node: str
+    seq: int
+    t_ms: int
+    name: str
+    kind: str
+    unit: str | None
+    value: float | None
+    text: str | None
+    ref: str | None
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                if not path.exists():
+                    raise StoreError(f"no EIL store at {path}")
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                          check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.executescript(_SCHEMA)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        self.lock = threading.Lock()  # one connection shared by ingest and web threads
+        self.node_ids: dict[NodeId, int] = {}
+        self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
+
+    # --- ingest --------------------------------------------------------------------------------
+    def node_id(self, node: NodeId) -> int:
+        nid = self.node_ids.get(node)
+        if nid is None:
+            self.db.execute("INSERT OR IGNORE INTO nodes (site, node) VALUES (?, ?)",
+                            (node.site, node.node))
+            nid = self.db.execute("SELECT node_id FROM nodes WHERE site=? AND node=?",
+                                  (node.site, node.node)).fetchone()[0]
+            self.node_ids[node] = nid
+        return nid
+
+    def _series_id(self, nid: int, r: StoredReading) -> int:
+        key = (nid, r.name, r.kind, r.unit)
+        sid = self.series_ids.get(key)
+        if sid is None:
+            self.db.execute("INSERT OR IGNORE INTO series (node_id, name, kind, unit) "
+                            "VALUES (?,?,?,?)", key)
+            sid = self.db.execute("SELECT series_id FROM series WHERE node_id=? AND name=? AND "
+                                  "kind=? AND unit IS ?", key).fetchone()[0]
+            self.series_ids[key] = sid
+        return sid
+
+    def acked(self) -> dict[NodeId, int]:
+        with self.lock:
+            rows = self.db.execute("SELECT site, node, acked FROM nodes").fetchall()
+        return {NodeId(s, n): a for s, n, a in rows}
+
+    def commit(self, readings: Sequence[tuple[NodeId, StoredReading]],
+               dead: Sequence[DeadLetter], acked: dict[NodeId, int], seen: dict[NodeId, float]
+               ) -> int:
+        """Store readings (duplicates ignored), dead letters and watermarks in one durable
+        transaction. Returns how many readings were new."""
+        now = time.time()
+        try:
+            with self.lock, self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                rows = []
+                for node, r in readings:
+                    nid = self.node_id(node)
+                    rows.append((nid, r.seq, self._series_id(nid, r), r.t_ms, r.value, r.text,
+                                 r.ref))
+                before = self.db.total_changes
+                self.db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?)", rows)
+                new = self.db.total_changes - before
+                self.db.executemany(
+                    "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
+                    " payload, digest) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE"
+                    " SET count = count + 1, last_at = excluded.last_at",
+                    [(now, now, d.topic, d.node.site if d.node else None,
+                      d.node.node if d.node else None, d.seq, d.reason, d.payload, d.digest)
+                     for d in dead])
+                for node, at in seen.items():
+                    self.db.execute("UPDATE nodes SET last_seen=? WHERE node_id=?",
+                                    (at, self.node_id(node)))
+                for node, seq in acked.items():
+                    self.db.execute("UPDATE nodes SET acked=max(acked, ?) WHERE node_id=?",
+                                    (seq, self.node_id(node)))
+        except sqlite3.Error as exc:
+            self.node_ids.clear()  # ids made in a rolled-back transaction are not real
+            self.series_ids.clear()
+            raise StoreError(f"commit to {self.path} failed: {exc}") from exc
+        return new
+
+    def set_status(self, node: NodeId, state: str, status_json: str, at: float) -> None:
+        with self.lock, self.db:
+            nid = self.node_id(node)
+            self.db.execute("UPDATE nodes SET state=?, status=?, last_seen=max(coalesce("
+                            "last_seen, 0), ?) WHERE node_id=?", (state, status_json, at, nid))
+
+    # --- queries --------------------------------------------------------------------------------
+    def export(self, node: str | None = None, name: str | None = None,
+               since_ms: int | None = None, until_ms: int | None = None,
+               batch: int = 10_000) -> Iterator[ExportRow]:
+        where, args = ["1=1"], []
+        for clause, value in (("n.node = ?", node), ("s.name = ?", name),
+                              ("r.t >= ?", since_ms), ("r.t < ?", until_ms)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        sql = ("SELECT n.site, n.node, r.seq, r.t, s.name, s.kind, s.unit, r.v, r.vs, r.ref "
+               "FROM readings r JOIN series s USING (series_id) JOIN nodes n ON n.node_id = "
+               f"r.node_id WHERE {' AND '.join(where)} ORDER BY n.site, n.node, r.seq")
+        cur = self.db.execute(sql, args)
+        while rows := cur.fetchmany(batch):
+            for row in rows:
+                yield ExportRow(*row)
+
+    def node_summary(self) -> list[dict[str, object]]:
+        with self.lock:
+            nodes = self.db.execute(
+                "SELECT node_id, site, node, acked, last_seen, state, status FROM nodes "
+                "ORDER BY site, node").fetchall()
+            out = []
+            for nid, site, node, acked, last_seen, state, status in nodes:
+                count, first, last = self.db.execute(
+                    "SELECT count(*), min(seq), max(seq) FROM readings WHERE node_id=?",
+                    (nid,)).fetchone()
+                dead = self.db.execute("SELECT coalesce(sum(count), 0) FROM dead_letters WHERE "
+                                       "site=? AND node=?", (site, node)).fetchone()[0]
+                st = json.loads(status) if status else {}
+                out.append({"site": site, "node": node, "state": state or "unknown",
+                            "last_seen": last_seen, "acked": acked, "readings": count,
+                            "first_seq": first, "last_seq": last, "dead_letters": dead,
+                            "node_last_seq": st.get("last_seq"), "outbox": st.get("outbox")})
+        return out
+
+    def latest(self) -> list[dict[str, object]]:
+        """The newest reading of every series (by node time)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT n.site, n.node, s.name, s.kind, s.unit, r.t, r.v, r.vs, r.ref FROM series s"
+                " JOIN nodes n USING (node_id) JOIN readings r ON r.series_id = s.series_id"
+                " AND r.t = (SELECT max(t) FROM readings WHERE series_id ="
+                " s.series_id) ORDER BY n.site, n.node, s.name").fetchall()
+        seen: set[tuple[str, str, str]] = set()
+        out = []
+        for site, node, name, kind, unit, t, v, vs, ref in rows:
+            if (site, node, name) in seen:
+                continue
+            seen.add((site, node, name))
+            out.append({"site": site, "node": node, "name": name, "kind": kind, "unit": unit,
+                        "time_ms": t, "value": v, "text": vs, "ref": ref})
+        return out
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, object]]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT first_at, last_at, count, topic, site, node, seq, reason, length(payload)"
+                " FROM dead_letters ORDER BY last_at DESC LIMIT ?", (limit,)).fetchall()
+        keys = ("first_at", "last_at", "count", "topic", "site", "node", "seq", "reason", "bytes")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def close(self) -> None:
+        self.db.close()
