@@ -41,7 +41,8 @@ async function refresh() {
       for (const r of rows) {
         tbody.append(el("tr", {"data-quantity": r.name},
           el("td", {}, r.name), el("td", {class: "num"}, fmt(r)), el("td", {class: "unit"}, r.unit ?? ""),
-          el("td", {class: "unit"}, new Date(r.time_ms).toISOString().slice(0, 16).replace("T", " "))));
+          el("td", {class: "when", title: new Date(r.time_ms).toISOString()},
+            new Date(r.time_ms).toISOString().slice(5, 16).replace("T", " "))));
       }
       main.append(el("article", {class: "node", "data-node": n.node},
         el("header", {}, el("h2", {}, `${n.site} / ${n.node}`),
