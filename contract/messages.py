@@ -26,7 +26,7 @@ class Ack:
     seq: int
 
     def encode(self) -> bytes:
-        return json.dumps({"seq": self.seq}).encode()
+        return json.dumps({"seq": self.seq}, separators=(",", ":")).encode()
 
     @staticmethod
     def decode(payload: bytes) -> Ack:
@@ -48,7 +48,8 @@ class Status:
     outbox: int | None = None  # node only: readings held, not yet acknowledged
 
     def encode(self) -> bytes:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}).encode()
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None},
+                          separators=(",", ":")).encode()
 
     @staticmethod
     def decode(payload: bytes) -> Status:

@@ -75,7 +75,7 @@ def validate_message(topic: str, payload: bytes, now: float, *, max_pack_bytes: 
     except ContractError as exc:
         return Outcome(None, dead=[DeadLetter(topic, None, None, str(exc), payload)])
     if channel not in DATA_CHANNELS:
-        reason = f"channel {channel!r} does not carry readings"
+        reason = f"channel '{channel}' does not carry readings"
         return Outcome(node, dead=[DeadLetter(topic, node, None, reason, payload)])
     try:
         pack = decode_pack(payload, node, max_pack_bytes)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from contract.senml import Kind
+from edge.outbox import Outbox
+
+T0 = 1_795_392_000.0
+
+
+def items(n: int, t: float = T0) -> list[tuple]:
+    return [(t + i, "soil.moisture", Kind.GAUGE, 20.0 + i, "%", None, None) for i in range(n)]
+
+
+def test_sequence_survives_reopen_and_full_acknowledgement(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    assert [r.seq for r in box.append(items(3))] == [1, 2, 3]
+    assert box.ack(3) == 3 and box.depth == 0
+    box.close()
+    box = Outbox(tmp_path / "o.db")  # every row deleted, yet numbering goes on
+    assert (box.last_seq, box.acked) == (3, 3)
+    assert [r.seq for r in box.append(items(2))] == [4, 5]
+    assert [r.value for r in box.pending(0, 10)] == [20.0, 21.0]
+
+
+def test_pending_respects_cursor_limit_and_acknowledgement(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.append(items(10))
+    assert [r.seq for r in box.pending(0, 4)] == [1, 2, 3, 4]
+    assert [r.seq for r in box.pending(7, 100)] == [8, 9, 10]
+    box.ack(5)
+    assert [r.seq for r in box.pending(0, 2)] == [6, 7]  # never resend what is acknowledged
+    assert box.ack(4) == 0 and box.acked == 5  # acks never move backwards
+
+
+def test_ack_beyond_newest_seq_cannot_delete_unsent_readings(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.append(items(3))
+    assert box.ack(1000) == 3 and box.acked == 3  # clamped to what exists
+    box.append(items(2))
+    assert [r.seq for r in box.pending(0, 10)] == [4, 5]
+
+
+def test_committed_rows_are_on_disk_for_another_reader(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.append(items(4))
+    other = sqlite3.connect(tmp_path / "o.db")
+    assert other.execute("SELECT count(*), max(seq) FROM outbox").fetchone() == (4, 4)
+    assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_events_keep_text_and_ref(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.append([(T0, "loan.checkout", Kind.EVENT, None, None, "T001", "m-abc")])
+    (r,) = box.pending(0, 1)
+    assert (r.kind, r.text, r.ref, r.value, r.unit) == (Kind.EVENT, "T001", "m-abc", None, None)

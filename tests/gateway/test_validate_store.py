@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contract.senml import Kind, Reading, encode_pack
+from contract.topics import Channel, NodeId
+from gateway.ingest.validate import validate_message
+from gateway.store import Store
+
+N = NodeId("site-1", "node-1")
+T0 = 1_795_392_000.0
+LIMITS = {"max_pack_bytes": 256 * 1024, "max_future_s": 3600.0}
+
+
+def test_values_are_stored_in_canonical_units() -> None:
+    payload = encode_pack(N, [Reading(1, T0, "pv.power", Kind.GAUGE, 0.25, "kW"),
+                              Reading(2, T0, "air.temperature", Kind.GAUGE, 300.0, "K")])
+    out = validate_message(N.topic(Channel.READINGS), payload, T0, **LIMITS)
+    assert [(r.value, r.unit) for r in out.readings] == [(250.0, "W"), (300.0 - 273.15, "Cel")]
+    assert out.dead == []
+
+
+def test_future_readings_and_wrong_channel_are_dead_letters_with_their_seq() -> None:
+    payload = encode_pack(N, [Reading(1, T0 + 7200, "a", Kind.GAUGE, 1.0, "W"),
+                              Reading(2, T0, "loan.checkout", Kind.EVENT, text="T1"),
+                              Reading(3, T0, "b", Kind.GAUGE, 1.0, "W")])
+    out = validate_message(N.topic(Channel.READINGS), payload, T0, **LIMITS)
+    assert [r.seq for r in out.readings] == [3]
+    assert [(d.seq, d.reason) for d in out.dead] == [
+        (1, "seq 1: time 1795399200.0 is more than 3600 s in the future"),
+        (2, "seq 2: event record on the readings channel")]
+    assert sorted(out.handled_seqs) == [1, 2, 3]  # all three may be acknowledged once committed
+
+
+def test_status_topic_carrying_data_and_foreign_topics_are_refused() -> None:
+    out = validate_message("eil/v1/site-1/node-1/ack", b"[]", T0, **LIMITS)
+    assert out.dead[0].reason == "channel 'ack' does not carry readings"
+    out = validate_message("other/topic", b"x", T0, **LIMITS)
+    assert out.node is None and "is not of the form" in out.dead[0].reason
+
+
+def test_store_keeps_each_reading_once_and_counts_repeated_dead_letters(tmp_path: Path) -> None:
+    store = Store(tmp_path / "eil.db")
+    payload = encode_pack(N, [Reading(s, T0 + s, "a", Kind.GAUGE, float(s), "W")
+                              for s in (1, 2, 3)])
+    out = validate_message(N.topic(Channel.READINGS), payload, T0, **LIMITS)
+    rows = [(N, r) for r in out.readings]
+    assert store.commit(rows, [], {N: 3}, {N: T0}) == 3
+    assert store.commit(rows, [], {N: 3}, {N: T0}) == 0  # a replay changes nothing
+    bad = validate_message(N.topic(Channel.READINGS), b"{oops", T0, **LIMITS).dead
+    store.commit([], bad, {}, {})
+    store.commit([], bad, {}, {})
+    assert [(d["count"], d["node"]) for d in store.dead_letters()] == [(2, "node-1")]
+    assert [(r.seq, r.value, r.unit) for r in store.export()] == [
+        (1, 1.0, "W"), (2, 2.0, "W"), (3, 3.0, "W")]
+    assert store.acked() == {N: 3}
+    (summary,) = store.node_summary()
+    assert (summary["readings"], summary["dead_letters"], summary["acked"]) == (3, 2, 3)
+    latest = store.latest()
+    assert [(x["name"], x["value"]) for x in latest] == [("a", 3.0)]
+    assert json.dumps(latest)  # the web API serialises it as is
+    store.close()
