@@ -174,8 +174,10 @@ class NodeAgent:
 
     def flush(self) -> None:
         if self.buffer:
-            self.outbox.append(self.buffer)
+            self.outbox.append(self.buffer)  # also deletes what was acknowledged meanwhile
             self.buffer = []
+        else:
+            self.outbox.sync_acks()
         self.last_flush = time.monotonic()
 
     def _publish_pending(self) -> None:
@@ -214,9 +216,12 @@ class NodeAgent:
         now = self.clock.now()
         if self.schedule.next_due() <= now:
             self._sample(now)
+        since_flush = time.monotonic() - self.last_flush
         if self.buffer and (len(self.buffer) >= MAX_BUFFER or
-                            time.monotonic() - self.last_flush >= self.cfg.publish.commit_interval_s):
+                            since_flush >= self.cfg.publish.commit_interval_s):
             self.flush()
+        elif not self.buffer and since_flush >= 10 * self.cfg.publish.commit_interval_s:
+            self.flush()  # nothing sampled for a while: still clean up acknowledged rows
         self._publish_pending()
         self._check_stall()
         if time.monotonic() - self.last_status >= self.cfg.publish.status_interval_s:

@@ -3,7 +3,9 @@ when the gateway acknowledges it.
 
 SQLite in WAL mode with synchronous=FULL: a committed batch survives kill -9 and power loss.
 Readings are appended in batches (the agent commits about once a second) so the SD card sees one
-small WAL write per batch, not one per reading. AUTOINCREMENT keeps sequence numbers strictly
+small WAL write per batch, not one per reading. Acknowledged rows are deleted in that same
+transaction rather than in one of their own: an acknowledgement is kept in memory until then, and
+if the process dies first the rows are merely sent again (the gateway ignores replays). AUTOINCREMENT keeps sequence numbers strictly
 increasing across restarts, even after every row has been acknowledged and deleted.
 """
 
@@ -36,6 +38,9 @@ class Outbox:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None)
+            # Small pages: each commit rewrites whole pages into the WAL, and outbox rows are
+            # tiny, so 1 KiB pages cut the bytes written to the SD card per commit by ~4x.
+            self.db.execute("PRAGMA page_size=1024")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
@@ -46,6 +51,7 @@ class Outbox:
         self.last_seq: int = row[0] if row else 0
         row = self.db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
         self.acked: int = row[0] if row else 0
+        self.acked_on_disk = self.acked
 
     def append(self, items: Sequence[tuple[float, str, Kind, float | None, str | None,
                                            str | None, str | None]]) -> list[Reading]:
@@ -59,11 +65,25 @@ class Outbox:
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
                 self.db.executemany("INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?)", rows)
+                self._delete_acked()
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot write outbox {self.path}: {exc}") from exc
         if readings:
             self.last_seq = readings[-1].seq
         return readings
+
+    def _delete_acked(self) -> None:
+        if self.acked > self.acked_on_disk:
+            self.db.execute("DELETE FROM outbox WHERE seq <= ?", (self.acked,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('acked', ?)", (self.acked,))
+            self.acked_on_disk = self.acked
+
+    def sync_acks(self) -> None:
+        """Delete acknowledged rows now (the agent calls this when it has nothing to append)."""
+        if self.acked > self.acked_on_disk:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                self._delete_acked()
 
     def pending(self, after_seq: int, limit: int) -> list[Reading]:
         """Unacknowledged readings with seq > after_seq, oldest first."""
@@ -74,7 +94,8 @@ class Outbox:
         return [Reading(s, t, n, Kind(k), v, u, vs, ref) for s, t, n, k, v, u, vs, ref in rows]
 
     def ack(self, seq: int) -> int:
-        """The gateway has committed everything up to `seq`: delete it. Returns rows deleted.
+        """The gateway has committed everything up to `seq`: it will not be sent again, and is
+        deleted with the next write. Returns how many readings were newly acknowledged.
 
         An ack beyond our newest sequence number cannot be about our readings (the outbox was
         reset, or another node holds this identity); it is ignored rather than deleting new data.
@@ -82,16 +103,13 @@ class Outbox:
         seq = min(seq, self.last_seq)
         if seq <= self.acked:
             return 0
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            deleted = self.db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,)).rowcount
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('acked', ?)", (seq,))
-        self.acked = seq
-        return deleted
+        newly, self.acked = seq - self.acked, seq
+        return newly
 
     @property
     def depth(self) -> int:
         return self.last_seq - self.acked
 
     def close(self) -> None:
+        self.sync_acks()
         self.db.close()

@@ -55,8 +55,13 @@ def cmd_node_run(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     agent = NodeAgent(load_node_config(Path(args.config)))
     stop = _stop_on_signals()
-    threading.Thread(target=lambda: (stop.wait(), agent.stop.set(), agent.wake.set()),
-                     daemon=True).start()
+
+    def relay() -> None:
+        stop.wait()
+        agent.stop.set()
+        agent.wake.set()
+
+    threading.Thread(target=relay, daemon=True).start()
     agent.run(drain_s=args.drain)
     return 0
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eil.errors import ConfigError
 from edge.sensors import sim_energy, sim_soil, sim_tool_station, sim_water
 from edge.sensors.base import Sensor, SensorConfig
+from eil.errors import ConfigError
 
 REGISTRY: dict[str, Callable[[SensorConfig], Sensor]] = {
     "sim.soil": sim_soil.build,

@@ -29,7 +29,10 @@ class Sample:
 
 
 class Sensor(Protocol):
-    quantities: tuple[QuantitySpec, ...]
+    @property
+    def quantities(self) -> tuple[QuantitySpec, ...]:
+        """What this driver measures, declared as data."""
+        ...
 
     def read(self, now: float) -> list[Sample]:
         """Read at clock time `now`; raise SensorError when the sensor cannot be read."""

@@ -17,8 +17,15 @@ import uuid
 
 from contract.errors import ContractError
 from contract.messages import Ack, Status
-from contract.topics import DATA_CHANNELS, GATEWAY, Channel, NodeId, gateway_status_topic, parse
-from contract.topics import subscription
+from contract.topics import (
+    DATA_CHANNELS,
+    GATEWAY,
+    Channel,
+    NodeId,
+    gateway_status_topic,
+    parse,
+    subscription,
+)
 from eil import __version__
 from eil.mqtt import connect_properties, make_client
 from gateway.config import GatewayConfig
@@ -49,8 +56,7 @@ class IngestService:
                              qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.on_disconnect = lambda *a: (self.connected.clear(),
-                                                log.warning("disconnected from broker"))
+        self.client.on_disconnect = self._on_disconnect
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
@@ -65,6 +71,10 @@ class IngestService:
                        qos=1, retain=True)
         self.connected.set()
         log.info("connected to broker; gateway boot %s", self.boot)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        self.connected.clear()
+        log.warning("disconnected from broker: %s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
         self.inbox.put((msg.topic, msg.payload, time.time()))

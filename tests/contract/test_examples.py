@@ -9,7 +9,7 @@ import pytest
 from contract.errors import PackError
 from contract.messages import Ack, Status
 from contract.senml import Kind, decode_pack, encode_pack
-from contract.topics import Channel, parse
+from contract.topics import parse
 from tests.conftest import EXAMPLES
 
 INDEX = json.loads((EXAMPLES / "index.json").read_text())

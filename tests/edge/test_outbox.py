@@ -17,7 +17,7 @@ def test_sequence_survives_reopen_and_full_acknowledgement(tmp_path: Path) -> No
     box = Outbox(tmp_path / "o.db")
     assert [r.seq for r in box.append(items(3))] == [1, 2, 3]
     assert box.ack(3) == 3 and box.depth == 0
-    box.close()
+    box.close()  # acknowledged rows are deleted at the latest on close
     box = Outbox(tmp_path / "o.db")  # every row deleted, yet numbering goes on
     assert (box.last_seq, box.acked) == (3, 3)
     assert [r.seq for r in box.append(items(2))] == [4, 5]
@@ -40,6 +40,21 @@ def test_ack_beyond_newest_seq_cannot_delete_unsent_readings(tmp_path: Path) -> 
     assert box.ack(1000) == 3 and box.acked == 3  # clamped to what exists
     box.append(items(2))
     assert [r.seq for r in box.pending(0, 10)] == [4, 5]
+
+
+def test_acknowledged_rows_go_with_the_next_write_and_a_lost_ack_only_means_a_resend(
+        tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.append(items(5))
+    box.ack(3)
+    other = sqlite3.connect(tmp_path / "o.db")
+    assert other.execute("SELECT count(*) FROM outbox").fetchone() == (5,)
+    box.append(items(1))
+    assert other.execute("SELECT min(seq), count(*) FROM outbox").fetchone() == (4, 3)
+    box.ack(6)
+    box.db.close()  # killed before the next write: the ack was not persisted
+    reopened = Outbox(tmp_path / "o.db")
+    assert reopened.acked == 3 and [r.seq for r in reopened.pending(0, 10)] == [4, 5, 6]
 
 
 def test_committed_rows_are_on_disk_for_another_reader(tmp_path: Path) -> None:
