@@ -167,6 +167,10 @@ class IngestService:
                 msgs = self._gather()
                 if msgs:
                     self.process(msgs)
+            self.client.unsubscribe([f"$share/{self.cfg.ingest.shared_group}/"
+                                     f"{subscription(ch, self.cfg.site)}" for ch in DATA_CHANNELS])
+            while msgs := self._gather():  # stopping: commit and acknowledge what already came
+                self.process(msgs)
         finally:
             self.client.publish(gateway_status_topic(self.cfg.site),
                                 Status("offline", self.boot, time.time(), __version__).encode(),
