@@ -26,6 +26,7 @@ from contract.messages import Ack
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, NodeId, subscription
 from eil.broker import BrokerSetup, LocalBroker, free_port
+from eil.site_files import gateway_toml
 from tests.support.mqtt import TestClient
 
 SITE = "bench"
@@ -103,9 +104,7 @@ def main() -> None:
 
             # phase 2: the gateway
             cfg = work / "gateway.toml"
-            cfg.write_text(f'site = "{SITE}"\ndata_dir = "{work / "gw"}"\n[broker]\nport = '
-                           f'{setup.port}\npassword_file = "{setup.secret_file("_gateway")}"\n'
-                           '[http]\nport = 0\n')
+            cfg.write_text(gateway_toml(setup, work / "gw", 0))
             gw = subprocess.Popen([sys.executable, "-m", "eil", "gateway", "run", "--config",
                                    str(cfg)], stderr=subprocess.PIPE, text=True)
             proc = psutil.Process(gw.pid)

@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 from eil.broker import BrokerSetup, LocalBroker, free_port
+from eil.site_files import gateway_toml, node_toml
 
 KINDS = ["sim.soil", "sim.water", "sim.energy"]
 
@@ -47,16 +48,12 @@ def main() -> None:
     try:
         with LocalBroker(setup):
             gw_cfg = work / "gateway.toml"
-            gw_cfg.write_text(f'site = "bench"\ndata_dir = "{work / "gw"}"\n[broker]\nport = '
-                              f'{setup.port}\npassword_file = "{setup.secret_file("_gateway")}"'
-                              '\n[http]\nport = 0\n')
+            gw_cfg.write_text(gateway_toml(setup, work / "gw", 0))
             sensors = "".join(
                 f'[[sensors]]\ntype = "{KINDS[i % 3]}"\nid = "s{i}"\ninterval_s = '
                 f'{args.interval}\nseed = {i}\n' for i in range(args.sensors))
             node_cfg = work / "node.toml"
-            node_cfg.write_text(f'site = "bench"\nnode = "node-1"\ndata_dir = "{work / "node"}"\n'
-                                f'[broker]\nport = {setup.port}\npassword_file = '
-                                f'"{setup.secret_file("node-1")}"\n' + sensors)
+            node_cfg.write_text(node_toml(setup, "node-1", work / "node", sensors))
             gw = subprocess.Popen([sys.executable, "-m", "eil", "gateway", "run", "--config",
                                    str(gw_cfg)], stderr=subprocess.DEVNULL)
             node = subprocess.Popen([sys.executable, "-m", "eil", "node", "run", "--config",

@@ -5,8 +5,9 @@ SQLite in WAL mode with synchronous=FULL: a committed batch survives kill -9 and
 Readings are appended in batches (the agent commits about once a second) so the SD card sees one
 small WAL write per batch, not one per reading. Acknowledged rows are deleted in that same
 transaction rather than in one of their own: an acknowledgement is kept in memory until then, and
-if the process dies first the rows are merely sent again (the gateway ignores replays). AUTOINCREMENT keeps sequence numbers strictly
-increasing across restarts, even after every row has been acknowledged and deleted.
+if the process dies first the rows are merely sent again (the gateway ignores replays).
+AUTOINCREMENT keeps sequence numbers strictly increasing across restarts, even after every row has
+been acknowledged and deleted.
 """
 
 from __future__ import annotations

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eil.broker import BrokerSetup, LocalBroker, free_port
+from eil.site_files import gateway_toml, node_toml
 
 KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
-    "soil": 'type = "sim.soil"\ninterval_s = 300\nseed = {seed}\n',
-    "water": 'type = "sim.water"\ninterval_s = 60\nseed = {seed}\n',
-    "energy": 'type = "sim.energy"\ninterval_s = 60\nseed = {seed}\n',
-    "tools": 'type = "sim.tool_station"\ninterval_s = 60\nseed = {seed}\ntaps_per_open_hour = 12.0\n',
+    "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n',
+    "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 60\nseed = {seed}\n',
+    "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 60\nseed = {seed}\n',
+    "tools": '[[sensors]]\ntype = "sim.tool_station"\ninterval_s = 60\nseed = {seed}\n'
+             'taps_per_open_hour = 12.0\n',
 }
 
 
@@ -47,17 +49,7 @@ class DemoPlan:
         broker = BrokerSetup(self.data / "broker", self.site, free_port())
         broker.write([n for n, _ in ids])
         gw = self.data / "gateway.toml"
-        gw.write_text(f"""site = "{self.site}"
-data_dir = "{self.data}"
-[broker]
-host = "127.0.0.1"
-port = {broker.port}
-username = "_gateway"
-password_file = "{broker.secret_file('_gateway')}"
-[http]
-host = "127.0.0.1"
-port = {self.http_port}
-""")
+        gw.write_text(gateway_toml(broker, self.data, self.http_port))
         now = time.time()
         start = now - self.duration * self.speed if self.duration else now
         configs = []
@@ -65,21 +57,8 @@ port = {self.http_port}
             d = self.data / "nodes" / node
             d.mkdir(parents=True, exist_ok=True)
             cfg = d / "node.toml"
-            cfg.write_text(f"""site = "{self.site}"
-node = "{node}"
-data_dir = "{d}"
-[broker]
-host = "127.0.0.1"
-port = {broker.port}
-password_file = "{broker.secret_file(node)}"
-[clock]
-speed = {self.speed}
-start = {start}
-anchor = {now}
-[publish]
-ack_timeout_s = 10
-[[sensors]]
-{SENSORS[kind].format(seed=i + 1)}""")
+            cfg.write_text(node_toml(broker, node, d, SENSORS[kind].format(seed=i + 1),
+                                     clock=(self.speed, start, now), publish="ack_timeout_s = 10\n"))
             configs.append(cfg)
         return broker, gw, configs
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eil.broker import BrokerSetup, LocalBroker, free_port
+from eil.site_files import gateway_toml, node_toml
 from gateway.store import Store
 
 SENSORS = {
@@ -43,16 +44,8 @@ class Site:
         self.broker = LocalBroker(self.setup)
         self.http_port = http_port
         self.gateway_cfg = root / "gateway.toml"
-        self.gateway_cfg.write_text(f"""site = "{site}"
-data_dir = "{root / 'gw'}"
-[broker]
-port = {self.setup.port}
-password_file = "{self.setup.secret_file('_gateway')}"
-[http]
-port = {http_port}
-[ingest]
-batch_wait_s = 0.02
-""")
+        self.gateway_cfg.write_text(gateway_toml(self.setup, root / "gw", http_port,
+                                                 "[ingest]\nbatch_wait_s = 0.02\n"))
         now = time.time()
         self.anchor, self.speed = now, speed
         self.sim_start = sim_start if sim_start is not None else now
@@ -61,21 +54,11 @@ batch_wait_s = 0.02
             d = root / "nodes" / node
             d.mkdir(parents=True, exist_ok=True)
             cfg = d / "node.toml"
-            cfg.write_text(f"""site = "{site}"
-node = "{node}"
-data_dir = "{d}"
-[broker]
-port = {self.setup.port}
-password_file = "{self.setup.secret_file(node)}"
-[clock]
-speed = {speed}
-start = {self.sim_start}
-anchor = {now}
-[publish]
-ack_timeout_s = {ack_timeout_s}
-commit_interval_s = 0.2
-status_interval_s = 2
-""" + SENSORS[kind].format(interval=interval, seed=i + 1))
+            cfg.write_text(node_toml(
+                self.setup, node, d, SENSORS[kind].format(interval=interval, seed=i + 1),
+                clock=(speed, self.sim_start, now),
+                publish=f"ack_timeout_s = {ack_timeout_s}\ncommit_interval_s = 0.2\n"
+                        "status_interval_s = 2\n"))
             self.node_cfgs[node] = cfg
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 

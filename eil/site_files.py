@@ -1,0 +1,39 @@
+"""Config files for a whole local site (demo, tests, benchmarks), written from one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eil.broker import BrokerSetup
+
+
+def gateway_toml(broker: BrokerSetup, data_dir: Path, http_port: int, extra: str = "") -> str:
+    return f"""site = "{broker.site}"
+data_dir = "{data_dir}"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+username = "_gateway"
+password_file = "{broker.secret_file('_gateway')}"
+[http]
+host = "127.0.0.1"
+port = {http_port}
+{extra}"""
+
+
+def node_toml(broker: BrokerSetup, node: str, data_dir: Path, sensors: str, *,
+              clock: tuple[float, float, float] | None = None, publish: str = "") -> str:
+    """`clock` = (speed, simulated start, real anchor); `sensors` = [[sensors]] blocks."""
+    text = f"""site = "{broker.site}"
+node = "{node}"
+data_dir = "{data_dir}"
+[broker]
+host = "127.0.0.1"
+port = {broker.port}
+password_file = "{broker.secret_file(node)}"
+"""
+    if clock:
+        text += f"[clock]\nspeed = {clock[0]}\nstart = {clock[1]}\nanchor = {clock[2]}\n"
+    if publish:
+        text += f"[publish]\n{publish}"
+    return text + sensors
