@@ -124,7 +124,8 @@ class LocalBroker:
 
     def start(self, timeout: float = 10.0) -> LocalBroker:
         self.proc = subprocess.Popen([find_binary("mosquitto"), "-c", str(self.setup.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)  # Ctrl-C is for our caller
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -65,8 +65,10 @@ class DemoPlan:
 
 def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
+    # Own session: Ctrl-C reaches only the demo, which then stops nodes before the gateway and
+    # the gateway before the broker, so the nodes can drain their outboxes first.
     return subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def run_demo(plan: DemoPlan, stop: threading.Event) -> int:

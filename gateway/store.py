@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,6 +175,15 @@ class Store:
                             "last_seen, 0), ?) WHERE node_id=?", (state, status_json, at, nid))
 
     # --- queries --------------------------------------------------------------------------------
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction, so figures read by several statements agree with each other."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
     def export(self, node: str | None = None, name: str | None = None,
                since_ms: int | None = None, until_ms: int | None = None,
                batch: int = 10_000) -> Iterator[ExportRow]:
@@ -192,7 +202,7 @@ class Store:
                 yield ExportRow(*row)
 
     def node_summary(self) -> list[dict[str, object]]:
-        with self.lock:
+        with self.lock, self._snapshot():
             nodes = self.db.execute(
                 "SELECT node_id, site, node, acked, last_seen, state, status FROM nodes "
                 "ORDER BY site, node").fetchall()
