@@ -5,7 +5,11 @@ One thread owns the outbox and the schedule; paho's network thread only forwards
 a queue. Resend rules (replays are harmless: the gateway deduplicates on (node, seq)):
   - on every (re)connect, publishing restarts from the last acknowledged sequence number;
   - when the gateway announces a new boot, likewise (it may have lost what it had not committed);
-  - when acknowledgements stall for `ack_timeout_s` while readings are outstanding, likewise.
+  - when acknowledgements stall for `ack_timeout_s` while readings are outstanding, likewise,
+    doubling the wait after each fruitless resend (up to 5 minutes) so a long gateway outage
+    does not turn into a stream of resends.
+A gateway going offline does not pause publishing: with several ingest workers sharing the load,
+one worker's last will says nothing about the others.
 """
 
 from __future__ import annotations
@@ -72,8 +76,8 @@ class NodeAgent:
         self.wake = threading.Event()
         self.boot = uuid.uuid4().hex[:12]
         self.connected = False
-        self.gateway_online = True  # until told otherwise
-        self.gateway_boot: str | None = None
+        self.gateway_boot: str | None = None  # newest gateway boot seen online
+        self.stall_timeout = cfg.publish.ack_timeout_s
         self.published_upto = self.outbox.acked
         self.waiting_since = time.monotonic()
         self.last_flush = time.monotonic()
@@ -137,13 +141,13 @@ class NodeAgent:
                               "node's outbox reset? Ignoring the ack.", arg, self.outbox.last_seq)
                 if self.outbox.ack(arg):
                     self.waiting_since = time.monotonic()
+                    self.stall_timeout = self.cfg.publish.ack_timeout_s
             elif kind == "gateway":
                 assert isinstance(arg, Status)
-                was_online, old_boot = self.gateway_online, self.gateway_boot
-                self.gateway_online, self.gateway_boot = arg.state == "online", arg.boot
-                if self.gateway_online and old_boot is not None and (
-                        not was_online or arg.boot != old_boot):
-                    self._rewind(f"gateway restarted (boot {arg.boot})")
+                if arg.state == "online" and arg.boot != self.gateway_boot:
+                    if self.gateway_boot is not None:
+                        self._rewind(f"gateway started (boot {arg.boot})")
+                    self.gateway_boot = arg.boot
 
     def _rewind(self, why: str) -> None:
         if self.published_upto > self.outbox.acked:
@@ -181,7 +185,7 @@ class NodeAgent:
         self.last_flush = time.monotonic()
 
     def _publish_pending(self) -> None:
-        if not (self.connected and self.gateway_online):
+        if not self.connected:
             return
         pub = self.cfg.publish
         while (room := pub.window - (self.published_upto - self.outbox.acked)) > 0:
@@ -199,8 +203,9 @@ class NodeAgent:
 
     def _check_stall(self) -> None:
         outstanding = self.published_upto > self.outbox.acked
-        if outstanding and time.monotonic() - self.waiting_since > self.cfg.publish.ack_timeout_s:
-            self._rewind(f"no acknowledgement for {self.cfg.publish.ack_timeout_s:.0f} s")
+        if outstanding and time.monotonic() - self.waiting_since > self.stall_timeout:
+            self._rewind(f"no acknowledgement for {self.stall_timeout:.0f} s")
+            self.stall_timeout = min(2 * self.stall_timeout, 300.0)
 
     def _publish_status(self) -> None:
         if not self.connected:

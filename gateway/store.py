@@ -4,6 +4,10 @@
 reading is stored exactly once. Commits are WAL + synchronous=FULL: when commit() returns, the
 readings survive kill -9 and power loss, and only then does the gateway acknowledge them.
 Node, series and quantity names are interned into small integer ids to keep rows small.
+
+Acknowledgement watermarks live in the store and advance inside the commit transaction, so any
+number of ingest workers (MQTT shared subscription) can commit parts of one node's stream and
+every one of them computes the same, correct watermark.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from pathlib import Path
 from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.ingest.validate import DeadLetter, StoredReading
+from gateway.ingest.watermark import Watermark
+
+# per node: (sequence numbers handled by one message, the floor that message declared)
+Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -52,6 +60,12 @@ CREATE TABLE IF NOT EXISTS readings (
     PRIMARY KEY (node_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_by_series_time ON readings (series_id, t);
+CREATE TABLE IF NOT EXISTS committed_ranges (  -- committed above a gap in a node's sequence
+    node_id INTEGER NOT NULL,
+    first   INTEGER NOT NULL,
+    last    INTEGER NOT NULL,
+    PRIMARY KEY (node_id, first)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id       INTEGER PRIMARY KEY,
     first_at REAL NOT NULL,
@@ -132,11 +146,26 @@ class Store:
             rows = self.db.execute("SELECT site, node, acked FROM nodes").fetchall()
         return {NodeId(s, n): a for s, n, a in rows}
 
+    def _advance(self, nid: int, items: list[tuple[list[int], int | None]]) -> int:
+        """Merge newly committed sequence numbers into the node's stored watermark."""
+        acked = self.db.execute("SELECT acked FROM nodes WHERE node_id=?", (nid,)).fetchone()[0]
+        wm = Watermark(acked)
+        wm.above = self.db.execute("SELECT first, last FROM committed_ranges WHERE node_id=? "
+                                   "ORDER BY first", (nid,)).fetchall()
+        for seqs, floor in items:
+            wm.commit(seqs, floor)
+        self.db.execute("DELETE FROM committed_ranges WHERE node_id=?", (nid,))
+        self.db.executemany("INSERT INTO committed_ranges VALUES (?,?,?)",
+                            [(nid, a, b) for a, b in wm.above])
+        self.db.execute("UPDATE nodes SET acked=? WHERE node_id=?", (wm.acked, nid))
+        return wm.acked
+
     def commit(self, readings: Sequence[tuple[NodeId, StoredReading]],
-               dead: Sequence[DeadLetter], acked: dict[NodeId, int], seen: dict[NodeId, float]
-               ) -> int:
-        """Store readings (duplicates ignored), dead letters and watermarks in one durable
-        transaction. Returns how many readings were new."""
+               dead: Sequence[DeadLetter], handled: Handled, seen: dict[NodeId, float]
+               ) -> tuple[int, dict[NodeId, int]]:
+        """Store readings (duplicates ignored), dead letters, last-seen times and the advanced
+        watermarks in one durable transaction. Returns (new readings, watermark per handled
+        node)."""
         now = time.time()
         try:
             with self.lock, self.db:
@@ -159,14 +188,13 @@ class Store:
                 for node, at in seen.items():
                     self.db.execute("UPDATE nodes SET last_seen=? WHERE node_id=?",
                                     (at, self.node_id(node)))
-                for node, seq in acked.items():
-                    self.db.execute("UPDATE nodes SET acked=max(acked, ?) WHERE node_id=?",
-                                    (seq, self.node_id(node)))
+                acked = {node: self._advance(self.node_id(node), items)
+                         for node, items in handled.items()}
         except sqlite3.Error as exc:
             self.node_ids.clear()  # ids made in a rolled-back transaction are not real
             self.series_ids.clear()
             raise StoreError(f"commit to {self.path} failed: {exc}") from exc
-        return new
+        return new, acked
 
     def set_status(self, node: NodeId, state: str, status_json: str, at: float) -> None:
         with self.lock, self.db:

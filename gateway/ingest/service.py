@@ -31,8 +31,7 @@ from eil.mqtt import connect_properties, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
 from gateway.ingest.validate import DeadLetter, StoredReading, validate_message
-from gateway.ingest.watermark import Watermark
-from gateway.store import Store
+from gateway.store import Handled, Store
 
 log = logging.getLogger("eil.gateway")
 
@@ -43,8 +42,6 @@ class IngestService:
         self.store = store
         self.boot = uuid.uuid4().hex[:12]
         self.inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
-        self.marks: dict[NodeId, Watermark] = {
-            node: Watermark(acked) for node, acked in store.acked().items()}
         self.stop = threading.Event()
         self.connected = threading.Event()
         self.stats = {"messages": 0, "readings_new": 0, "dead_letters": 0, "commits": 0}
@@ -100,7 +97,7 @@ class IngestService:
     def process(self, msgs: list[tuple[str, bytes, float]]) -> None:
         readings: list[tuple[NodeId, StoredReading]] = []
         dead: list[DeadLetter] = []
-        handled: dict[NodeId, list[tuple[list[int], int | None]]] = {}
+        handled: Handled = {}
         seen: dict[NodeId, float] = {}
         ing = self.cfg.ingest
         for topic, payload, at in msgs:
@@ -118,34 +115,22 @@ class IngestService:
             readings.extend((out.node, r) for r in out.readings)
             if out.readings or any(d.seq is not None for d in out.dead):
                 handled.setdefault(out.node, []).append((out.handled_seqs, out.floor))
-        # Watermarks are computed on copies and adopted only after the commit succeeded.
-        new_marks: dict[NodeId, Watermark] = {}
-        for node, items in handled.items():
-            old = self.marks.get(node, Watermark())
-            wm = Watermark(old.acked)
-            wm.above = list(old.above)
-            for seqs, floor in items:
-                wm.commit(seqs, floor)
-            new_marks[node] = wm
-        acked = {n: w.acked for n, w in new_marks.items()}
         delay = 0.5
         while True:
             try:
-                new = self.store.commit(readings, dead, acked, seen)
+                new, acked = self.store.commit(readings, dead, handled, seen)
                 break
             except StoreError as exc:
                 log.error("%s; retrying in %.1f s (nothing acknowledged meanwhile)", exc, delay)
                 if self.stop.wait(delay):
                     raise
                 delay = min(delay * 2, 30.0)
-        self.marks.update(new_marks)
         self.stats["messages"] += len(msgs)
         self.stats["readings_new"] += new
         self.stats["dead_letters"] += len(dead)
         self.stats["commits"] += 1
-        for node in handled:
-            self.client.publish(node.topic(Channel.ACK), Ack(self.marks[node].acked).encode(),
-                                qos=1, retain=True)
+        for node, seq in acked.items():
+            self.client.publish(node.topic(Channel.ACK), Ack(seq).encode(), qos=1, retain=True)
 
     def _status(self, topic: str, payload: bytes, at: float) -> None:
         try:
@@ -171,6 +156,8 @@ class IngestService:
                                      f"{subscription(ch, self.cfg.site)}" for ch in DATA_CHANNELS])
             while msgs := self._gather():  # stopping: commit and acknowledge what already came
                 self.process(msgs)
+            log.info("ingest stopped: %(messages)d messages, %(readings_new)d new readings, "
+                     "%(dead_letters)d dead letters, %(commits)d commits", self.stats)
         finally:
             self.client.publish(gateway_status_topic(self.cfg.site),
                                 Status("offline", self.boot, time.time(), __version__).encode(),

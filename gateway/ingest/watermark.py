@@ -3,8 +3,8 @@
 The watermark is the highest sequence number N such that every reading of the node up to N has
 been committed (stored or dead-lettered). The node's pack says where its outbox starts (`floor`):
 everything below it was acknowledged earlier, so the watermark may jump there (this also heals a
-gateway whose store was replaced). Ranges committed above a gap wait in memory; after a gateway
-restart they are forgotten, which is safe: the node resends everything above the watermark.
+gateway whose store was replaced). Ranges committed above a gap wait (the store keeps them, see
+gateway/store.py) until the gap is filled.
 """
 
 from __future__ import annotations

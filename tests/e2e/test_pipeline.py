@@ -101,3 +101,21 @@ def test_offline_node_backfills_with_original_timestamps(make_site) -> None:  # 
     assert backlog[-1] < sim_back_online and backlog[-1] - backlog[0] > 30 * 3600
     assert times == sorted(times)
     assert {r.unit for r in rows} == {"%", "Cel"}
+
+
+def test_two_gateway_workers_share_one_stream_exactly_once(make_site) -> None:  # type: ignore[no-untyped-def]
+    """MQTT 5 shared subscription: the broker deals each node's packs to either worker; the
+    watermark kept in the store lets both acknowledge correctly."""
+    site = make_site({"energy-1": "energy", "water-1": "water"}, speed=36000.0, interval=30.0)
+    site.broker.start()
+    site.start_gateway("gateway-a")
+    site.start_gateway("gateway-b")
+    for node in ("energy-1", "water-1"):
+        site.start_node(node)
+    wait_until(lambda: site.stored("energy-1")[0] > 5000, 30, "ingest under way")
+    drain_and_check(site, ["energy-1", "water-1"])
+    for key in ("gateway-a", "gateway-b"):
+        assert site.stop(key) == 0
+        stats = [line for line in site.log(key).splitlines() if "ingest stopped" in line]
+        new = int(stats[0].split(" messages, ")[1].split(" new readings")[0])
+        assert new > 500, f"{key} took no share of the stream: {stats}"

@@ -46,8 +46,8 @@ def test_store_keeps_each_reading_once_and_counts_repeated_dead_letters(tmp_path
                               for s in (1, 2, 3)])
     out = validate_message(N.topic(Channel.READINGS), payload, T0, **LIMITS)
     rows = [(N, r) for r in out.readings]
-    assert store.commit(rows, [], {N: 3}, {N: T0}) == 3
-    assert store.commit(rows, [], {N: 3}, {N: T0}) == 0  # a replay changes nothing
+    assert store.commit(rows, [], {N: [([1, 2, 3], 1)]}, {N: T0}) == (3, {N: 3})
+    assert store.commit(rows, [], {N: [([1, 2, 3], 1)]}, {N: T0}) == (0, {N: 3})  # a replay
     bad = validate_message(N.topic(Channel.READINGS), b"{oops", T0, **LIMITS).dead
     store.commit([], bad, {}, {})
     store.commit([], bad, {}, {})
@@ -61,3 +61,13 @@ def test_store_keeps_each_reading_once_and_counts_repeated_dead_letters(tmp_path
     assert [(x["name"], x["value"]) for x in latest] == [("a", 3.0)]
     assert json.dumps(latest)  # the web API serialises it as is
     store.close()
+
+
+def test_watermark_is_kept_in_the_store_across_workers_and_restarts(tmp_path: Path) -> None:
+    first = Store(tmp_path / "eil.db")
+    assert first.commit([], [], {N: [([1, 2], 1), ([5, 6], 1)]}, {})[1] == {N: 2}
+    first.close()
+    second = Store(tmp_path / "eil.db")  # another worker, or the same one restarted
+    assert second.commit([], [], {N: [([3, 4], 1)]}, {})[1] == {N: 6}  # 5-6 were remembered
+    assert second.db.execute("SELECT count(*) FROM committed_ranges").fetchone() == (0,)
+    second.close()

@@ -71,8 +71,8 @@ class Site:
         self.procs[key] = subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
                                            stderr=subprocess.STDOUT, env={**os.environ})
 
-    def start_gateway(self) -> None:
-        self._spawn("gateway", ["gateway", "run", "--config", str(self.gateway_cfg)])
+    def start_gateway(self, key: str = "gateway") -> None:
+        self._spawn(key, ["gateway", "run", "--config", str(self.gateway_cfg)])
 
     def start_node(self, node: str) -> None:
         self._spawn(node, ["node", "run", "--config", str(self.node_cfgs[node]), "--drain", "20"])
