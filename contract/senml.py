@@ -77,10 +77,6 @@ class Pack:
     readings: list[Reading] = field(default_factory=list)
     rejects: list[RecordReject] = field(default_factory=list)
 
-    @property
-    def seqs(self) -> list[int]:
-        return [r.seq for r in self.readings] + [r.seq for r in self.rejects]
-
 
 def _check_reading(r: Reading) -> None:
     if not isinstance(r.seq, int) or isinstance(r.seq, bool) or r.seq < 1:

@@ -2,7 +2,7 @@
 
 from eil.errors import ConfigError, EilError
 
-__all__ = ["ConfigError", "GatewayError", "QueryError", "StoreError"]
+__all__ = ["ConfigError", "GatewayError", "StoreError"]
 
 
 class GatewayError(EilError):
@@ -11,7 +11,3 @@ class GatewayError(EilError):
 
 class StoreError(GatewayError):
     """The embedded store could not be opened, read or written."""
-
-
-class QueryError(GatewayError):
-    """A query parameter (time range, format, node id...) is invalid."""

@@ -141,11 +141,6 @@ class Store:
             self.series_ids[key] = sid
         return sid
 
-    def acked(self) -> dict[NodeId, int]:
-        with self.lock:
-            rows = self.db.execute("SELECT site, node, acked FROM nodes").fetchall()
-        return {NodeId(s, n): a for s, n, a in rows}
-
     def _advance(self, nid: int, items: list[tuple[list[int], int | None]]) -> int:
         """Merge newly committed sequence numbers into the node's stored watermark."""
         acked = self.db.execute("SELECT acked FROM nodes WHERE node_id=?", (nid,)).fetchone()[0]

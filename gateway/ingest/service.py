@@ -43,7 +43,6 @@ class IngestService:
         self.boot = uuid.uuid4().hex[:12]
         self.inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
         self.stop = threading.Event()
-        self.connected = threading.Event()
         self.stats = {"messages": 0, "readings_new": 0, "dead_letters": 0, "commits": 0}
         b = cfg.broker
         self.client = make_client(f"eil-gateway-{cfg.site}-{self.boot}", b.username, b.password,
@@ -66,11 +65,9 @@ class IngestService:
         client.publish(gateway_status_topic(site),
                        Status("online", self.boot, time.time(), __version__).encode(),
                        qos=1, retain=True)
-        self.connected.set()
         log.info("connected to broker; gateway boot %s", self.boot)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
-        self.connected.clear()
         log.warning("disconnected from broker: %s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
