@@ -74,3 +74,34 @@ def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None
                "accepts (see contract/units.py; e.g. %, %EL, %RH, /, 1/s, A, Ah, B, ...)") in reasons
     assert len(reasons) == 5
     node.close()
+
+
+def test_a_failing_store_commit_acknowledges_nothing_until_it_succeeds(make_site) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    site = make_site({"node-a": "soil"})
+    site.broker.start()
+    site.start_gateway()
+    node = TestClient(site.setup.port, "node-a", site.setup.credentials["node-a"])
+    node.connect()
+    node.subscribe(A.topic(Channel.ACK))
+    wait_until(lambda: "connected to broker" in site.log("gateway"), 20, "gateway up")
+    node.publish(A.topic(Channel.READINGS), encode_pack(A, [good(1)]))
+    first = node.get(10)
+    assert first is not None and Ack.decode(first.payload) == Ack(1)
+
+    blocker = sqlite3.connect(site.db_path(), isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the store cannot commit (busy beyond its 5 s timeout)
+    try:
+        node.publish(A.topic(Channel.READINGS), encode_pack(A, [good(2), good(3)]))
+        assert node.get(7) is None  # no acknowledgement for what is not committed
+        wait_until(lambda: "retrying in" in site.log("gateway"), 10, "commit retry")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    msg = node.get(15)
+    assert msg is not None and Ack.decode(msg.payload) == Ack(3)
+    assert site.alive("gateway")
+    with site.open_store() as store:
+        assert [r.seq for r in store.export(node="node-a")] == [1, 2, 3]
+    node.close()
