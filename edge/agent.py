@@ -161,12 +161,16 @@ class NodeAgent:
             try:
                 samples = sensor.read(now)
             except SensorError as exc:
-                if i not in self.failing:
+                if i not in self.failing:  # report the change once, as an event, never a 0
                     log.warning("%s unavailable: %s", cfg.source, exc)
+                    self.buffer.append((now, "sensor.unavailable", Kind.EVENT, None, None,
+                                        cfg.id or cfg.type, str(exc)[:200]))
                 self.failing.add(i)
                 continue
             if i in self.failing:
                 log.info("%s is back", cfg.source)
+                self.buffer.append((now, "sensor.available", Kind.EVENT, None, None,
+                                    cfg.id or cfg.type, None))
                 self.failing.discard(i)
             for s in samples:
                 spec = self.specs[i].get(s.key)
