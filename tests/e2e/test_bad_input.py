@@ -23,13 +23,21 @@ def good(seq: int) -> Reading:
     return Reading(seq, T0 + seq, "soil.moisture", Kind.GAUGE, 20.0 + seq, "%")
 
 
-def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None:  # type: ignore[no-untyped-def]
+def gateway_and_node(make_site):  # type: ignore[no-untyped-def]
+    """A broker and a gateway process, and a test client holding node-a's credential that
+    listens to node-a's acknowledgements."""
     site = make_site({"node-a": "soil"})
     site.broker.start()
     site.start_gateway()
     node = TestClient(site.setup.port, "node-a", site.setup.credentials["node-a"])
     node.connect()
     node.subscribe(A.topic(Channel.ACK))
+    wait_until(lambda: "connected to broker" in site.log("gateway"), 20, "gateway up")
+    return site, node
+
+
+def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None:  # type: ignore[no-untyped-def]
+    site, node = gateway_and_node(make_site)
     topic = A.topic(Channel.READINGS)
 
     def last_ack(expected: int) -> None:
@@ -40,7 +48,6 @@ def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None
                 return
         raise AssertionError(f"no ack {expected}")
 
-    wait_until(lambda: "connected to broker" in site.log("gateway"), 20, "gateway up")
     node.publish(topic, encode_pack(A, [good(1)]))
     last_ack(1)
 
@@ -79,13 +86,7 @@ def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None
 def test_a_failing_store_commit_acknowledges_nothing_until_it_succeeds(make_site) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
-    site = make_site({"node-a": "soil"})
-    site.broker.start()
-    site.start_gateway()
-    node = TestClient(site.setup.port, "node-a", site.setup.credentials["node-a"])
-    node.connect()
-    node.subscribe(A.topic(Channel.ACK))
-    wait_until(lambda: "connected to broker" in site.log("gateway"), 20, "gateway up")
+    site, node = gateway_and_node(make_site)
     node.publish(A.topic(Channel.READINGS), encode_pack(A, [good(1)]))
     first = node.get(10)
     assert first is not None and Ack.decode(first.payload) == Ack(1)
