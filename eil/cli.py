@@ -135,7 +135,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{n['readings']:>9} {n['outbox'] if n['outbox'] is not None else '?':>7} "
               f"{n['dead_letters']:>5}")
     dead = store.dead_letters(10)
-    print(f"\n{sum(int(d['count']) for d in store.dead_letters(10**6))} dead letters"
+    print(f"\n{store.dead_letter_total()} dead letters"
           + (":" if dead else ""))
     for d in dead:
         print(f"  {d['node'] or '?'}: {d['reason']} (x{d['count']})")

@@ -269,6 +269,11 @@ class Store:
         keys = ("first_at", "last_at", "count", "topic", "site", "node", "seq", "reason", "bytes")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def dead_letter_total(self) -> int:
+        with self.lock:
+            return int(self.db.execute(
+                "SELECT coalesce(sum(count), 0) FROM dead_letters").fetchone()[0])
+
     def close(self) -> None:
         self.db.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +64,6 @@ def canonical(r: Reading, now: float, max_future_s: float) -> StoredReading:
 
 
 def _record_json(record: dict[str, Any]) -> bytes:
-    import json
-
     return json.dumps(record, separators=(",", ":"), default=str).encode()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from eil import __version__
@@ -24,12 +24,9 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> FileResponse:
-        path = STATIC / name
         if name not in ("app.js", "style.css"):
-            from fastapi import HTTPException
-
             raise HTTPException(404, f"no static file {name!r}")
-        return FileResponse(path)
+        return FileResponse(STATIC / name)
 
     @app.get("/api/v1/nodes")
     def nodes() -> list[dict[str, object]]:

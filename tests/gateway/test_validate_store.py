@@ -52,6 +52,7 @@ def test_store_keeps_each_reading_once_and_counts_repeated_dead_letters(tmp_path
     store.commit([], bad, {}, {})
     store.commit([], bad, {}, {})
     assert [(d["count"], d["node"]) for d in store.dead_letters()] == [(2, "node-1")]
+    assert store.dead_letter_total() == 2
     assert [(r.seq, r.value, r.unit) for r in store.export()] == [
         (1, 1.0, "W"), (2, 2.0, "W"), (3, 3.0, "W")]
     (summary,) = store.node_summary()
