@@ -10,6 +10,12 @@ increasing, the identity of the reading together with the node) and one value:
     counter  "s"  number, cumulative sum, with "u"
     event    "vs" string (what happened to whom: a tool tag, a member pseudonym...), optional "ref"
 
+Two optional EIL extensions on gauge and counter records:
+    "cal"  the identity of the calibration the value was computed with (edge/calibration.py),
+           so a value can be traced to its calibration points and re-computed from its raw twin
+    "q"    a QARTOD quality flag set at the edge: 3 suspect, 4 fail (outside the sensor's
+           possible range). Absent means not evaluated at the edge.
+
 Decoding is a pure function. Faults that make the whole pack unusable raise PackError; faults of
 one record are returned as RecordReject so the rest of the pack is kept.
 """
@@ -35,7 +41,9 @@ RELATIVE_TIME_LIMIT = 2**28  # RFC 8428: smaller times are relative to "now"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SENML_VERSION = 10
 _KNOWN_FIELDS = {"bn", "bt", "bu", "bv", "bs", "bver", "bfloor", "n", "u", "v", "s", "vs", "vb",
-                 "vd", "t", "ut", "seq", "ref"}
+                 "vd", "t", "ut", "seq", "ref", "cal", "q"}
+_CAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+EDGE_FLAGS = {3: "suspect", 4: "fail"}  # QARTOD flags a node may set
 
 
 class Kind(StrEnum):
@@ -56,6 +64,8 @@ class Reading:
     unit: str | None = None
     text: str | None = None
     ref: str | None = None
+    cal: str | None = None  # calibration identity
+    q: int | None = None  # QARTOD flag set at the edge (EDGE_FLAGS)
 
     def __post_init__(self) -> None:
         # Validate at construction so an agent cannot put a reading on the wire that the
@@ -100,6 +110,14 @@ def _check_reading(r: Reading) -> None:
         check_symbol(r.unit)
         if r.text is not None or r.ref is not None:
             raise RecordError(f"{r.kind} {r.name!r} carries a string value")
+    if r.cal is not None and (r.kind is Kind.EVENT or not isinstance(r.cal, str)
+                              or not _CAL.match(r.cal)):
+        raise RecordError(f"cal {r.cal!r} must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':', '-' "
+                          "on a gauge or counter")
+    if r.q is not None and (r.kind is Kind.EVENT or r.q not in EDGE_FLAGS
+                            or isinstance(r.q, bool)):
+        raise RecordError(f"q {r.q!r} must be one of {sorted(EDGE_FLAGS)} (QARTOD) on a gauge or "
+                          "counter")
 
 
 def _ms(x: float) -> float:
@@ -130,6 +148,10 @@ def encode_pack(node: NodeId, readings: Sequence[Reading], floor: int | None = N
         else:
             rec["u"] = r.unit
             rec["v" if r.kind is Kind.GAUGE else "s"] = r.value
+            if r.cal is not None:
+                rec["cal"] = r.cal
+            if r.q is not None:
+                rec["q"] = r.q
         rec["seq"] = r.seq
         out.append(rec)
     return json.dumps(out, separators=(",", ":"), allow_nan=False).encode()
@@ -233,9 +255,10 @@ def _decode_record(rec: dict[str, Any], name: str, seq: int, bt: float, bu: Any,
     unit = rec.get("u", bu)
     if not isinstance(unit, str):
         raise RecordError(f"quantity {name!r} has no unit (u): units travel with values")
+    cal, q = rec.get("cal"), rec.get("q")
     if "v" in rec:
-        return Reading(seq, time, name, Kind.GAUGE, _number(rec["v"], "v") + bv, unit)
-    return Reading(seq, time, name, Kind.COUNTER, _number(rec["s"], "s") + bs, unit)
+        return Reading(seq, time, name, Kind.GAUGE, _number(rec["v"], "v") + bv, unit, cal=cal, q=q)
+    return Reading(seq, time, name, Kind.COUNTER, _number(rec["s"], "s") + bs, unit, cal=cal, q=q)
 
 
 def contiguous_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:

@@ -164,13 +164,13 @@ class NodeAgent:
                 if i not in self.failing:  # report the change once, as an event, never a 0
                     log.warning("%s unavailable: %s", cfg.source, exc)
                     self.buffer.append((now, "sensor.unavailable", Kind.EVENT, None, None,
-                                        cfg.id or cfg.type, str(exc)[:200]))
+                                        cfg.id or cfg.type, str(exc)[:200], None, None))
                 self.failing.add(i)
                 continue
             if i in self.failing:
                 log.info("%s is back", cfg.source)
                 self.buffer.append((now, "sensor.available", Kind.EVENT, None, None,
-                                    cfg.id or cfg.type, None))
+                                    cfg.id or cfg.type, None, None, None))
                 self.failing.discard(i)
             for s in samples:
                 spec = self.specs[i].get(s.key)
@@ -178,7 +178,7 @@ class NodeAgent:
                     log.error("%s returned undeclared quantity %r; dropped", cfg.source, s.key)
                     continue
                 self.buffer.append((now, cfg.name_for(s.key), spec.kind, s.value, spec.unit,
-                                    s.text, s.ref))
+                                    s.text, s.ref, None, None))
 
     def flush(self) -> None:
         if self.buffer:

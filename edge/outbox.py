@@ -19,6 +19,10 @@ from pathlib import Path
 from contract.senml import Kind, Reading
 from edge.errors import OutboxError
 
+# (time, name, kind, value, unit, text, ref, cal, q): a sampled reading before it has a seq
+Item = tuple[float, str, Kind, float | None, str | None, str | None, str | None, str | None,
+             int | None]
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -28,7 +32,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     v    REAL,
     u    TEXT,
     vs   TEXT,
-    ref  TEXT
+    ref  TEXT,
+    cal  TEXT,
+    q    INTEGER
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
@@ -45,6 +51,10 @@ class Outbox:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+            for added in ("cal TEXT", "q INTEGER"):  # outboxes written by version 0.1
+                if added.split()[0] not in columns:
+                    self.db.execute(f"ALTER TABLE outbox ADD COLUMN {added}")
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
         self.path = path
@@ -54,18 +64,17 @@ class Outbox:
         self.acked: int = row[0] if row else 0
         self.acked_on_disk = self.acked
 
-    def append(self, items: Sequence[tuple[float, str, Kind, float | None, str | None,
-                                           str | None, str | None]]) -> list[Reading]:
-        """Commit (time, name, kind, value, unit, text, ref) items; return them as Readings."""
+    def append(self, items: Sequence[Item]) -> list[Reading]:
+        """Commit items; return them as Readings."""
         first = self.last_seq + 1
-        readings = [Reading(first + i, round(t, 3), n, k, v, u, vs, ref)
-                    for i, (t, n, k, v, u, vs, ref) in enumerate(items)]
-        rows = [(r.seq, r.time, r.name, r.kind.value, r.value, r.unit, r.text, r.ref)
+        readings = [Reading(first + i, round(t, 3), n, k, v, u, vs, ref, cal, q)
+                    for i, (t, n, k, v, u, vs, ref, cal, q) in enumerate(items)]
+        rows = [(r.seq, r.time, r.name, r.kind.value, r.value, r.unit, r.text, r.ref, r.cal, r.q)
                 for r in readings]
         try:
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
-                self.db.executemany("INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?)", rows)
+                self.db.executemany("INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
                 self._delete_acked()
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot write outbox {self.path}: {exc}") from exc
@@ -89,10 +98,11 @@ class Outbox:
     def pending(self, after_seq: int, limit: int) -> list[Reading]:
         """Unacknowledged readings with seq > after_seq, oldest first."""
         rows = self.db.execute(
-            "SELECT seq, t, name, kind, v, u, vs, ref FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-            (max(after_seq, self.acked), limit),
+            "SELECT seq, t, name, kind, v, u, vs, ref, cal, q FROM outbox WHERE seq > ? ORDER BY seq "
+            "LIMIT ?", (max(after_seq, self.acked), limit),
         ).fetchall()
-        return [Reading(s, t, n, Kind(k), v, u, vs, ref) for s, t, n, k, v, u, vs, ref in rows]
+        return [Reading(s, t, n, Kind(k), v, u, vs, ref, cal, q)
+                for s, t, n, k, v, u, vs, ref, cal, q in rows]
 
     def ack(self, seq: int) -> int:
         """The gateway has committed everything up to `seq`: it will not be sent again, and is

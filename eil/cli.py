@@ -101,7 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     rows = store.export(node=args.node, name=args.name,
                         since_ms=parse_time(args.since, "--since"),
                         until_ms=parse_time(args.until, "--until"))
-    fields = ["site", "node", "seq", "time", "name", "kind", "value", "unit", "ref"]
+    fields = ["site", "node", "seq", "time", "name", "kind", "value", "unit", "ref", "cal", "q"]
     out = sys.stdout
     writer = csv.writer(out, lineterminator="\n") if args.format == "csv" else None
     if writer:
@@ -109,7 +109,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for r in rows:
         rec = {"site": r.site, "node": r.node, "seq": r.seq, "time": rfc3339(r.t_ms),
                "name": r.name, "kind": r.kind, "value": r.value if r.text is None else r.text,
-               "unit": r.unit, "ref": r.ref}
+               "unit": r.unit, "ref": r.ref, "cal": r.cal, "q": r.q}
         if writer:
             writer.writerow(["" if rec[f] is None else rec[f] for f in fields])
         else:

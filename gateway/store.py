@@ -29,7 +29,7 @@ from gateway.ingest.watermark import Watermark
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS readings (
     v         REAL,
     vs        TEXT,
     ref       TEXT,
+    cal       TEXT,               -- calibration identity the value was computed with
+    q         INTEGER,            -- QARTOD flag set at the edge (3 suspect, 4 fail)
     PRIMARY KEY (node_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_by_series_time ON readings (series_id, t);
@@ -94,6 +96,19 @@ class ExportRow:
     value: float | None
     text: str | None
     ref: str | None
+    cal: str | None = None
+    q: int | None = None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older store up to SCHEMA_VERSION in place (columns only ever get added)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == 1:
+        db.execute("ALTER TABLE readings ADD COLUMN cal TEXT")
+        db.execute("ALTER TABLE readings ADD COLUMN q INTEGER")
+    elif version > SCHEMA_VERSION:
+        raise StoreError(f"store schema {version} is newer than this gateway's "
+                         f"({SCHEMA_VERSION}): upgrade the gateway")
 
 
 class Store:
@@ -110,8 +125,13 @@ class Store:
                 self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
+                self.db.execute("PRAGMA busy_timeout=5000")
+                with self.db:  # one migration even when several workers start together
+                    self.db.execute("BEGIN IMMEDIATE")
+                    if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                        _migrate(self.db)
+                    self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.db.executescript(_SCHEMA)
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.db.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
@@ -169,9 +189,9 @@ class Store:
                 for node, r in readings:
                     nid = self.node_id(node)
                     rows.append((nid, r.seq, self._series_id(nid, r), r.t_ms, r.value, r.text,
-                                 r.ref))
+                                 r.ref, r.cal, r.q))
                 before = self.db.total_changes
-                self.db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?)", rows)
+                self.db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 new = self.db.total_changes - before
                 self.db.executemany(
                     "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
@@ -216,7 +236,8 @@ class Store:
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        sql = ("SELECT n.site, n.node, r.seq, r.t, s.name, s.kind, s.unit, r.v, r.vs, r.ref "
+        sql = ("SELECT n.site, n.node, r.seq, r.t, s.name, s.kind, s.unit, r.v, r.vs, r.ref, r.cal, "
+               "r.q "
                "FROM readings r JOIN series s USING (series_id) JOIN nodes n ON n.node_id = "
                f"r.node_id WHERE {' AND '.join(where)} ORDER BY n.site, n.node, r.seq")
         cur = self.db.execute(sql, args)
@@ -247,18 +268,19 @@ class Store:
         """The newest reading of every series (by node time)."""
         with self.lock:
             rows = self.db.execute(
-                "SELECT n.site, n.node, s.name, s.kind, s.unit, r.t, r.v, r.vs, r.ref FROM series s"
+                "SELECT n.site, n.node, s.name, s.kind, s.unit, r.t, r.v, r.vs, r.ref, r.cal, r.q"
+                " FROM series s"
                 " JOIN nodes n USING (node_id) JOIN readings r ON r.series_id = s.series_id"
                 " AND r.t = (SELECT max(t) FROM readings WHERE series_id ="
                 " s.series_id) ORDER BY n.site, n.node, s.name").fetchall()
         seen: set[tuple[str, str, str]] = set()
         out = []
-        for site, node, name, kind, unit, t, v, vs, ref in rows:
+        for site, node, name, kind, unit, t, v, vs, ref, cal, q in rows:
             if (site, node, name) in seen:
                 continue
             seen.add((site, node, name))
             out.append({"site": site, "node": node, "name": name, "kind": kind, "unit": unit,
-                        "time_ms": t, "value": v, "text": vs, "ref": ref})
+                        "time_ms": t, "value": v, "text": vs, "ref": ref, "cal": cal, "q": q})
         return out
 
     def dead_letters(self, limit: int = 100) -> list[dict[str, object]]:

@@ -23,6 +23,8 @@ class StoredReading:
     value: float | None
     text: str | None
     ref: str | None
+    cal: str | None = None
+    q: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ def canonical(r: Reading, now: float, max_future_s: float) -> StoredReading:
     assert r.unit is not None and r.value is not None
     conv = conversion(r.unit)
     return StoredReading(r.seq, round(r.time * 1000), r.name, r.kind.value, conv.canonical,
-                         conv.apply(r.value), None, None)
+                         conv.apply(r.value), None, None, r.cal, r.q)
 
 
 def _record_json(record: dict[str, Any]) -> bytes:

@@ -51,3 +51,16 @@ def test_example_control_messages() -> None:
     assert Status.decode(compact("status-online.json")).encode() == compact("status-online.json")
     with pytest.raises(PackError, match="state must be 'online' or 'offline'"):
         Status.decode(b'{"state": "sleepy"}')
+
+
+@pytest.mark.parametrize(("extra", "reason"), [
+    ({"cal": ""}, "cal '' must be"), ({"cal": "a b"}, "cal 'a b' must be"),
+    ({"cal": 7}, "cal 7 must be"), ({"q": 1}, "q 1 must be one of"), ({"q": True}, "q True"),
+    ({"q": "4"}, "q '4' must be")])
+def test_bad_calibration_identity_or_flag_rejects_the_record(extra: dict, reason: str) -> None:
+    node, _ = parse(INDEX["readings-calibrated.json"])
+    doc = json.loads((EXAMPLES / "readings-calibrated.json").read_text())
+    doc[2].update(extra)
+    pack = decode_pack(json.dumps(doc).encode(), node)
+    assert [r.seq for r in pack.readings] == [40, 41]
+    assert len(pack.rejects) == 1 and reason in pack.rejects[0].reason

@@ -10,7 +10,8 @@ T0 = 1_795_392_000.0
 
 
 def items(n: int, t: float = T0) -> list[tuple]:
-    return [(t + i, "soil.moisture", Kind.GAUGE, 20.0 + i, "%", None, None) for i in range(n)]
+    return [(t + i, "soil.moisture", Kind.GAUGE, 20.0 + i, "%", None, None, None, None)
+            for i in range(n)]
 
 
 def test_sequence_survives_reopen_and_full_acknowledgement(tmp_path: Path) -> None:
@@ -67,6 +68,20 @@ def test_committed_rows_are_on_disk_for_another_reader(tmp_path: Path) -> None:
 
 def test_events_keep_text_and_ref(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
-    box.append([(T0, "loan.checkout", Kind.EVENT, None, None, "T001", "m-abc")])
+    box.append([(T0, "loan.checkout", Kind.EVENT, None, None, "T001", "m-abc", None, None)])
     (r,) = box.pending(0, 1)
     assert (r.kind, r.text, r.ref, r.value, r.unit) == (Kind.EVENT, "T001", "m-abc", None, None)
+
+
+def test_an_outbox_written_by_version_0_1_gains_the_new_columns(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "o.db")
+    db.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, t REAL NOT NULL, "
+               "name TEXT NOT NULL, kind TEXT NOT NULL, v REAL, u TEXT, vs TEXT, ref TEXT)")
+    db.execute("INSERT INTO outbox VALUES (1, ?, 'soil.moisture', 'gauge', 20.0, '%', NULL, NULL)",
+               (T0,))
+    db.commit()
+    db.close()
+    box = Outbox(tmp_path / "o.db")
+    box.append([(T0, "soil.moisture", Kind.GAUGE, 21.0, "%", None, None, "c-9", 4)])
+    assert [(r.seq, r.value, r.cal, r.q) for r in box.pending(0, 10)] == [
+        (1, 20.0, None, None), (2, 21.0, "c-9", 4)]

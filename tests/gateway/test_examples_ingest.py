@@ -47,3 +47,12 @@ def test_events_example_on_the_readings_topic_is_refused_per_record() -> None:
                            (EXAMPLES / "events-loan.json").read_bytes(), 1_795_392_000.0,
                            max_pack_bytes=262144, max_future_s=1e9)
     assert out.readings == [] and [d.seq for d in out.dead] == [77, 78]
+
+
+def test_calibration_identity_and_edge_flag_are_kept() -> None:
+    out = ingest("readings-calibrated.json")
+    assert out.dead == []
+    assert [(r.name, r.value, r.cal, r.q) for r in out.readings] == [
+        ("bed-3.soil.moisture_raw", 612.0, None, None),
+        ("bed-3.soil.moisture", 23.41, "c-5e0b9d3a71f2", None),
+        ("bed-3.soil.temperature", 131.5, None, 4)]

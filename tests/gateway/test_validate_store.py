@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from contract.senml import Kind, Reading, encode_pack
@@ -71,3 +72,35 @@ def test_watermark_is_kept_in_the_store_across_workers_and_restarts(tmp_path: Pa
     assert second.commit([], [], {N: [([3, 4], 1)]}, {})[1] == {N: 6}  # 5-6 were remembered
     assert second.db.execute("SELECT count(*) FROM committed_ranges").fetchone() == (0,)
     second.close()
+
+
+V1_READINGS = """CREATE TABLE readings (node_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+    series_id INTEGER NOT NULL, t INTEGER NOT NULL, v REAL, vs TEXT, ref TEXT,
+    PRIMARY KEY (node_id, seq)) WITHOUT ROWID"""
+
+
+def test_a_version_1_store_is_migrated_in_place_and_keeps_its_readings(tmp_path: Path) -> None:
+    path = tmp_path / "eil.db"
+    db = sqlite3.connect(path)
+    db.execute(V1_READINGS)
+    db.execute("INSERT INTO readings VALUES (1, 1, 1, 5, 2.5, NULL, NULL)")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.db.execute("SELECT seq, v, cal, q FROM readings").fetchall() == [
+            (1, 2.5, None, None)]
+    with Store(path):  # opening again is a no-op
+        pass
+
+
+def test_calibration_identity_and_flag_round_trip_through_the_store(tmp_path: Path) -> None:
+    payload = encode_pack(N, [Reading(1, T0, "soil.moisture", Kind.GAUGE, 23.4, "%", cal="c-1"),
+                              Reading(2, T0, "soil.temperature", Kind.GAUGE, 140.0, "Cel", q=4)])
+    out = validate_message(N.topic(Channel.READINGS), payload, T0, **LIMITS)
+    with Store(tmp_path / "eil.db") as store:
+        store.commit([(N, r) for r in out.readings], [], {N: [(out.handled_seqs, 1)]}, {})
+        assert [(r.seq, r.cal, r.q) for r in store.export()] == [(1, "c-1", None), (2, None, 4)]
+        latest = {r["name"]: (r["cal"], r["q"]) for r in store.latest()}
+        assert latest == {"soil.moisture": ("c-1", None), "soil.temperature": (None, 4)}
