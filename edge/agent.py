@@ -25,11 +25,13 @@ from contract.errors import ContractError
 from contract.messages import Ack, Status
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, gateway_status_topic
+from edge.calibration import CalibrationBook
 from edge.config import ClockConfig, NodeConfig
 from edge.errors import SensorError
+from edge.hardware import Hardware, hardware_from_env
 from edge.outbox import Outbox
+from edge.registry import attach
 from edge.scheduler import Schedule
-from edge.sensors import build_sensor
 from edge.sensors.base import QuantitySpec, Sensor
 from eil import __version__
 from eil.clock import Clock, ScaledClock, SystemClock
@@ -61,13 +63,17 @@ def split_by_channel(readings: Sequence[Reading]) -> list[tuple[Channel, list[Re
 
 class NodeAgent:
     def __init__(self, cfg: NodeConfig, clock: Clock | None = None,
-                 sensors: list[Sensor] | None = None) -> None:
+                 sensors: list[Sensor] | None = None, hardware: Hardware | None = None) -> None:
         self.cfg = cfg
         self.clock = clock or clock_from_config(cfg.clock)
-        self.sensors = sensors if sensors is not None else [build_sensor(s) for s in cfg.sensors]
+        self.outbox = Outbox(cfg.data_dir / "outbox.db")
+        self.hw = hardware or hardware_from_env(cfg.data_dir)
+        self.hw.outbox_depth = lambda: self.outbox.depth + len(self.buffer)
+        self.calibrations = CalibrationBook(cfg.data_dir / "calibrations.json")
+        self.sensors = sensors if sensors is not None else [
+            attach(s, self.hw, self.calibrations) for s in cfg.sensors]
         self.specs: list[dict[str, QuantitySpec]] = [
             {q.key: q for q in s.quantities} for s in self.sensors]
-        self.outbox = Outbox(cfg.data_dir / "outbox.db")
         self.schedule = Schedule([s.interval_s for s in cfg.sensors], self.clock.now())
         self.buffer: list[tuple] = []
         self.failing: set[int] = set()
@@ -177,8 +183,14 @@ class NodeAgent:
                 if spec is None:
                     log.error("%s returned undeclared quantity %r; dropped", cfg.source, s.key)
                     continue
-                self.buffer.append((now, cfg.name_for(s.key), spec.kind, s.value, spec.unit,
-                                    s.text, s.ref, None, None))
+                name, flag = cfg.name_for(s.key), None
+                if s.value is not None and spec.kind is not Kind.EVENT:
+                    if spec.valid is not None and not spec.valid[0] <= s.value <= spec.valid[1]:
+                        flag = 4  # QARTOD fail: the sensor cannot report this; kept, flagged
+                    else:
+                        self.hw.latest[name] = s.value
+                self.buffer.append((now, name, spec.kind, s.value, spec.unit, s.text, s.ref,
+                                    s.cal, flag))
 
     def flush(self) -> None:
         if self.buffer:
@@ -280,4 +292,9 @@ class NodeAgent:
         self.client.disconnect()
         self.client.loop_stop()
         self.outbox.close()
+        for sensor in self.sensors:
+            close = getattr(getattr(sensor, "device", None), "close", None)
+            if close is not None:
+                close()
+        self.hw.close()
         log.info("node %s stopped at seq %d", self.cfg.id, self.outbox.last_seq)

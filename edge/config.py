@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from contract.errors import TopicError
 from contract.topics import NodeId
+from edge.registry import parse_options
 from edge.sensors.base import SensorConfig
 from eil.config import BrokerConfig, Table, parse_broker, read_toml
+
+_SENSOR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,16 @@ def load_node_config(path: Path) -> NodeConfig:
     raw_sensors = root.get("sensors", list, [])
     for i, raw in enumerate(raw_sensors):
         st = Table(path, raw if isinstance(raw, dict) else {}, f"sensors[{i}].")
-        options = {k: v for k, v in st.data.items() if k not in ("type", "id", "interval_s")}
+        options = {k: v for k, v in st.data.items()
+                   if k not in ("type", "id", "interval_s", "calibration")}
         sc = SensorConfig(type=st.get("type", str), id=st.get("id", str, None),
                           interval_s=st.positive("interval_s", 60.0), options=options,
-                          source=f"{path}: sensors[{i}]")
+                          source=f"{path}: sensors[{i}]",
+                          calibration=st.get("calibration", str, None))
+        if sc.id is not None and not _SENSOR_ID.match(sc.id):
+            raise st.fail("id", f"{sc.id!r} must be 1-32 of a-z, 0-9, '-', '_' (it prefixes "
+                                "quantity names)")
+        parse_options(sc)  # every option checked now, not at the first read
         key = sc.id or sc.type
         if key in seen:
             raise st.fail("id", f"two sensors would share quantity names ({seen[key]} and this "

@@ -96,3 +96,29 @@ class FakeI2CBus:
         if device is None or address in self.nack:
             raise OSError(errno.EREMOTEIO, f"Remote I/O error (no ACK from 0x{address:02x})")
         return device
+
+
+@dataclass
+class ByteRegisterDevice:
+    """A device with a byte-addressed register map and an auto-incrementing pointer (BME280 and
+    most Bosch / ST sensors): a write sets the pointer and stores any following bytes; a read
+    returns consecutive registers."""
+
+    memory: dict[int, int] = field(default_factory=dict)
+    pointer: int = 0
+
+    def byte(self, reg: int) -> int:
+        return self.memory.get(reg, 0)
+
+    def written(self, reg: int, value: int) -> None:
+        self.memory[reg] = value
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.pointer = data[0]
+        for i, value in enumerate(data[1:]):
+            self.written(self.pointer + i, value)
+
+    def read(self, length: int) -> bytes:
+        return bytes(self.byte((self.pointer + i) & 0xFF) for i in range(length))

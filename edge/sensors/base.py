@@ -1,15 +1,23 @@
 """What every sensor driver declares and returns.
 
-A driver declares its quantities as data (key, SenML unit, kind) and returns Samples; the agent
-turns samples into sequenced readings. Raw decoding and scaling stay separate inside drivers.
+A driver module declares its quantities as data (key, SenML unit, kind, possible range), parses
+its options without touching hardware, opens its device through the Hardware it is given, and
+returns Samples. Raw decoding and scaling stay separate inside drivers; calibration (a raw value
+turned into a calibrated one) is applied uniformly by edge.calibration.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contract.senml import Kind
+
+if TYPE_CHECKING:
+    from edge.calibration import CalibrationSpec
+    from edge.fakes.hardware import FakeHardware
+    from edge.hardware import Hardware
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +26,7 @@ class QuantitySpec:
     unit: str | None  # SenML symbol; None for events
     kind: Kind
     description: str = ""
+    valid: tuple[float, float] | None = None  # what the sensor can physically report (gross range)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +35,7 @@ class Sample:
     value: float | None = None
     text: str | None = None  # events
     ref: str | None = None  # events: the second subject (e.g. member pseudonym)
+    cal: str | None = None  # identity of the calibration the value was computed with
 
 
 class Sensor(Protocol):
@@ -48,6 +58,98 @@ class SensorConfig:
     interval_s: float
     options: dict[str, Any]
     source: str  # "file.toml: sensors[2]" for error messages
+    calibration: str | None = None  # pinned calibration identity; None: the newest one
 
     def name_for(self, key: str) -> str:
         return f"{self.id}.{key}" if self.id else key
+
+    @property
+    def name(self) -> str:
+        """How calibrations, events and the CLI refer to this sensor."""
+        return self.id or self.type
+
+
+_REQUIRED: Any = object()
+
+
+class Options:
+    """Typed access to a sensor block's options; remembers which keys were used so a misspelt
+    option is an error rather than silently ignored."""
+
+    def __init__(self, cfg: SensorConfig) -> None:
+        self.cfg = cfg
+        self.used: set[str] = set()
+
+    def get(self, key: str, typ: type | tuple[type, ...], default: Any = _REQUIRED) -> Any:
+        self.used.add(key)
+        if key not in self.cfg.options:
+            if default is _REQUIRED:
+                raise ValueError(f"{key}: required option is missing")
+            return default
+        value = self.cfg.options[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, bool) and typ is not bool or not isinstance(value, typ):
+            want = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            raise ValueError(f"{key}: expected {want}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float | None = None, *, low: float | None = None,
+               high: float | None = None) -> float:
+        value = self.get(key, float, _REQUIRED if default is None else default)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"{key}: {value} is outside {low}..{high}")
+        return float(value)
+
+    def integer(self, key: str, default: int | None = None, *, low: int | None = None,
+                high: int | None = None) -> int:
+        value = self.get(key, int, _REQUIRED if default is None else default)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"{key}: {value} is outside {low}..{high}")
+        return int(value)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default)
+        if value not in choices:
+            raise ValueError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    def unknown(self) -> list[str]:
+        return sorted(set(self.cfg.options) - self.used)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A sensor type as the registry knows it. `parse` validates options (no hardware), `open`
+    makes the driver on a Hardware, `simulate` attaches a device model to a FakeHardware."""
+
+    type: str
+    summary: str
+    parse: Callable[[Options], Any]
+    open: Callable[[Any, Hardware], Sensor]
+    quantities: Callable[[Any], tuple[QuantitySpec, ...]]
+    sample_config: str
+    simulate: Callable[[Any, FakeHardware], None] | None = None
+    calibration: CalibrationSpec | None = None
+    i2c_addresses: tuple[int, ...] = ()  # where `eil node probe` looks for it
+    identify: Callable[[Any, int], bool] | None = None  # (i2c bus, address) -> is it this chip?
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def i2c_read(i2c: Any, address: int, register: int, length: int) -> bytes:
+    """Read `length` bytes from `register` (probing and identification; drivers use their
+    library's bus device)."""
+    while not i2c.try_lock():
+        pass
+    try:
+        buf = bytearray(length)
+        i2c.writeto_then_readfrom(address, bytes([register]), buf)
+        return bytes(buf)
+    finally:
+        i2c.unlock()
+
+
+def ti_ids(i2c: Any, address: int) -> tuple[int, int]:
+    """(manufacturer id, die id) of a TI INA2xx/INA3221 (registers 0xFE, 0xFF)."""
+    return (int.from_bytes(i2c_read(i2c, address, 0xFE, 2), "big"),
+            int.from_bytes(i2c_read(i2c, address, 0xFF, 2), "big"))

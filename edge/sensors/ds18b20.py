@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contract.senml import Kind
 from edge.errors import SensorError
-from edge.sensors.base import QuantitySpec, Sample
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+
+if TYPE_CHECKING:
+    from edge.fakes.hardware import FakeHardware
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -27,6 +31,7 @@ interval_s = 300
 """
 
 W1_ROOT = Path("/sys/bus/w1/devices")
+SIM_DEVICE = "28-00000e1c0001"
 POWER_ON_RESET_MC = 85_000  # what the scratchpad holds before the first conversion
 _T = re.compile(r"\bt=(-?\d+)\s*$")
 
@@ -56,7 +61,8 @@ def list_devices(w1_root: Path = W1_ROOT) -> list[str]:
 
 
 class DS18B20:
-    quantities = (QuantitySpec("temperature", "Cel", Kind.GAUGE, "probe temperature"),)
+    quantities = (QuantitySpec("temperature", "Cel", Kind.GAUGE, "probe temperature",
+                                (-55.0, 125.0)),)
 
     def __init__(self, device: str | None = None, w1_root: Path = W1_ROOT) -> None:
         if device is None:
@@ -73,3 +79,29 @@ class DS18B20:
         except OSError as exc:
             raise SensorError(f"cannot read {self.path}: {exc.strerror} (probe unplugged?)") from exc
         return [Sample("temperature", parse_w1_slave(text))]
+
+
+def w1_slave_text(celsius: float, crc_ok: bool = True) -> str:
+    """What the kernel writes for a probe at `celsius` (for fixture trees and simulation)."""
+    head = "72 01 4b 46 7f ff 0e 10 57"
+    return f"{head} : crc=57 {'YES' if crc_ok else 'NO'}\n{head} t={round(celsius * 1000)}\n"
+
+
+def parse(o: Options) -> str | None:
+    device = o.get("device", str, None)
+    if device is not None and not re.fullmatch(r"28-[0-9a-f]{12}", device):
+        raise ValueError(f"device: {device!r} is not a DS18B20 serial (28- and 12 hex digits)")
+    return device
+
+
+def simulate(device: str | None, hw: FakeHardware) -> None:
+    probe = hw.w1_root / (device or SIM_DEVICE)
+    probe.mkdir(parents=True, exist_ok=True)
+    (probe / "w1_slave").write_text(w1_slave_text(12.5))
+
+
+DRIVERS = (Driver(
+    type="ds18b20", summary="DS18B20 1-Wire temperature probe (soil or water)",
+    parse=parse, open=lambda device, hw: DS18B20(device, hw.w1_root),
+    quantities=lambda device: DS18B20.quantities, sample_config=SAMPLE_CONFIG,
+    simulate=simulate),)

@@ -9,12 +9,15 @@ real driver code in tests and with simulated hardware.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
 from edge.errors import SensorError
 from edge.fakes.i2c import RegisterDevice
-from edge.sensors.base import QuantitySpec, Sample
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample, ti_ids
+
+if TYPE_CHECKING:
+    from edge.fakes.hardware import FakeHardware
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -35,9 +38,9 @@ def scale(bus_voltage_v: float, current_ma: float, power_w: float) -> tuple[floa
 
 class INA219:
     quantities = (
-        QuantitySpec("dc.voltage", "V", Kind.GAUGE, "bus voltage"),
-        QuantitySpec("dc.current", "A", Kind.GAUGE, "current through the shunt"),
-        QuantitySpec("dc.power", "W", Kind.GAUGE, "power"),
+        QuantitySpec("dc.voltage", "V", Kind.GAUGE, "bus voltage", (0.0, 26.0)),
+        QuantitySpec("dc.current", "A", Kind.GAUGE, "current through the shunt", (-3.2, 3.2)),
+        QuantitySpec("dc.power", "W", Kind.GAUGE, "power", (0.0, 83.2)),
     )
 
     def __init__(self, i2c_bus: Any, address: int = 0x40) -> None:
@@ -84,3 +87,29 @@ class FakeINA219(RegisterDevice):
             REG_CALIBRATION: cal,
         }
         return values.get(reg, 0)
+
+
+@dataclass(frozen=True)
+class INAOptions:
+    bus: int
+    address: int
+
+
+def parse(o: Options) -> INAOptions:
+    return INAOptions(o.integer("bus", 1, low=0), o.integer("address", 0x40, low=0x40, high=0x4F))
+
+
+def simulate(opts: INAOptions, hw: FakeHardware) -> None:
+    hw.i2c(opts.bus).devices[opts.address] = FakeINA219(volts=13.1, amps=0.8)
+
+
+def identify(i2c: Any, address: int) -> bool:
+    # no id register: TI's INA260/INA3221 answer 0x5449 at 0xFE, the INA219 does not
+    return ti_ids(i2c, address)[0] != 0x5449
+
+
+DRIVERS = (Driver(
+    type="ina219", summary="INA219 DC voltage / current / power monitor (I2C 0x40-0x4F)",
+    parse=parse, open=lambda o, hw: INA219(hw.i2c(o.bus), o.address),
+    quantities=lambda o: INA219.quantities, sample_config=SAMPLE_CONFIG, simulate=simulate,
+    i2c_addresses=tuple(range(0x40, 0x50)), identify=identify),)

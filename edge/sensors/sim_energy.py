@@ -11,7 +11,7 @@ import math
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import QuantitySpec, Sample, SensorConfig
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -65,7 +65,13 @@ class SimEnergy:
                 Sample("pv.energy", round(self.energy_wh, 3))]
 
 
-def build(cfg: SensorConfig) -> SimEnergy:
-    return SimEnergy(seed=int(cfg.options.get("seed", 3)),
-                     pv_peak_w=float(cfg.options.get("pv_peak_w", 200.0)),
-                     battery_wh=float(cfg.options.get("battery_wh", 1200.0)))
+def parse(o: Options) -> dict[str, float]:
+    return {"seed": o.integer("seed", 3),
+                "pv_peak_w": o.number("pv_peak_w", 200.0),
+                "battery_wh": o.number("battery_wh", 1200.0)}
+
+
+DRIVERS = (Driver(
+    type="sim.energy", summary="simulated PV panel, load and battery",
+    parse=parse, open=lambda kw, hw: SimEnergy(**kw), quantities=lambda kw: SimEnergy.quantities,
+    sample_config=SAMPLE_CONFIG),)

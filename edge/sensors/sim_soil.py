@@ -11,7 +11,7 @@ import math
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import QuantitySpec, Sample, SensorConfig
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -67,7 +67,13 @@ class SimSoil:
                 Sample("soil.temperature", round(temp, 2))]
 
 
-def build(cfg: SensorConfig) -> SimSoil:
-    return SimSoil(seed=int(cfg.options.get("seed", 1)),
-                   field_capacity=float(cfg.options.get("field_capacity", 34.0)),
-                   refill_point=float(cfg.options.get("refill_point", 18.0)))
+def parse(o: Options) -> dict[str, float]:
+    return {"seed": o.integer("seed", 1),
+                "field_capacity": o.number("field_capacity", 34.0),
+                "refill_point": o.number("refill_point", 18.0)}
+
+
+DRIVERS = (Driver(
+    type="sim.soil", summary="simulated soil probe: moisture and temperature (diurnal, drying, rain)",
+    parse=parse, open=lambda kw, hw: SimSoil(**kw), quantities=lambda kw: SimSoil.quantities,
+    sample_config=SAMPLE_CONFIG),)

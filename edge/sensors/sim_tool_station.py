@@ -12,7 +12,7 @@ import hmac
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import QuantitySpec, Sample, SensorConfig
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -63,8 +63,14 @@ class SimToolStation:
         return [Sample("loan.checkout", text=tool, ref=member)]
 
 
-def build(cfg: SensorConfig) -> SimToolStation:
-    return SimToolStation(seed=int(cfg.options.get("seed", 4)),
-                          tools=int(cfg.options.get("tools", 40)),
-                          members=int(cfg.options.get("members", 25)),
-                          taps_per_open_hour=float(cfg.options.get("taps_per_open_hour", 6.0)))
+def parse(o: Options) -> dict[str, float]:
+    return {"seed": o.integer("seed", 4),
+                "tools": o.integer("tools", 40),
+                "members": o.integer("members", 25),
+                "taps_per_open_hour": o.number("taps_per_open_hour", 6.0)}
+
+
+DRIVERS = (Driver(
+    type="sim.tool_station", summary="simulated tool-library station: check-out / check-in events",
+    parse=parse, open=lambda kw, hw: SimToolStation(**kw), quantities=lambda kw: SimToolStation.quantities,
+    sample_config=SAMPLE_CONFIG),)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import QuantitySpec, Sample, SensorConfig
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -61,7 +61,13 @@ class SimWater:
                 Sample("water.tank", round(self.tank, 1))]
 
 
-def build(cfg: SensorConfig) -> SimWater:
-    return SimWater(seed=int(cfg.options.get("seed", 2)),
-                    tank_capacity_l=float(cfg.options.get("tank_capacity_l", 1000.0)),
-                    pulses_per_litre=float(cfg.options.get("pulses_per_litre", 450.0)))
+def parse(o: Options) -> dict[str, float]:
+    return {"seed": o.integer("seed", 2),
+                "tank_capacity_l": o.number("tank_capacity_l", 1000.0),
+                "pulses_per_litre": o.number("pulses_per_litre", 450.0)}
+
+
+DRIVERS = (Driver(
+    type="sim.water", summary="simulated flow meter and rainwater tank",
+    parse=parse, open=lambda kw, hw: SimWater(**kw), quantities=lambda kw: SimWater.quantities,
+    sample_config=SAMPLE_CONFIG),)

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from edge.calibration import CalibrationBook
 from edge.config import load_node_config
-from edge.sensors import REGISTRY, build_sensor
+from edge.fakes.hardware import FakeHardware
+from edge.registry import REGISTRY, attach
 from eil.errors import ConfigError
 
 GOOD = """
@@ -43,7 +45,16 @@ def test_good_config_parses_into_frozen_objects(tmp_path: Path) -> None:
     (("port = 1884", 'port = "1884"'), "broker.port: expected int, got str '1884'"),
     (('password = "s3cret"', ""), "broker.password: required key is missing"),
     (('type = "sim.soil"', 'type = "sim.soyl"'),
-     "sensors[0]: type: unknown sensor type 'sim.soyl'; known types: sim.energy, sim.soil"),
+     "sensors[0]: type: unknown sensor type 'sim.soyl'; known types: ads1115_soil, bme280, dfrobot_tds"),
+    (("seed = 9", "seed = 9\nsede = 3"), "sensors[0]: unknown option(s) sede for type 'sim.soil'; "
+     "it takes: field_capacity, refill_point, seed"),
+    (("seed = 9", 'seed = "nine"'), "sensors[0]: seed: expected int, got 'nine'"),
+    (('type = "sim.soil"', 'type = "ina219"\naddress = 0x20'),
+     "sensors[0]: address: 32 is outside 64..79"),
+    (('type = "sim.soil"', 'type = "jsn_sr04t"'), "sensors[0]: diameter_m: required option is missing"),
+    (('type = "sim.soil"', 'type = "sim.soil"\ncalibration = "c-123"'),
+     "sensors[0]: calibration: type 'sim.soil' takes no calibration"),
+    (('type = "sim.soil"', 'type = "sim.soil"\nid = "Bed 1"'), "sensors[0].id: 'Bed 1' must be"),
     (("interval_s = 120", "interval_s = 0"), "sensors[0].interval_s: must be > 0, got 0.0"),
     (("[[sensors]]", "[[sensor]]"), "sensors: a node needs at least one [[sensors]] block"),
     (("seed = 9", "seed = 9\n[[sensors]]\ntype = \"sim.soil\""), "sensors[1].id: two sensors"),
@@ -55,7 +66,7 @@ def test_bad_config_names_file_key_and_reason(tmp_path: Path, change: tuple[str,
     with pytest.raises(ConfigError) as exc:
         cfg = load_node_config(path)
         for s in cfg.sensors:
-            build_sensor(s)
+            attach(s, FakeHardware(), CalibrationBook(tmp_path / "cal.json"))
     assert str(exc.value).startswith(str(path)) and message in str(exc.value)
 
 
