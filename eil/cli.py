@@ -66,6 +66,80 @@ def cmd_node_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _raw_pair(text: str) -> tuple[float, float]:
+    raw, sep, ref = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return float(raw), float(ref)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not RAW=REFERENCE, e.g. 4725=10") from None
+
+
+def cmd_node_calibrate(args: argparse.Namespace) -> int:
+    from edge.calibrate import Request, calibrate
+    from edge.config import load_node_config
+    from edge.hardware import hardware_from_env
+
+    cfg = load_node_config(Path(args.config))
+    hw = hardware_from_env(cfg.data_dir)
+    req = Request(args.sensor, args.method, tuple(args.reference), tuple(args.raw),
+                  args.note or "", args.samples)
+    try:
+        cal = calibrate(cfg, req, hw, None if args.yes or args.raw else input)
+    finally:
+        hw.close()
+    print(f"calibration {cal.id} for {cal.sensor}: {cal.method}, gain {cal.gain:.6g}, offset "
+          f"{cal.offset:.6g}" + (f", device reports {cal.device}" if cal.device else ""))
+    print("readings from now on carry this identity; earlier readings keep theirs")
+    return 0
+
+
+def cmd_node_calibrations(args: argparse.Namespace) -> int:
+    from edge.calibration import CalibrationBook
+    from edge.config import load_node_config
+
+    cfg = load_node_config(Path(args.config))
+    book = CalibrationBook(cfg.data_dir / "calibrations.json")
+    records = [c for c in book.records if args.sensor in (None, c.sensor)]
+    if args.json:
+        print(json.dumps([c.to_json() for c in records], indent=2))
+        return 0
+    for c in records:
+        print(f"{c.id}  {rfc3339(round(c.at * 1000))}  {c.sensor:12} {c.method:11} "
+              f"points {[list(p) for p in c.points]}  gain {c.gain:.6g} offset {c.offset:.6g}"
+              + (f"  note: {c.note}" if c.note else ""))
+    if not records:
+        print("no calibrations recorded")
+    return 0
+
+
+def cmd_node_probe(args: argparse.Namespace) -> int:
+    from edge.calibration import CalibrationBook
+    from edge.config import load_node_config
+    from edge.hardware import hardware_from_env
+    from edge.probe import probe
+    from edge.registry import attach
+
+    data_dir = Path(args.data_dir) if args.data_dir else Path.cwd()
+    hw = hardware_from_env(data_dir)
+    try:
+        if args.config and hw.fake:  # simulate what the config describes, then look for it
+            cfg = load_node_config(Path(args.config))
+            for sc in cfg.sensors:
+                attach(sc, hw, CalibrationBook(hw.data_dir / "probe-calibrations.json"))
+        findings = probe(hw, serial=args.serial)
+    finally:
+        hw.close()
+    print("# eil node probe: suggested [[sensors]] blocks (give each an id before use)")
+    for f in findings:
+        print(f"\n# found: {f.where}" + (f" ({', '.join(f.types)})" if f.types else ""))
+        print(f.block)
+    if not findings:
+        print("# nothing found: is I2C enabled (dtparam=i2c_arm=on) and 1-Wire (dtoverlay=w1-gpio)?")
+    return 0
+
+
 def cmd_gateway_run(args: argparse.Namespace) -> int:
     from gateway.config import load_gateway_config
     from gateway.service import Gateway
@@ -153,6 +227,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--drain", type=float, default=0.0, metavar="S",
                      help="on stop, keep publishing up to S seconds until all is acknowledged")
     run.set_defaults(func=cmd_node_run)
+    cal = node.add_parser("calibrate", help="calibrate a sensor and record the calibration")
+    cal.add_argument("sensor", help="the sensor's id (or type, when it has no id)")
+    cal.add_argument("--config", required=True, help="node TOML config")
+    cal.add_argument("--method", choices=("two_point", "multi_point", "k_factor"))
+    cal.add_argument("--reference", type=float, action="append", default=[],
+                     help="a reference value, in order (repeat); measured on the sensor now")
+    cal.add_argument("--raw", type=_raw_pair, action="append", default=[], metavar="RAW=REF",
+                     help="a point measured earlier (repeat); no measuring")
+    cal.add_argument("--note", help="what, where, which standard / buffer lot")
+    cal.add_argument("--samples", type=int, default=5, help="readings averaged per point")
+    cal.add_argument("--yes", action="store_true", help="no prompts (scripts)")
+    cal.set_defaults(func=cmd_node_calibrate)
+    cals = node.add_parser("calibrations", help="list recorded calibrations")
+    cals.add_argument("sensor", nargs="?")
+    cals.add_argument("--config", required=True, help="node TOML config")
+    cals.add_argument("--json", action="store_true")
+    cals.set_defaults(func=cmd_node_calibrations)
+    prb = node.add_parser("probe", help="find sensors and suggest their config")
+    prb.add_argument("--serial", action="store_true",
+                     help="also ask serial ports (sends a trigger byte and a Modbus request)")
+    prb.add_argument("--config", help="with EIL_HW=fake: simulate this config's sensors first")
+    prb.add_argument("--data-dir", help=argparse.SUPPRESS)
+    prb.set_defaults(func=cmd_node_probe)
 
     gw = sub.add_parser("gateway", help="gateway").add_subparsers(dest="action", required=True)
     grun = gw.add_parser("run", help="run ingest and web views")
