@@ -8,7 +8,7 @@ from pathlib import Path
 
 from contract.errors import TopicError
 from contract.topics import NodeId
-from edge.registry import parse_options
+from edge.registry import driver_for, parse_options
 from edge.sensors.base import SensorConfig
 from eil.config import BrokerConfig, Table, parse_broker, read_toml
 
@@ -50,7 +50,8 @@ def load_node_config(path: Path) -> NodeConfig:
         raise root.fail("site/node", str(exc)) from None
     clock, pub = root.table("clock"), root.table("publish")
     sensors = []
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # sensor name -> where
+    owner: dict[str, str] = {}  # quantity name -> where (options are all checked here too)
     raw_sensors = root.get("sensors", list, [])
     for i, raw in enumerate(raw_sensors):
         st = Table(path, raw if isinstance(raw, dict) else {}, f"sensors[{i}].")
@@ -63,12 +64,15 @@ def load_node_config(path: Path) -> NodeConfig:
         if sc.id is not None and not _SENSOR_ID.match(sc.id):
             raise st.fail("id", f"{sc.id!r} must be 1-32 of a-z, 0-9, '-', '_' (it prefixes "
                                 "quantity names)")
-        parse_options(sc)  # every option checked now, not at the first read
-        key = sc.id or sc.type
-        if key in seen:
-            raise st.fail("id", f"two sensors would share quantity names ({seen[key]} and this "
-                                "one): give each an id")
-        seen[key] = f"sensors[{i}]"
+        if sc.name in seen:
+            raise st.fail("id", f"two sensors are called {sc.name!r} ({seen[sc.name]} and this "
+                                "one): give each its own id")
+        seen[sc.name] = f"sensors[{i}]"
+        names = {sc.name_for(q.key) for q in driver_for(sc).quantities(parse_options(sc))}
+        if clash := sorted(names & set(owner)):
+            raise st.fail("id", f"quantity {clash[0]!r} would come from {owner[clash[0]]} and "
+                                "this one: give one of them another id")
+        owner.update(dict.fromkeys(names, f"sensors[{i}]"))
         sensors.append(sc)
     if not sensors:
         raise root.fail("sensors", "a node needs at least one [[sensors]] block")

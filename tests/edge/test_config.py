@@ -82,3 +82,10 @@ def test_password_file(tmp_path: Path) -> None:
 
 def test_registry_lists_the_simulated_kinds() -> None:
     assert {"sim.soil", "sim.water", "sim.energy", "sim.tool_station"} <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_drivers_sample_config_is_a_valid_config(tmp_path: Path, kind: str) -> None:
+    head = GOOD[:GOOD.index("[[sensors]]")]
+    cfg = load_node_config(write(tmp_path, head + REGISTRY[kind].sample_config))
+    assert [s.type for s in cfg.sensors] == [kind]
