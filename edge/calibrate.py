@@ -96,11 +96,12 @@ def _measure(device: object, key: str, method: str, device_side: bool, refs: lis
         raise CalibrationError("a k_factor calibration times a known volume or dose: run it "
                                "interactively, or give --raw COUNT=REFERENCE")
     points: list[tuple[float, float]] = []
+    given = bool(refs)  # from the command line: take those, ask for no more
     i = 0
     while True:
         if i < len(refs):
             ref = refs[i]
-        elif ask is None or refs:
+        elif ask is None or given:
             break
         else:
             answer = ask(f"reference {i + 1} ({what}); empty to finish: ").strip()

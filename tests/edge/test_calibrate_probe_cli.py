@@ -88,3 +88,26 @@ def test_refusals_say_why(node_toml: Path, capsys: pytest.CaptureFixture, argv: 
                           message: str) -> None:
     assert main(["node", "calibrate", *argv[:1], "--config", str(node_toml), *argv[1:]]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_interactive_two_point_session_measures_each_point(node_toml: Path) -> None:
+    from edge.calibrate import Request, calibrate
+    from edge.config import load_node_config
+    from edge.fakes.hardware import FakeHardware
+
+    cfg = load_node_config(node_toml)
+    hw = FakeHardware(sleep=lambda s: None)
+    answers = iter(["8", "", "not a number", "40", "", ""])
+    counts = iter([400, 1200])
+
+    def ask(prompt: str) -> str:
+        if prompt.startswith("put the probe in"):
+            hw.i2c(1).devices[0x36].count = next(counts)  # the steward moves the probe
+        return next(answers)
+
+    said: list[str] = []
+    cal = calibrate(cfg, Request("bed-1", samples=2), hw, ask, said.append)
+    assert cal.points == ((400.0, 8.0), (1200.0, 40.0)) and cal.gain == pytest.approx(0.04)
+    assert said == ["point 1: raw 400 -> 8", "not a number: 'not a number'",
+                    "point 2: raw 1200 -> 40"]
+    hw.close()
