@@ -136,6 +136,23 @@ class Driver:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class I2CAddress:
+    """Where an I2C chip sits: /dev/i2c-<bus>, 7-bit address."""
+
+    bus: int
+    address: int
+
+
+def parse_i2c(o: Options, default: int, addresses: tuple[int, ...]) -> I2CAddress:
+    """The `bus` and `address` options of a chip that can only sit at `addresses`."""
+    address = o.integer("address", default)
+    if address not in addresses:
+        raise ValueError(f"address: 0x{address:02x} is not one of this chip's addresses "
+                         f"(0x{min(addresses):02x}-0x{max(addresses):02x})")
+    return I2CAddress(o.integer("bus", 1, low=0), address)
+
+
 def i2c_read(i2c: Any, address: int, register: int, length: int) -> bytes:
     """Read `length` bytes from `register` (probing and identification; drivers use their
     library's bus device)."""

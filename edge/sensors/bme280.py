@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from contract.senml import Kind
 from edge.errors import SensorError
 from edge.fakes.i2c import ByteRegisterDevice
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample, i2c_read
+from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, i2c_read, parse_i2c
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -144,20 +144,11 @@ class BME280:
                 Sample("pressure", round(hpa * 100.0, 1))]
 
 
-@dataclass(frozen=True)
-class BMEOptions:
-    bus: int
-    address: int
+def parse(o: Options) -> I2CAddress:
+    return parse_i2c(o, 0x77, (0x76, 0x77))
 
 
-def parse(o: Options) -> BMEOptions:
-    address = o.integer("address", 0x77)
-    if address not in (0x76, 0x77):
-        raise ValueError(f"address: 0x{address:02x} is not a BME280 address (0x76 or 0x77)")
-    return BMEOptions(o.integer("bus", 1, low=0), address)
-
-
-def simulate(opts: BMEOptions, hw: FakeHardware) -> None:
+def simulate(opts: I2CAddress, hw: FakeHardware) -> None:
     hw.i2c(opts.bus).devices[opts.address] = FakeBME280()
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from contract.senml import Kind
 from edge.errors import SensorError
 from edge.fakes.i2c import RegisterDevice
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample, ti_ids
+from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, parse_i2c, ti_ids
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -89,17 +89,11 @@ class FakeINA219(RegisterDevice):
         return values.get(reg, 0)
 
 
-@dataclass(frozen=True)
-class INAOptions:
-    bus: int
-    address: int
+def parse(o: Options) -> I2CAddress:
+    return parse_i2c(o, 0x40, tuple(range(0x40, 0x50)))
 
 
-def parse(o: Options) -> INAOptions:
-    return INAOptions(o.integer("bus", 1, low=0), o.integer("address", 0x40, low=0x40, high=0x4F))
-
-
-def simulate(opts: INAOptions, hw: FakeHardware) -> None:
+def simulate(opts: I2CAddress, hw: FakeHardware) -> None:
     hw.i2c(opts.bus).devices[opts.address] = FakeINA219(volts=13.1, amps=0.8)
 
 

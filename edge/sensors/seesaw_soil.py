@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from contract.senml import Kind
 from edge.calibration import CalibrationSpec, Output
 from edge.errors import SensorError
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, parse_i2c
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -99,17 +99,11 @@ class FakeSeesaw:
         return (out + bytes(length))[:length]
 
 
-@dataclass(frozen=True)
-class I2COptions:
-    bus: int
-    address: int
+def parse(o: Options) -> I2CAddress:
+    return parse_i2c(o, 0x36, (0x36, 0x37, 0x38, 0x39))
 
 
-def parse(o: Options) -> I2COptions:
-    return I2COptions(o.integer("bus", 1, low=0), o.integer("address", 0x36, low=0x36, high=0x39))
-
-
-def simulate(opts: I2COptions, hw: FakeHardware) -> None:
+def simulate(opts: I2CAddress, hw: FakeHardware) -> None:
     hw.i2c(opts.bus).devices[opts.address] = FakeSeesaw()
 
 

@@ -50,7 +50,7 @@ def test_good_config_parses_into_frozen_objects(tmp_path: Path) -> None:
      "it takes: field_capacity, refill_point, seed"),
     (("seed = 9", 'seed = "nine"'), "sensors[0]: seed: expected int, got 'nine'"),
     (('type = "sim.soil"', 'type = "ina219"\naddress = 0x20'),
-     "sensors[0]: address: 32 is outside 64..79"),
+     "sensors[0]: address: 0x20 is not one of this chip's addresses (0x40-0x4f)"),
     (('type = "sim.soil"', 'type = "jsn_sr04t"'), "sensors[0]: diameter_m: required option is missing"),
     (('type = "sim.soil"', 'type = "sim.soil"\ncalibration = "c-123"'),
      "sensors[0]: calibration: type 'sim.soil' takes no calibration"),
