@@ -292,8 +292,8 @@ class NodeAgent:
         self.client.disconnect()
         self.client.loop_stop()
         self.outbox.close()
-        for sensor in self.sensors:
-            close = getattr(getattr(sensor, "device", None), "close", None)
+        for sensor in self.sensors:  # release GPIO lines and serial ports
+            close = getattr(sensor, "close", None)
             if close is not None:
                 close()
         self.hw.close()

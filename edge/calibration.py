@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from contract.senml import Kind
-from edge.errors import EdgeError, SensorError
+from edge.errors import EdgeError
 from edge.sensors.base import QuantitySpec, Sample, Sensor
 
 METHODS = ("two_point", "multi_point", "k_factor")
@@ -230,9 +230,8 @@ class CalibratedSensor:
                               ref=cal_id))
             self.announced = cal_id
         for s in samples:
-            if self.spec.device_side and s.key in self.spec.tagged:
-                if self.book.active(self.sensor, self.pinned) is not None:
-                    s = Sample(s.key, s.value, cal=cal_id)
+            if s.key in self.spec.tagged:  # device-side: only a recorded calibration gets here
+                s = Sample(s.key, s.value, cal=cal_id)
             out.append(s)
             if s.value is None:
                 continue
@@ -241,9 +240,17 @@ class CalibratedSensor:
                     out.append(Sample(o.spec.key, o.factor * apply(s.value), cal=cal_id))
         return out
 
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
 
-def raw_value(samples: list[Sample], key: str) -> float:
-    for s in samples:
-        if s.key == key and s.value is not None:
-            return s.value
-    raise SensorError(f"the sensor returned no {key!r} to calibrate with")
+
+def vwc_calibration(raw: str) -> CalibrationSpec:
+    """Soil probes: a raw signal becomes volumetric water content once calibrated in the soil."""
+    return CalibrationSpec(
+        methods=("two_point", "multi_point"), raw=raw,
+        reference="volumetric water content of the soil around the probe, % VWC",
+        outputs=(Output(raw, QuantitySpec("soil.moisture", "%", Kind.GAUGE,
+                                          "volumetric water content", (0.0, 100.0))),))
+

@@ -14,6 +14,7 @@ from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.registry import REGISTRY
 from edge.sensors import ds18b20, jsn_sr04t, pzem004t
+from edge.sensors.base import i2c_locked
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,6 @@ class Finding:
     where: str  # "i2c-1 0x36", "1-Wire 28-...", "/dev/ttyUSB0"
     types: tuple[str, ...]  # driver types that fit; empty when unrecognised
     block: str  # suggested config (TOML), or a note
-
-
-def _scan(i2c: object) -> list[int]:
-    while not i2c.try_lock():  # type: ignore[attr-defined]
-        pass
-    try:
-        return list(i2c.scan())  # type: ignore[attr-defined]
-    finally:
-        i2c.unlock()  # type: ignore[attr-defined]
 
 
 def _block(kind: str, lines: list[str]) -> str:
@@ -40,7 +32,9 @@ def probe_i2c(hw: Hardware) -> list[Finding]:
     out = []
     for bus in hw.i2c_buses():
         i2c = hw.i2c(bus)
-        for address in _scan(i2c):
+        with i2c_locked(i2c):
+            addresses = list(i2c.scan())
+        for address in addresses:
             fits = []
             for driver in REGISTRY.values():
                 if address not in driver.i2c_addresses:

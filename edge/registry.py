@@ -93,11 +93,14 @@ class AttachedSensor:
     def _failed(self) -> None:
         self.failures += 1
         if self.failures >= REOPEN_AFTER:
-            close = getattr(self.device, "close", None)
-            if close is not None:
-                close()
-            self.device = None
+            self.close()
             self.failures = 0
+
+    def close(self) -> None:
+        close = getattr(self.device, "close", None)
+        if close is not None:
+            close()
+        self.device = None
 
 
 def attach(cfg: SensorConfig, hw: Hardware, book: CalibrationBook) -> Sensor:

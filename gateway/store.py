@@ -120,6 +120,7 @@ class Store:
                     raise StoreError(f"no EIL store at {path}")
                 self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                           check_same_thread=False)
+                self.db.execute("PRAGMA busy_timeout=5000")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -132,7 +133,6 @@ class Store:
                         _migrate(self.db)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.db.executescript(_SCHEMA)
-            self.db.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.lock = threading.Lock()  # one connection shared by ingest and web threads

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.calibration import CalibrationSpec, Output
+from edge.calibration import vwc_calibration
 from edge.sensors.ads1115 import ADCOptions, ADS1115Channel, attach_fake, parse_adc
 from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
@@ -48,11 +48,7 @@ def parse(o: Options) -> ADCOptions:
     return parse_adc(o)
 
 
-CALIBRATION = CalibrationSpec(
-    methods=("two_point", "multi_point"), raw="soil.moisture_voltage",
-    reference="volumetric water content of the soil around the probe, % VWC",
-    outputs=(Output("soil.moisture_voltage", QuantitySpec(
-        "soil.moisture", "%", Kind.GAUGE, "volumetric water content", (0.0, 100.0))),))
+CALIBRATION = vwc_calibration("soil.moisture_voltage")
 
 DRIVERS = (Driver(
     type="ads1115_soil", summary="capacitive soil moisture probe through an ADS1115 ADC",

@@ -22,7 +22,7 @@ from contract.senml import Kind
 from edge.calibration import CalibrationSpec
 from edge.errors import SensorError
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.sensors.base import Driver, Options, QuantitySpec, Sample, i2c_locked
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -91,20 +91,16 @@ class EZOCircuit:
         self.device_state = "device:uncalibrated" if points in ("0", "") else "device:unrecorded"
 
     def _transfer(self, write: bytes | None, read: int) -> bytes:
-        while not self.i2c.try_lock():
-            pass
+        buf = bytearray(read)
         try:
-            if write is not None:
-                self.i2c.writeto(self.opts.address, write)
-            if not read:
-                return b""
-            buf = bytearray(read)
-            self.i2c.readfrom_into(self.opts.address, buf)
-            return bytes(buf)
+            with i2c_locked(self.i2c):
+                if write is not None:
+                    self.i2c.writeto(self.opts.address, write)
+                if read:
+                    self.i2c.readfrom_into(self.opts.address, buf)
         except OSError as exc:
             raise SensorError(f"{self.where}: {exc}") from exc
-        finally:
-            self.i2c.unlock()
+        return bytes(buf)
 
     def command(self, cmd: str, delay: float, retries: int = 5) -> str:
         self._transfer(cmd.encode("ascii"), 0)
@@ -144,7 +140,6 @@ class EZOCircuit:
         if self.opts.kit is PH:
             label = "mid" if index == 0 else ("low" if reference < references[0] else "high")
             cmd = f"Cal,{label},{reference:.2f}"
-            raw = before
         else:
             us = reference / US_PER_CM
             standards = [r for r in references if r > 0]
@@ -154,9 +149,8 @@ class EZOCircuit:
                 cmd = f"Cal,{us:.0f}"
             else:
                 cmd = f"Cal,{'low' if reference == min(standards) else 'high'},{us:.0f}"
-            raw = before
         self.command(cmd, self.opts.kit.cal_delay)
-        return raw
+        return before
 
     def calibration_report(self) -> str:
         return self.command("Cal,?", 0.3)

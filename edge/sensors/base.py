@@ -8,8 +8,9 @@ turned into a calibrated one) is applied uniformly by edge.calibration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from contract.senml import Kind
@@ -133,7 +134,6 @@ class Driver:
     calibration: CalibrationSpec | None = None
     i2c_addresses: tuple[int, ...] = ()  # where `eil node probe` looks for it
     identify: Callable[[Any, int], bool] | None = None  # (i2c bus, address) -> is it this chip?
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -153,17 +153,25 @@ def parse_i2c(o: Options, default: int, addresses: tuple[int, ...]) -> I2CAddres
     return I2CAddress(o.integer("bus", 1, low=0), address)
 
 
-def i2c_read(i2c: Any, address: int, register: int, length: int) -> bytes:
-    """Read `length` bytes from `register` (probing and identification; drivers use their
-    library's bus device)."""
+@contextmanager
+def i2c_locked(i2c: Any) -> Iterator[Any]:
+    """Hold a busio.I2C bus for a transaction (drivers sharing a bus take turns)."""
     while not i2c.try_lock():
         pass
     try:
-        buf = bytearray(length)
-        i2c.writeto_then_readfrom(address, bytes([register]), buf)
-        return bytes(buf)
+        yield i2c
     finally:
         i2c.unlock()
+
+
+def i2c_read(i2c: Any, address: int, register: int | bytes, length: int) -> bytes:
+    """Read `length` bytes from `register` (one byte, or the bytes given) for probing and
+    identification; drivers use their library's bus device."""
+    buf = bytearray(length)
+    with i2c_locked(i2c):
+        i2c.writeto_then_readfrom(address, bytes([register]) if isinstance(register, int)
+                                  else register, buf)
+    return bytes(buf)
 
 
 def ti_ids(i2c: Any, address: int) -> tuple[int, int]:

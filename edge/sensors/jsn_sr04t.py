@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from contract.senml import Kind
 from edge.errors import SensorError
@@ -163,11 +163,7 @@ def quantities(o: TankOptions) -> tuple[QuantitySpec, ...]:
                          (0.0, o.max_level_m * o.area_m2 * 1000.0)))
 
 
-def _open(o: TankOptions, hw: Hardware) -> Any:
-    return TankLevel(o, hw)
-
-
 DRIVERS = (Driver(
     type="jsn_sr04t", summary="JSN-SR04T ultrasonic tank level over UART (0xFF frames)",
-    parse=parse, open=_open, quantities=quantities, sample_config=SAMPLE_CONFIG,
+    parse=parse, open=lambda o, hw: TankLevel(o, hw), quantities=quantities, sample_config=SAMPLE_CONFIG,
     simulate=simulate),)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.calibration import CalibrationSpec, Output
+from edge.calibration import vwc_calibration
 from edge.errors import SensorError
-from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, parse_i2c
+from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, i2c_read, parse_i2c
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -108,21 +108,11 @@ def simulate(opts: I2CAddress, hw: FakeHardware) -> None:
 
 
 def identify(i2c: Any, address: int) -> bool:
-    while not i2c.try_lock():
-        pass
-    try:
-        buf = bytearray(4)
-        i2c.writeto_then_readfrom(address, bytes([STATUS_BASE, STATUS_VERSION]), buf)
-    finally:
-        i2c.unlock()
-    return struct.unpack(">I", buf)[0] >> 16 == PRODUCT_ID
+    version = i2c_read(i2c, address, bytes([STATUS_BASE, STATUS_VERSION]), 4)
+    return struct.unpack(">I", version)[0] >> 16 == PRODUCT_ID
 
 
-CALIBRATION = CalibrationSpec(
-    methods=("two_point", "multi_point"), raw="soil.moisture_raw",
-    reference="volumetric water content of the soil around the probe, % VWC",
-    outputs=(Output("soil.moisture_raw", QuantitySpec(
-        "soil.moisture", "%", Kind.GAUGE, "volumetric water content", (0.0, 100.0))),))
+CALIBRATION = vwc_calibration("soil.moisture_raw")
 
 DRIVERS = (Driver(
     type="seesaw_soil", summary="Adafruit STEMMA capacitive soil sensor (seesaw, I2C 0x36)",

@@ -56,3 +56,21 @@ def test_s0_energy_and_power() -> None:
     assert got == {"energy": 25.0, "power": 500.0}
     meter.close()
     hw.close()
+
+
+def test_closing_the_calibrated_sensor_releases_its_gpio(tmp_path: Path) -> None:
+    from gpiozero import DigitalInputDevice
+    from gpiozero.exc import GPIOPinInUse
+
+    from edge.registry import attach
+    from edge.sensors.base import SensorConfig
+
+    hw = FakeHardware()
+    cfg = SensorConfig("yf_s201", "drip", 60.0, {"pin": 17}, "test: sensors[0]")
+    sensor = attach(cfg, hw, CalibrationBook(tmp_path / "cal.json"))
+    sensor.read(0.0)  # opens the pin
+    with pytest.raises(GPIOPinInUse):
+        DigitalInputDevice(17, pin_factory=hw.factory)
+    sensor.close()  # type: ignore[attr-defined]  # what the agent calls at shutdown
+    DigitalInputDevice(17, pin_factory=hw.factory).close()
+    hw.close()
