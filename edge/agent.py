@@ -28,6 +28,7 @@ from contract.topics import Channel, gateway_status_topic
 from edge.calibration import CalibrationBook
 from edge.config import ClockConfig, NodeConfig
 from edge.errors import SensorError
+from edge.handoff import Handoff
 from edge.hardware import Hardware, hardware_from_env
 from edge.outbox import Outbox
 from edge.registry import attach
@@ -69,6 +70,7 @@ class NodeAgent:
         self.outbox = Outbox(cfg.data_dir / "outbox.db")
         self.hw = hardware or hardware_from_env(cfg.data_dir)
         self.hw.outbox_depth = lambda: self.outbox.depth + len(self.buffer)
+        self.hw.handoff = Handoff(self.outbox.marks())
         self.calibrations = CalibrationBook(cfg.data_dir / "calibrations.json")
         self.sensors = sensors if sensors is not None else [
             attach(s, self.hw, self.calibrations) for s in cfg.sensors]
@@ -189,13 +191,15 @@ class NodeAgent:
                         flag = 4  # QARTOD fail: the sensor cannot report this; kept, flagged
                     else:
                         self.hw.latest[name] = s.value
-                self.buffer.append((now, name, spec.kind, s.value, spec.unit, s.text, s.ref,
-                                    s.cal, flag))
+                self.buffer.append((now if s.time is None else s.time, name, spec.kind, s.value,
+                                    spec.unit, s.text, s.ref, s.cal, flag))
 
     def flush(self) -> None:
-        if self.buffer:
-            self.outbox.append(self.buffer)  # also deletes what was acknowledged meanwhile
+        marks = self.hw.handoff.take_staged()
+        if self.buffer or marks:
+            self.outbox.append(self.buffer, marks)  # also deletes what was acknowledged meanwhile
             self.buffer = []
+            self.hw.handoff.committed(marks)  # now the microcontroller may free them
         else:
             self.outbox.sync_acks()
         self.last_flush = time.monotonic()

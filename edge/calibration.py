@@ -231,13 +231,14 @@ class CalibratedSensor:
             self.announced = cal_id
         for s in samples:
             if s.key in self.spec.tagged:  # device-side: only a recorded calibration gets here
-                s = Sample(s.key, s.value, cal=cal_id)
+                s = Sample(s.key, s.value, cal=cal_id, time=s.time)
             out.append(s)
             if s.value is None:
                 continue
             for o in self.spec.outputs:
                 if o.raw == s.key:
-                    out.append(Sample(o.spec.key, o.factor * apply(s.value), cal=cal_id))
+                    out.append(Sample(o.spec.key, o.factor * apply(s.value), cal=cal_id,
+                                      time=s.time))
         return out
 
     def close(self) -> None:

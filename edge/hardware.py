@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import SensorError
+from edge.handoff import Handoff
 
 W1_ROOT = Path("/sys/bus/w1/devices")
 HW_ENV = "EIL_HW"  # "fake": run a node config against simulated hardware
@@ -31,6 +32,7 @@ class Hardware:
         self.sleep = sleep  # drivers wait for conversions through this (tests pass a fake)
         self.latest: dict[str, float] = {}  # quantity name -> latest gauge value on this node
         self.outbox_depth: Callable[[], int] = lambda: 0
+        self.handoff = Handoff()  # the agent replaces it with one holding the outbox's marks
         self._i2c: dict[int, Any] = {}
 
     def i2c(self, bus: int) -> Any:

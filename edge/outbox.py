@@ -13,11 +13,12 @@ been acknowledged and deleted.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from contract.senml import Kind, Reading
 from edge.errors import OutboxError
+from edge.handoff import Mark
 
 # (time, name, kind, value, unit, text, ref, cal, q): a sampled reading before it has a seq
 Item = tuple[float, str, Kind, float | None, str | None, str | None, str | None, str | None,
@@ -64,8 +65,9 @@ class Outbox:
         self.acked: int = row[0] if row else 0
         self.acked_on_disk = self.acked
 
-    def append(self, items: Sequence[Item]) -> list[Reading]:
-        """Commit items; return them as Readings."""
+    def append(self, items: Sequence[Item], marks: Mapping[str, Mark] | None = None) -> list[Reading]:
+        """Commit items, and in the same transaction the hand-off marks that cover them (see
+        edge.handoff); return the items as Readings."""
         first = self.last_seq + 1
         readings = [Reading(first + i, round(t, 3), n, k, v, u, vs, ref, cal, q)
                     for i, (t, n, k, v, u, vs, ref, cal, q) in enumerate(items)]
@@ -75,12 +77,22 @@ class Outbox:
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
                 self.db.executemany("INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                for source, (boot, next_seq) in (marks or {}).items():
+                    self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                        [(f"mark:{source}:boot", boot),
+                                         (f"mark:{source}:next", next_seq)])
                 self._delete_acked()
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot write outbox {self.path}: {exc}") from exc
         if readings:
             self.last_seq = readings[-1].seq
         return readings
+
+    def marks(self) -> dict[str, Mark]:
+        """The committed hand-off marks, by source."""
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'mark:%'"))
+        return {key[5:-5]: (value, rows[f"{key[:-5]}:next"]) for key, value in rows.items()
+                if key.endswith(":boot") and f"{key[:-5]}:next" in rows}
 
     def _delete_acked(self) -> None:
         if self.acked > self.acked_on_disk:

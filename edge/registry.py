@@ -23,6 +23,7 @@ from edge.sensors import (
     ina3221,
     jsn_sr04t,
     node_health,
+    pico_bridge,
     pzem004t,
     s0_pulse,
     seesaw_soil,
@@ -37,7 +38,7 @@ from eil.errors import ConfigError
 
 log = logging.getLogger("eil.node")
 MODULES = (seesaw_soil, ads1115_soil, ds18b20, yf_s201, jsn_sr04t, atlas_ezo, dfrobot_tds, ina219,
-           ina260, ina3221, pzem004t, s0_pulse, bme280, node_health,
+           ina260, ina3221, pzem004t, s0_pulse, bme280, pico_bridge, node_health,
            sim_soil, sim_water, sim_energy, sim_tool_station)
 REGISTRY: dict[str, Driver] = {d.type: d for m in MODULES for d in m.DRIVERS}
 REOPEN_AFTER = 3  # consecutive failed reads before the device is opened afresh

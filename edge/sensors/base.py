@@ -37,6 +37,7 @@ class Sample:
     text: str | None = None  # events
     ref: str | None = None  # events: the second subject (e.g. member pseudonym)
     cal: str | None = None  # identity of the calibration the value was computed with
+    time: float | None = None  # when measured, if not at the read (buffered on a microcontroller)
 
 
 class Sensor(Protocol):

@@ -21,6 +21,7 @@ CHANGES = {
     "dfrobot_tds": [("temperature_from = \"tank.temperature\"",
                      "temperature_from = \"pond-temp.temperature\""), ('id = "tank"', 'id = "rain"')],
     "ds18b20": [('id = "bed-1"', 'id = "pond-temp"')],
+    "pico_bridge": [("measure_interval_s = 10", "measure_interval_s = 1")],
 }
 REAL = sorted(t for t in REGISTRY if not t.startswith("sim."))
 
@@ -32,7 +33,9 @@ EXPECTED_UNITS = {
     "rain.water.ec": "S/m", "rain.water.tds": "ppm", "pv.dc.power": "W", "battery.dc.current": "A",
     "load.dc.voltage": "V", "house.ac.energy": "Wh", "house.ac.power_factor": "%",
     "grid.energy": "Wh", "air.pressure": "Pa", "air.humidity": "%RH", "node.uptime": "s",
-    "node.outbox.depth": "count",
+    "node.outbox.depth": "count", "pico.ac.current": "A", "pico.ac.power": "W",
+    "pico.water.volume": "l", "pico.energy": "Wh", "pico.soil.moisture_voltage": "V",
+    "pico.mcu.temperature": "Cel",
 }
 
 
