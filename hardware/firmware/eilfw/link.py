@@ -94,11 +94,12 @@ class Link:
             self.rto = min(2 * self.rto, 8 * self.rto_base)  # a Pi that is down gets less noise
         while self.send_from < self.head and self.send_from - self.rx_next < self.window:
             count = min(proto.MAX_BATCH, self.head - self.send_from)
-            if self.send_from == self.rx_next:
+            first = self.send_from
+            if first == self.rx_next:
                 self.last_progress = now  # the timer runs from the first outstanding batch
+            self.send_from = first + count
             self.send(proto.READINGS, proto.pack_readings(
-                self.boot, self.oldest, self.send_from, self._records(self.send_from, count)))
-            self.send_from += count
+                self.boot, self.oldest, first, self._records(first, count)))
 
     # --- receiving --------------------------------------------------------------------------
     def receive(self, data):

@@ -1,0 +1,162 @@
+"""The firmware's own code, run on the Pi: its measurement arithmetic against hand-computed
+vectors, its settings parser, and its Link against the Pi's Session over an in-memory loopback
+(the pty tests in test_link_faults.py add a real serial line)."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+
+from edge.firmware_bridge.codec import Decoder
+from edge.firmware_bridge.session import Session
+from eilfw import firmware, measure, proto
+from eilfw.link import Link
+
+FIRMWARE = Path(__file__).parents[2] / "hardware" / "firmware"
+MICROPYTHON_MODULES = {"struct", "math", "time", "os", "machine", "micropython", "eilfw"}
+
+
+@pytest.mark.parametrize("path", sorted(FIRMWARE.rglob("*.py")), ids=lambda p: p.name)
+def test_firmware_stays_in_the_micropython_subset(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [] if node.level else [(node.module or "").split(".")[0]]
+        else:
+            names = []
+        assert set(names) <= MICROPYTHON_MODULES, f"{path.name}:{node.lineno} imports {names}"
+        assert not isinstance(node, ast.AnnAssign | ast.JoinedStr), f"{path.name}:{node.lineno}"
+        if isinstance(node, ast.FunctionDef):
+            assert node.returns is None and all(a.annotation is None for a in node.args.args), \
+                f"{path.name}:{node.lineno}: annotations"
+
+
+def test_irms_and_power_of_sampled_sines() -> None:
+    a = 1000  # ADC counts of peak: four samples per cycle at 0, 90, 180, 270 degrees
+    i = [32768, 32768 + a, 32768, 32768 - a] * 10
+    # Irms = 1000 / sqrt 2 counts x (30 A/V x 3.3 V / 65535) = 1.068186 A; x 230 V = 245.683 W
+    irms, real, apparent, vrms = measure.ct_power(i, None, 30.0, 0.0, 230.0, 0.05)
+    assert irms == pytest.approx(1.068186, abs=1e-6)
+    assert (real, apparent, vrms) == (pytest.approx(245.683, abs=1e-3),) * 2 + (None,)
+    v_in_phase = [32768, 32768 + 2000, 32768, 32768 - 2000] * 10  # x 300 divider ratio
+    irms, real, apparent, vrms = measure.ct_power(i, v_in_phase, 30.0, 300.0, 230.0, 0.05)
+    assert vrms == pytest.approx(2000 / math.sqrt(2) * 300 * 3.3 / 65535, rel=1e-9)  # 21.364 V
+    assert real == pytest.approx(vrms * irms, rel=1e-9) and apparent == pytest.approx(real)
+    v_quadrature = [32768 + 2000, 32768, 32768 - 2000, 32768] * 10  # 90 degrees: no real power
+    _, real, apparent, _ = measure.ct_power(i, v_quadrature, 30.0, 300.0, 230.0, 0.05)
+    assert real == pytest.approx(0.0, abs=1e-9) and apparent > 20
+    idle = [32768, 32769, 32768, 32767] * 10  # ADC noise on an idle clamp
+    assert measure.ct_power(idle, None, 30.0, 0.0, 230.0, 0.05)[:2] == (0.0, 0.0)
+
+
+def test_rp2040_temperature_and_pulse_dead_time() -> None:
+    assert measure.rp2040_temperature(round(0.706 / 3.3 * 65535)) == pytest.approx(27.0, abs=0.05)
+    tally = measure.PulseTally(50)
+    for t in (0, 1, 2, 49, 50, 120, 121):
+        tally.hit(t)
+    assert tally.count == 3  # 0, 50, 120: the rest is contact bounce
+
+
+@pytest.mark.parametrize(("settings", "error"), [
+    ({"mains_hz": "55"}, "mains_hz: '55' is not 50 or 60"),
+    ({"interval_s": "fast"}, "interval_s: 'fast' is not a number"),
+    ({"voltage": "measured"}, "vt_volts_per_volt: a measured voltage needs the divider's ratio"),
+    ({"channels": "ct,rain"}, "channels: unknown group 'rain'"),
+    ({"colour": "red"}, "unknown setting 'colour'"),
+])
+def test_settings_errors_name_the_setting(settings: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match="^" + error.replace("(", r"\(").replace(")", r"\)")):
+        firmware.parse_settings(settings)
+
+
+class Loop:
+    """A Link and a Session wired back to back in memory, on one fake clock."""
+
+    def __init__(self, capacity: int = 100, resume: tuple[int, int] | None = None) -> None:
+        self.ms = 0
+        self.up = True  # the Pi is listening
+        self.drop_next_batch = False
+        self.decoder = Decoder()
+        self.link = Link(self._to_pi, lambda: self.ms, 0xB007, (1, 5), capacity=capacity,
+                         rto_ms=500)
+        self.to_mcu: list[bytes] = []  # delivered on the next tick, as a UART would
+        self.session = Session(lambda t, p: self.to_mcu.append(proto.encode_frame(t, 0, p)),
+                               resume, monotonic=lambda: self.ms / 1000)
+
+    def _to_pi(self, data: bytes) -> None:
+        frames = self.decoder.feed(data)
+        if not self.up or (self.drop_next_batch and frames[0].type == proto.READINGS):
+            self.drop_next_batch = False
+            return
+        for f in frames:
+            self.session.on_frame(f)
+
+    def run(self, ms: int) -> None:
+        for _ in range(ms // 10):
+            self.ms += 10
+            for data in self.to_mcu:
+                self.link.receive(data)
+            self.to_mcu = []
+            self.link.poll()
+            self.session.poll()
+
+    def commit(self) -> list[int]:
+        items, mark = self.session.take()
+        if mark:
+            self.session.committed(*mark)
+        return [r.seq for r, _ in items]
+
+
+def test_readings_flow_and_the_ring_frees_only_what_is_committed() -> None:
+    loop = Loop()
+    for k in range(10):
+        loop.link.add(1, k, float(k))
+    loop.run(100)
+    assert loop.link.rx_next == 10 and loop.link.oldest == 0  # received, not yet durable
+    assert loop.commit() == list(range(10))
+    loop.run(20)
+    assert loop.link.oldest == 10 and loop.link.held == 0
+
+
+def test_a_lost_batch_is_recovered_by_nack_in_order() -> None:
+    loop = Loop()
+    loop.run(50)
+    loop.drop_next_batch = True
+    for k in range(3):
+        loop.link.add(1, k, 1.0)
+    loop.link.poll()
+    for k in range(3, 6):
+        loop.link.add(1, k, 1.0)
+    loop.run(100)
+    assert loop.session.stats.nacks == 1
+    assert loop.commit() == list(range(6))
+
+
+def test_a_restarted_pi_resumes_after_its_committed_mark() -> None:
+    loop = Loop(resume=(0xB007, 6))  # the outbox already holds seq 0..5 of this boot
+    for k in range(10):
+        loop.link.add(1, k, float(k))
+    loop.run(100)
+    assert loop.commit() == [6, 7, 8, 9]
+    loop.run(20)
+    assert loop.link.oldest == 10
+
+
+def test_a_full_ring_while_the_pi_is_away_is_reported_as_a_gap() -> None:
+    loop = Loop(capacity=5)
+    loop.run(50)
+    loop.up = False
+    for k in range(8):
+        loop.link.add(5, k, k)
+    loop.run(100)
+    loop.up = True
+    loop.run(2000)  # the retransmission timer brings the link back
+    assert loop.commit() == [3, 4, 5, 6, 7]
+    assert loop.session.stats.lost_at_mcu == 3
+    assert loop.session.events == [("mcu.gap", "3 readings lost in the MCU buffer (seq 0..2)",
+                                    "0000b007")]
