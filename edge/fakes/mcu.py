@@ -129,6 +129,11 @@ class SimulatedMcu:
                 os.write(self.master, frame[: len(frame) // 2])
             self._boot()
 
+    def pause(self) -> None:
+        """Stop measuring (the link keeps running), so a test can wait for everything."""
+        with self.lock:
+            self.firmware.next_due = 1 << 62
+
     def noise(self, count: int) -> None:
         """Garbage, as a receiver at the wrong baud rate sees it (zeros included)."""
         with self.lock:
