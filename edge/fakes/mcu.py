@@ -86,7 +86,7 @@ class SimulatedMcu:
     def _boot(self) -> None:
         started = time.monotonic()
         self.now_ms: Callable[[], int] = lambda: int((time.monotonic() - started) * 1000)
-        boot = self.rng.getrandbits(32)
+        boot = random.getrandbits(32)  # as the firmware does from os.urandom
         self.boots.append(boot)
         self.board = SimBoard(self.now_ms)
 

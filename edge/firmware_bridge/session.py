@@ -9,8 +9,8 @@
 - ACK carries two points: `received` (stop retransmitting) and `durable` (committed to the
   outbox; the MCU may free those slots). `durable` moves only when `committed` is called.
 - Time sync: TIME_REQ/TIME_REPLY round trips; the reply with the shortest round trip among the
-  recent ones anchors MCU milliseconds to the Pi's monotonic clock (the hello's uptime is a first,
-  coarse anchor, so no reading ever waits for lack of one).
+  recent ones anchors MCU milliseconds to the Pi's monotonic clock. Readings wait for the first
+  reply of their boot (a fraction of a second after the hello).
 """
 
 from __future__ import annotations
@@ -154,11 +154,8 @@ class Session:
             log.info("MCU %s boot %08x, up %.1f s, holds seq %d..%d; resuming at %d", firmware,
                      boot, uptime_ms / 1000, oldest, head, start)
             self.boot, self.expected, self.durable = boot, start, start
-            self.sync = TimeSync()
-            # The hello's uptime is a first, coarse anchor (one-way: counted as a 0.1 s round
-            # trip, so any real TIME_REPLY round trip replaces it).
-            received = self.monotonic()
-            self.sync.add(received - 0.1, received, uptime_ms)
+            self.sync = TimeSync()  # (a hello's uptime is no anchor: it may have waited in
+            # the port's buffer for as long as the Pi was away)
             self.stats.boots += 1
         self.channels, self.firmware = channels, firmware
         self.send(proto.WELCOME, proto.pack_u32s(boot, self.expected, self.durable))

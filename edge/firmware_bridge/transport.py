@@ -47,6 +47,8 @@ class Bridge:
             try:
                 data = self.port.read(max(1, self.port.in_waiting))
             except Exception as exc:  # SerialException, OSError: the device went away
+                if self.stop.is_set():
+                    return  # closed under the reader
                 self.error = str(exc)
                 log.error("bridge port %s failed: %s", self.port.port, exc)
                 return

@@ -34,7 +34,8 @@ meter_pulses_per_kwh = 1000 # printed on the meter next to its LED or S0 termina
 def simulate(opts: BridgeOptions, hw: FakeHardware) -> None:
     from edge.fakes.mcu import SimulatedMcu
 
-    hw.attach_serial(opts.port, SimulatedMcu(float(opts.mcu["interval_s"])))
+    if opts.port not in hw.ports:  # a test may have attached its own, with faults
+        hw.attach_serial(opts.port, SimulatedMcu(float(opts.mcu["interval_s"])))
 
 
 DRIVERS = (Driver(

@@ -73,9 +73,10 @@ class Firmware:
             parsed = parse_settings(settings)
         except ValueError as exc:
             return str(exc)
-        self.settings = parsed
-        self.link.channels = channels_for(parsed["groups"], parsed["voltage"])
-        self.next_due = self.now_ms()
+        if parsed != self.settings:  # a repeated CONFIG (after a repeated hello) keeps the pace
+            self.settings = parsed
+            self.link.channels = channels_for(parsed["groups"], parsed["voltage"])
+            self.next_due = self.now_ms()
         return None
 
     def measure(self, now):
