@@ -20,10 +20,10 @@ import time
 import tty
 
 import serial
-from eilfw import proto
-from eilfw.link import Link
 
 from edge.firmware_bridge.transport import READ_TIMEOUT_S, Bridge
+from eilfw import proto
+from eilfw.link import Link
 
 
 def mcu(master: int, baud: int, duration: float) -> None:

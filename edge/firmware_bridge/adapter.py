@@ -11,14 +11,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from eilfw import firmware, proto
-
 from contract.senml import Kind
 from edge.errors import SensorError
 from edge.firmware_bridge.session import Stats
 from edge.firmware_bridge.transport import READ_TIMEOUT_S, Bridge
 from edge.hardware import Hardware
 from edge.sensors.base import Options, QuantitySpec, Sample
+from eilfw import firmware, proto
 
 log = logging.getLogger("eil.bridge")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from cobs import cobs
 from crc import Calculator, Crc16
+
 from eilfw import proto
 
 _CRC = Calculator(Crc16.IBM_3740.value, optimized=True)

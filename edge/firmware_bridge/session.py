@@ -21,9 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eilfw import proto
-
 from edge.firmware_bridge.codec import Frame, FrameError
+from eilfw import proto
 
 log = logging.getLogger("eil.bridge")
 mcu_log = logging.getLogger("eil.mcu")

@@ -5,6 +5,7 @@ import struct
 import time
 
 import machine
+
 from eilfw import board
 from eilfw.firmware import Firmware
 from eilfw.link import Link

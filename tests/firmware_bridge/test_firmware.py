@@ -160,3 +160,27 @@ def test_a_full_ring_while_the_pi_is_away_is_reported_as_a_gap() -> None:
     assert loop.session.stats.lost_at_mcu == 3
     assert loop.session.events == [("mcu.gap", "3 readings lost in the MCU buffer (seq 0..2)",
                                     "0000b007")]
+
+
+class BrokenBoard:
+    flow = meter = measure.PulseTally(2)
+
+    def ct_samples(self, cycles: int, hz: int, with_voltage: bool) -> tuple[list[int], None]:
+        return [32768, 33768, 32768, 31768], None
+
+    def soil_raw(self) -> int:
+        raise OSError("ADC2 stuck")
+
+    def temperature_raw(self) -> int:
+        return 14000
+
+
+def test_a_failing_measurement_is_logged_to_the_pi_and_the_rest_kept() -> None:
+    sent: list[bytes] = []
+    fw = firmware.Firmware(BrokenBoard(), lambda ch, cfg: Link(sent.append, lambda: 0, 1, ch,
+                                                                on_config=cfg), lambda: 0)
+    fw.step()
+    frames = [f for data in sent for f in Decoder().feed(data)]
+    logs = [proto.unpack_text(f.payload) for f in frames if f.type == proto.LOG]
+    assert logs == [(3, "measurement failed: OSError('ADC2 stuck')")]
+    assert fw.link.head == 5  # Irms, real, apparent power, flow and meter counts came first

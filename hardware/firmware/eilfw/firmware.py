@@ -105,6 +105,9 @@ class Firmware:
         """One pass of the main loop: measure when due, then move the link."""
         now = self.now_ms()
         if now >= self.next_due:
-            self.measure(now)
             self.next_due = now + int(self.settings["interval_s"] * 1000)
+            try:
+                self.measure(now)
+            except Exception as exc:  # a failing sensor must not stop the link: tell the Pi
+                self.link.log(3, "measurement failed: %r" % (exc,))
         self.link.poll()
