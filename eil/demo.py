@@ -2,7 +2,10 @@
 
 A local Mosquitto with generated credentials and ACL, the gateway (store + web views), and
 simulated nodes of every kind (soil, water, energy, tool library), each as its own process, all
-sharing one simulated timeline that runs `speed` times faster than real time.
+sharing one simulated timeline that runs `speed` times faster than real time. Energy nodes also
+read a simulated Raspberry Pi Pico through the real firmware bridge (EIL_HW=fake: the Pico's
+firmware code runs on a pseudo-terminal); it measures in real time, so its readings are spaced
+`measure_interval_s` real seconds apart on the simulated timeline.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.hardware import HW_ENV
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.site_files import gateway_toml, node_toml
 
@@ -23,7 +27,10 @@ KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
     "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n',
     "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 60\nseed = {seed}\n',
-    "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 60\nseed = {seed}\n',
+    "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 60\nseed = {seed}\n'
+              # a simulated Pico on a pty (EIL_HW=fake), through the real firmware bridge
+              '[[sensors]]\ntype = "pico_bridge"\nid = "mains"\nport = "/dev/ttyAMA0"\n'
+              'interval_s = 30\nmeasure_interval_s = 2\nchannels = ["ct", "meter", "temp"]\n',
     "tools": '[[sensors]]\ntype = "sim.tool_station"\ninterval_s = 60\nseed = {seed}\n'
              'taps_per_open_hour = 12.0\n',
 }
@@ -63,12 +70,14 @@ class DemoPlan:
         return broker, gw, configs
 
 
-def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None
+           ) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
     # Own session: Ctrl-C reaches only the demo, which then stops nodes before the gateway and
     # the gateway before the broker, so the nodes can drain their outboxes first.
     return subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
 
 
 def run_demo(plan: DemoPlan, stop: threading.Event) -> int:
@@ -76,7 +85,8 @@ def run_demo(plan: DemoPlan, stop: threading.Event) -> int:
     with LocalBroker(broker_setup):
         gateway = _spawn(["gateway", "run", "--config", str(gw_cfg)], plan.data / "gateway.log")
         nodes = [_spawn(["node", "run", "--config", str(c), "--drain", "5"],
-                        c.parent / "agent.log") for c in node_cfgs]
+                        c.parent / "agent.log", {HW_ENV: "fake"} if kind == "energy" else None)
+                 for c, (_, kind) in zip(node_cfgs, node_ids(plan.nodes), strict=True)]
         print(f"EIL demo: site {plan.site}, {len(nodes)} simulated nodes "
               f"({', '.join(n for n, _ in node_ids(plan.nodes))}), time x{plan.speed:g}")
         print(f"web views: http://127.0.0.1:{plan.http_port}/")

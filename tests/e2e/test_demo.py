@@ -61,10 +61,13 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
                                               "unit"} <= set(r)
     assert by_node["soil-1"] == {"soil.moisture", "soil.temperature"}
     assert by_node["water-1"] == {"water.flow", "water.volume", "water.tank"}
-    assert by_node["energy-1"] == {"pv.power", "load.power", "battery.voltage", "pv.energy"}
+    assert by_node["energy-1"] == {"pv.power", "load.power", "battery.voltage", "pv.energy",
+                                   "mains.ac.current", "mains.ac.power", "mains.ac.apparent_power",
+                                   "mains.energy.pulses", "mains.energy", "mains.mcu.temperature"}
     assert by_node["tools-1"] <= {"loan.checkout", "loan.checkin"} and by_node["tools-1"]
     units = {(r["name"], r["unit"]) for r in rows if r["node"] != "tools-1"}
     assert ("soil.temperature", "Cel") in units and ("water.volume", "l") in units
+    assert ("mains.ac.current", "A") in units and ("mains.energy", "Wh") in units
 
     sliced = eil("export", "--data", str(data), "--format", "csv", "--node", "soil-1",
                  "--name", "soil.moisture")
