@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.firmware_bridge.codec import Frame, FrameError
+from edge.handoff import Mark
 from eilfw import proto
 
 log = logging.getLogger("eil.bridge")
@@ -75,7 +76,7 @@ class Stats:
 
 
 class Session:
-    def __init__(self, send: Callable[[int, bytes], None], resume: tuple[int, int] | None = None,
+    def __init__(self, send: Callable[[int, bytes], None], resume: Mark | None = None,
                  config: dict[str, str] | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.send = send
@@ -153,6 +154,7 @@ class Session:
             log.info("MCU %s boot %08x, up %.1f s, holds seq %d..%d; resuming at %d", firmware,
                      boot, uptime_ms / 1000, oldest, head, start)
             self.boot, self.expected, self.durable = boot, start, start
+            self.time_sent.clear()
             self.sync = TimeSync()  # (a hello's uptime is no anchor: it may have waited in
             # the port's buffer for as long as the Pi was away)
             self.stats.boots += 1
@@ -223,7 +225,7 @@ class Session:
             self.placed += [(r, self.sync.mono(r.tick_ms)) for r in self.pending]
             self.pending = []
 
-    def take(self) -> tuple[list[tuple[McuReading, float]], tuple[int, int] | None]:
+    def take(self) -> tuple[list[tuple[McuReading, float]], Mark | None]:
         """Readings whose time is known, with their Pi monotonic time, and the (boot, next seq)
         mark to commit with them. Readings wait for the first time sync of their boot."""
         self._place()
