@@ -57,6 +57,10 @@ class Hardware:
         except (serial.SerialException, OSError) as exc:
             raise SensorError(f"serial port {port}: {exc}") from exc
 
+    def secret_path(self, path: Path) -> Path:
+        """Where a secret the config names lives (simulated hardware keeps its own)."""
+        return path
+
     def pin_factory(self) -> Any | None:
         return None  # gpiozero's default (lgpio on a Pi)
 

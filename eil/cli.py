@@ -114,6 +114,20 @@ def cmd_node_calibrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_node_station_key(args: argparse.Namespace) -> int:
+    from edge.station import new_site_key
+
+    path = Path(args.path)
+    try:
+        created = new_site_key(path)
+    except OSError as exc:
+        raise EilError(f"cannot create {path}: {exc} (run as the node's user, with sudo if the "
+                       "folder is /etc/eil)") from exc
+    print(f"created {path} (mode 600)" if created else
+          f"{path} exists: kept (a new key would give every member card a new pseudonym)")
+    return 0
+
+
 def cmd_node_probe(args: argparse.Namespace) -> int:
     from edge.calibration import CalibrationBook
     from edge.config import load_node_config
@@ -250,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     prb.add_argument("--config", help="with EIL_HW=fake: simulate this config's sensors first")
     prb.add_argument("--data-dir", help=argparse.SUPPRESS)
     prb.set_defaults(func=cmd_node_probe)
+    key = node.add_parser("station-key", help="create the tool-library station's site key")
+    key.add_argument("--path", default="/etc/eil/station.key",
+                     help="where to keep it, outside the data directory")
+    key.set_defaults(func=cmd_node_station_key)
 
     gw = sub.add_parser("gateway", help="gateway").add_subparsers(dest="action", required=True)
     grun = gw.add_parser("run", help="run ingest and web views")

@@ -50,6 +50,19 @@ class FakeHardware(Hardware):
             raise SensorError(f"serial port {port}: no such (simulated) device")
         return device.path
 
+    def secret_path(self, path: Path) -> Path:
+        """The configured key if it exists, else a simulated station's own, made on first use
+        outside the data directory."""
+        from edge.station import new_site_key
+
+        if path.exists():
+            return path
+        if not hasattr(self, "_secrets"):
+            self._secrets = tempfile.TemporaryDirectory(prefix="eil-fake-secrets-")
+        fake = Path(self._secrets.name) / path.name
+        new_site_key(fake)
+        return fake
+
     def pin_factory(self) -> Any:
         return self.factory
 
