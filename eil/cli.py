@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from eil.cli_library import add_parser as add_library_parser
 from eil.errors import EilError
 
 
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
+    add_library_parser(sub)
     return p
 
 

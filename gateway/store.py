@@ -283,6 +283,32 @@ class Store:
                         "time_ms": t, "value": v, "text": vs, "ref": ref, "cal": cal, "q": q})
         return out
 
+    def events_named(self, suffixes: Sequence[str]) -> list[tuple[str, int, int, str, str | None,
+                                                                  str | None]]:
+        """Events whose name ends with one of `suffixes` (so a station's id prefix does not
+        matter): (node, seq, time ms, name, text, ref), in no particular order."""
+        like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in suffixes)
+        args = [a for sfx in suffixes for a in (sfx, f"%.{sfx}")]
+        with self.lock:
+            return self.db.execute(
+                "SELECT n.node, r.seq, r.t, s.name, r.vs, r.ref FROM readings r JOIN series s "
+                f"USING (series_id) JOIN nodes n ON n.node_id = r.node_id WHERE s.kind = 'event' "
+                f"AND ({like})", args).fetchall()
+
+    def replace_ref(self, old: str, new: str) -> tuple[int, int]:
+        """Erasure: every stored reading whose ref is `old` gets `new`, and dead letters whose
+        payload mentions `old` are deleted. Returns (readings changed, dead letters deleted)."""
+        with self.lock:
+            self.db.execute("PRAGMA secure_delete=ON")  # overwrite the old values on disk
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                changed = self.db.execute("UPDATE readings SET ref = ? WHERE ref = ?",
+                                          (new, old)).rowcount
+                dropped = self.db.execute("DELETE FROM dead_letters WHERE instr(payload, ?) > 0",
+                                          (old.encode(),)).rowcount
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and their copies in the WAL
+        return changed, dropped
+
     def dead_letters(self, limit: int = 100) -> list[dict[str, object]]:
         with self.lock:
             rows = self.db.execute(
