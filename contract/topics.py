@@ -5,6 +5,7 @@
     eil/v1/<site>/<node>/status     node -> all      JSON, retained, last will "offline"  QoS 1
     eil/v1/<site>/<node>/ack        gateway -> node  JSON {"seq": N}, retained, cumulative QoS 1
     eil/v1/<site>/_gateway/status   gateway -> all   JSON, retained, boot id; nodes resend on a new boot
+    eil/v1/<site>/_gateway/library  gateway -> nodes JSON, retained: the tool library's station view
 
 Identifiers are lower-case letters, digits and '-' (at most 32 chars): they are MQTT topic levels,
 Mosquitto user names and SenML name prefixes at once, so they must be safe in all three.
@@ -66,6 +67,11 @@ class NodeId:
 
 def gateway_status_topic(site: str) -> str:
     return f"{ROOT}/{check_id(site, 'site')}/{GATEWAY}/status"
+
+
+def library_view_topic(site: str) -> str:
+    """The tool library's view for its stations: tool states, member pseudonyms, overdue flags."""
+    return f"{ROOT}/{check_id(site, 'site')}/{GATEWAY}/library"
 
 
 def subscription(channel: Channel, site: str = "+") -> str:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from contract.errors import ContractError
 from contract.messages import Ack, Status
 from contract.senml import Kind, Reading, encode_pack
-from contract.topics import Channel, gateway_status_topic
+from contract.topics import Channel, gateway_status_topic, library_view_topic
 from edge.calibration import CalibrationBook
 from edge.config import ClockConfig, NodeConfig
 from edge.errors import SensorError
@@ -34,6 +34,7 @@ from edge.outbox import Outbox
 from edge.registry import attach
 from edge.scheduler import Schedule
 from edge.sensors.base import QuantitySpec, Sensor
+from edge.station import VIEW_FILE, ViewFile
 from eil import __version__
 from eil.clock import Clock, ScaledClock, SystemClock
 from eil.mqtt import connect_properties, make_client
@@ -90,6 +91,9 @@ class NodeAgent:
         self.waiting_since = time.monotonic()
         self.last_flush = time.monotonic()
         self.last_status = 0.0
+        # a tool-library station keeps the gateway's view of the library for offline use
+        self.library_view = ViewFile(cfg.data_dir / VIEW_FILE) if any(
+            s.type == "tool_station" for s in cfg.sensors) else None
         self.client = self._make_client()
 
     # --- MQTT shell (paho thread) -------------------------------------------------------------
@@ -110,7 +114,10 @@ class NodeAgent:
             log.error("broker refused connection: %s", reason_code)
             return
         node = self.cfg.id
-        client.subscribe([(node.topic(Channel.ACK), 1), (gateway_status_topic(node.site), 1)])
+        subs = [(node.topic(Channel.ACK), 1), (gateway_status_topic(node.site), 1)]
+        if self.library_view is not None:
+            subs.append((library_view_topic(node.site), 1))
+        client.subscribe(subs)
         self.inbox.put(("connected", None))
         self.wake.set()
 
@@ -122,6 +129,8 @@ class NodeAgent:
         try:
             if msg.topic.endswith("/" + Channel.ACK):
                 self.inbox.put(("ack", Ack.decode(msg.payload).seq))
+            elif msg.topic == library_view_topic(self.cfg.id.site):
+                self.inbox.put(("library", msg.payload))
             else:
                 self.inbox.put(("gateway", Status.decode(msg.payload)))
         except ContractError as exc:
@@ -150,6 +159,9 @@ class NodeAgent:
                 if self.outbox.ack(arg):
                     self.waiting_since = time.monotonic()
                     self.stall_timeout = self.cfg.publish.ack_timeout_s
+            elif kind == "library" and self.library_view is not None:
+                assert isinstance(arg, bytes)
+                self.library_view.save(arg)
             elif kind == "gateway":
                 assert isinstance(arg, Status)
                 if arg.state == "online" and arg.boot != self.gateway_boot:
@@ -184,6 +196,9 @@ class NodeAgent:
                 spec = self.specs[i].get(s.key)
                 if spec is None:
                     log.error("%s returned undeclared quantity %r; dropped", cfg.source, s.key)
+                    continue
+                if spec.kind is Kind.EVENT and s.text is None:
+                    log.error("%s returned event %s without a text; dropped", cfg.source, s.key)
                     continue
                 name, flag = cfg.name_for(s.key), None
                 if s.value is not None and spec.kind is not Kind.EVENT:

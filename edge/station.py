@@ -112,13 +112,30 @@ class LibraryView:
         return cls(tools, members)
 
 
+VIEW_FILE = "library_view.json"
+
+
 class ViewFile:
-    """The view, reloaded when its file changes; a bad file keeps the last good view."""
+    """The view, reloaded when its file changes; a bad file keeps the last good view. The node
+    agent saves what the gateway publishes; the station reads it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.mtime: float | None = None
         self.view = LibraryView()
+
+    def save(self, payload: bytes) -> bool:
+        """Replace the file with a view from the gateway, if it is one (atomically: the station
+        never reads half a file)."""
+        try:
+            LibraryView.parse(payload.decode(), "library view from the gateway")
+        except (UnicodeDecodeError, ValueError) as exc:
+            log.error("ignoring the library view received: %s", exc)
+            return False
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, self.path)
+        return True
 
     def current(self) -> LibraryView:
         try:

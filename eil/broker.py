@@ -51,6 +51,7 @@ pattern write {base}/%u/events
 pattern write {base}/%u/status
 pattern read {base}/%u/ack
 pattern read {base}/{GATEWAY}/status
+pattern read {base}/{GATEWAY}/library
 
 # The gateway reads every node's data and status and writes acknowledgements and its presence.
 user {GATEWAY_USER}
@@ -59,6 +60,7 @@ topic read {base}/+/events
 topic read {base}/+/status
 topic write {base}/+/ack
 topic write {base}/{GATEWAY}/status
+topic write {base}/{GATEWAY}/library
 """
 
 

@@ -16,6 +16,7 @@ Readers: `rdm6300` (125 kHz, UART), `pn532` (13.56 MHz, I2C), `mfrc522` (13.56 M
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 from edge.sensors.rdm6300 import FakeRdm6300, Rdm6300
-from edge.station import Debouncer, Outcome, TwoTap, ViewFile, load_site_key, pseudonym
+from edge.station import VIEW_FILE, Debouncer, Outcome, TwoTap, ViewFile, load_site_key, pseudonym
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware
@@ -146,7 +147,7 @@ class ToolStation:
 
     def __init__(self, opts: StationOptions, hw: Hardware) -> None:
         self.key = load_site_key(hw.secret_path(opts.key_file), hw.data_dir)
-        self.view = ViewFile(hw.data_dir / "library_view.json")
+        self.view = ViewFile(hw.data_dir / VIEW_FILE)
         self.debounce = Debouncer(opts.removal_s)
         self.taps = TwoTap(opts.timeout_s, opts.overdue_blocks_checkout)
         self.readers: dict[str, Any] = {}
@@ -159,12 +160,15 @@ class ToolStation:
             raise
 
     def read(self, now: float) -> list[Sample]:
+        """Poll the readers. Debouncing and the two-tap timeout run on the monotonic clock
+        (they are about people at the station); the events get the node's time `now`."""
         out: list[Sample] = []
-        if (lapsed := self.taps.tick(now)) is not None:
+        mono = time.monotonic()
+        if (lapsed := self.taps.tick(mono)) is not None:
             self._show(lapsed)
         view = self.view.current()
         for name, reader in self.readers.items():
-            uid = self.debounce.update(name, reader.poll(), now)
+            uid = self.debounce.update(name, reader.poll(), mono)
             if uid is None:
                 continue
             if uid.upper() in view.tools:
@@ -172,7 +176,7 @@ class ToolStation:
             else:  # a card: from here on only its pseudonym exists
                 ident = pseudonym(self.key, uid)
                 kind = "member" if ident in view.members else "unknown"
-            outcome = self.taps.tap(kind, ident, now, view)
+            outcome = self.taps.tap(kind, ident, mono, view)
             self._show(outcome)
             out += self._events(outcome)
         return out
@@ -189,7 +193,7 @@ class ToolStation:
         if o.kind in ("refused", "overdue"):
             return [Sample("loan.refused", text=f"{o.tool}: {o.reason}", ref=o.member)]
         if o.kind == "unknown":
-            return [Sample("card.unknown", ref=o.member)]
+            return [Sample("card.unknown", text="card not enrolled", ref=o.member)]
         return []
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from contract.topics import (
     Channel,
     NodeId,
     gateway_status_topic,
+    library_view_topic,
     parse,
     subscription,
 )
@@ -31,6 +32,7 @@ from eil.mqtt import connect_properties, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
 from gateway.ingest.validate import DeadLetter, StoredReading, validate_message
+from gateway.library.sync import ViewPublisher
 from gateway.store import Handled, Store
 
 log = logging.getLogger("eil.gateway")
@@ -53,6 +55,8 @@ class IngestService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self.library = ViewPublisher(cfg.data_dir, lambda view: self.client.publish(
+            library_view_topic(cfg.site), view, qos=1, retain=True))
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
@@ -149,6 +153,7 @@ class IngestService:
                 msgs = self._gather()
                 if msgs:
                     self.process(msgs)
+                self.library.tick()
             self.client.unsubscribe([f"$share/{self.cfg.ingest.shared_group}/"
                                      f"{subscription(ch, self.cfg.site)}" for ch in DATA_CHANNELS])
             while msgs := self._gather():  # stopping: commit and acknowledge what already came

@@ -187,7 +187,7 @@ def test_station_on_a_pty_checks_out_and_in_and_keeps_card_numbers_private(
                 assert led_ok.state  # the check-out's green light is on
         assert events == [
             ("loan.checkout", DRILL, alice),
-            ("card.unknown", None, pseudonym(key.read_bytes(), STRANGER_UID)),
+            ("card.unknown", "card not enrolled", pseudonym(key.read_bytes(), STRANGER_UID)),
             ("loan.checkin", DRILL, alice),
             ("loan.refused", f"{LADDER}: tool is in maintenance", alice)]
         for uid in (MEMBER_UID, STRANGER_UID):
