@@ -57,6 +57,12 @@ class Hardware:
         except (serial.SerialException, OSError) as exc:
             raise SensorError(f"serial port {port}: {exc}") from exc
 
+    def spi(self, bus: int, device: int) -> Any:
+        """/dev/spidev<bus>.<device> (spidev: xfer2, close)."""
+        from edge.sensors.mfrc522 import open_spi
+
+        return open_spi(bus, device)
+
     def secret_path(self, path: Path) -> Path:
         """Where a secret the config names lives (simulated hardware keeps its own)."""
         return path

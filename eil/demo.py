@@ -67,7 +67,35 @@ class DemoPlan:
             cfg.write_text(node_toml(broker, node, d, SENSORS[kind].format(seed=i + 1),
                                      clock=(self.speed, start, now), publish="ack_timeout_s = 10\n"))
             configs.append(cfg)
+        tool_seeds = [i + 1 for i, (_, kind) in enumerate(ids) if kind == "tools"]
+        if tool_seeds:
+            demo_library(self.data, tool_seeds)
         return broker, gw, configs
+
+
+def demo_library(data: Path, seeds: list[int]) -> None:
+    """A catalogue for the simulated stations' tools and their members enrolled, so the ledger
+    (eil library loans --data DIR) has names to show."""
+    from edge.sensors.sim_tool_station import DEMO_KEY, member_uid
+    from edge.station import pseudonym
+    from gateway.library.catalogue import Tool
+    from gateway.library.library import Library
+
+    kinds = [("power-tools", "Cordless drill", 129.0, 24.5), ("garden", "Hedge trimmer", 99.0, 18.0),
+             ("access", "Ladder 3 m", 89.0, 41.0), ("kitchen", "Food dehydrator", 59.0, 12.0)]
+    library = Library(data)
+    try:
+        library.db.import_catalogue([
+            Tool(f"T{i:03d}", f"{kinds[i % 4][1]} {i}", kinds[i % 4][0], kinds[i % 4][2], "EUR",
+                 kinds[i % 4][3], "demo values (not a real footprint)") for i in range(1, 41)])
+        members = library.db.members()
+        for seed in seeds:
+            for j in range(25):
+                p = pseudonym(DEMO_KEY, member_uid(j, seed))
+                if p not in members:
+                    library.db.enrol(p, f"{seed}{j:03d}", None, None)
+    finally:
+        library.close()
 
 
 def _spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None

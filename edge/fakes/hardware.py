@@ -31,6 +31,7 @@ class FakeHardware(Hardware):
         self.w1_root.mkdir(parents=True, exist_ok=True)
         self.buses: dict[int, FakeI2CBus] = {}
         self.ports: dict[str, PtyDevice | SimulatedMcu] = {}
+        self.spi_devices: dict[tuple[int, int], Any] = {}  # (bus, chip select) -> xfer2 model
         from gpiozero.pins.mock import MockFactory
 
         self.factory = MockFactory()
@@ -49,6 +50,12 @@ class FakeHardware(Hardware):
         if device is None:
             raise SensorError(f"serial port {port}: no such (simulated) device")
         return device.path
+
+    def spi(self, bus: int, device: int) -> Any:
+        chip = self.spi_devices.get((bus, device))
+        if chip is None:
+            raise SensorError(f"SPI {bus}.{device}: no such (simulated) device")
+        return chip
 
     def secret_path(self, path: Path) -> Path:
         """The configured key if it exists, else a simulated station's own, made on first use

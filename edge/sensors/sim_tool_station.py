@@ -7,12 +7,11 @@ made on the station, so the raw UID never leaves it (the same rule the real stat
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 
 from contract.senml import Kind
 from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.station import pseudonym
 
 SAMPLE_CONFIG = """
 [[sensors]]
@@ -25,11 +24,12 @@ taps_per_open_hour = 6.0  # a quarter of that when closed (unattended station)
 """
 
 DAY = 86_400.0
+DEMO_KEY = b"demo-site-key"
+
+
+def member_uid(i: int, seed: int) -> str:
+    return f"04{i:02X}A1{seed:02X}00"  # a simulated card
 OPEN_H, CLOSE_H = 9.0, 18.0
-
-
-def pseudonym(site_key: bytes, uid: str) -> str:
-    return "m-" + hmac.new(site_key, uid.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 class SimToolStation:
@@ -39,10 +39,10 @@ class SimToolStation:
     )
 
     def __init__(self, seed: int = 4, tools: int = 40, members: int = 25,
-                 taps_per_open_hour: float = 6.0, site_key: bytes = b"demo-site-key") -> None:
+                 taps_per_open_hour: float = 6.0, site_key: bytes = DEMO_KEY) -> None:
         self.rng = random.Random(seed)
         self.tools = [f"T{i:03d}" for i in range(1, tools + 1)]
-        self.members = [pseudonym(site_key, f"04:{i:02X}:A1:{seed:02X}") for i in range(members)]
+        self.members = [pseudonym(site_key, member_uid(i, seed)) for i in range(members)]
         self.rate = taps_per_open_hour
         self.out: dict[str, str] = {}  # tool -> member pseudonym
         self.last: float | None = None

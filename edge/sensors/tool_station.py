@@ -10,7 +10,8 @@ made while the gateway is unreachable arrive later, in order:
 Which tags are tools, which pseudonyms are members, and each tool's state come from the library
 view the gateway keeps in `<data_dir>/library_view.json`.
 
-Readers: `rdm6300` (125 kHz, UART), `pn532` (13.56 MHz, I2C), `mfrc522` (13.56 MHz, SPI).
+Readers: `rdm6300` (125 kHz, UART `port`), `pn532` (13.56 MHz, I2C `bus`, default 1), `mfrc522`
+(13.56 MHz, SPI `bus` and chip select `device`, default 0 and 0).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.errors import SensorError
 from edge.hardware import Hardware
+from edge.sensors import pn532
 from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.sensors.mfrc522 import FakeMFRC522, Mfrc522
+from edge.sensors.pn532 import Pn532
 from edge.sensors.rdm6300 import FakeRdm6300, Rdm6300
 from edge.station import VIEW_FILE, Debouncer, Outcome, TwoTap, ViewFile, load_site_key, pseudonym
 
@@ -51,14 +54,16 @@ QUANTITIES = (
     QuantitySpec("loan.refused", None, Kind.EVENT, "a check-out the station refused, and why"),
     QuantitySpec("card.unknown", None, Kind.EVENT, "a card that is not enrolled (pseudonym)"),
 )
-READER_TYPES = ("rdm6300",)
+READER_OPTIONS = {"rdm6300": {"port"}, "pn532": {"bus"}, "mfrc522": {"bus", "device"}}
 
 
 @dataclass(frozen=True)
 class ReaderOptions:
     type: str
     name: str
-    port: str | None = None
+    port: str | None = None  # rdm6300: its UART
+    bus: int = 0  # pn532: I2C bus (default 1); mfrc522: SPI bus
+    device: int = 0  # mfrc522: SPI chip select
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,24 @@ class StationOptions:
 
 def _reader(i: int, raw: Any) -> ReaderOptions:
     where = f"readers[{i}]"
-    if not isinstance(raw, dict) or raw.get("type") not in READER_TYPES:
-        raise ValueError(f"{where}: needs type = one of {', '.join(READER_TYPES)}")
-    unknown = set(raw) - {"type", "port"}
+    if not isinstance(raw, dict) or raw.get("type") not in READER_OPTIONS:
+        raise ValueError(f"{where}: needs type = one of {', '.join(READER_OPTIONS)}")
+    kind = raw["type"]
+    unknown = set(raw) - {"type"} - READER_OPTIONS[kind]
     if unknown:
-        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
-    if not isinstance(raw.get("port"), str):
-        raise ValueError(f"{where}: {raw['type']} needs a port (e.g. port = '/dev/serial0')")
-    return ReaderOptions(raw["type"], f"{raw['type']}-{i}", raw["port"])
+        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))} for {kind}")
+    for key in ("bus", "device"):
+        if key in raw and (not isinstance(raw[key], int) or isinstance(raw[key], bool)
+                           or raw[key] < 0):
+            raise ValueError(f"{where}: {key} = {raw[key]!r} is not a bus or chip-select number")
+    name = f"{kind}-{i}"
+    if kind == "rdm6300":
+        if not isinstance(raw.get("port"), str):
+            raise ValueError(f"{where}: rdm6300 needs a port (e.g. port = '/dev/serial0')")
+        return ReaderOptions(kind, name, port=raw["port"])
+    if kind == "pn532":
+        return ReaderOptions(kind, name, bus=raw.get("bus", 1))
+    return ReaderOptions(kind, name, bus=raw.get("bus", 0), device=raw.get("device", 0))
 
 
 def parse(o: Options) -> StationOptions:
@@ -101,7 +116,9 @@ def open_reader(r: ReaderOptions, hw: Hardware) -> Any:
     if r.type == "rdm6300":
         assert r.port is not None
         return Rdm6300(r.port, hw)
-    raise SensorError(f"unknown reader type {r.type}")
+    if r.type == "pn532":
+        return Pn532(r.bus, hw)
+    return Mfrc522(r.bus, r.device, hw)
 
 
 class Feedback:
@@ -204,9 +221,14 @@ class ToolStation:
 
 
 def simulate(opts: StationOptions, hw: FakeHardware) -> None:
+    """Readers with no card in the field (a test may have attached its own)."""
     for r in opts.readers:
         if r.type == "rdm6300" and r.port is not None and r.port not in hw.ports:
             hw.attach_serial(r.port, FakeRdm6300())
+        elif r.type == "pn532" and pn532.ADDRESS not in hw.i2c(r.bus).devices:
+            pn532.attach_fake(hw, r.bus)
+        elif r.type == "mfrc522":
+            hw.spi_devices.setdefault((r.bus, r.device), FakeMFRC522())
 
 
 DRIVERS = (Driver(

@@ -196,3 +196,34 @@ def test_station_on_a_pty_checks_out_and_in_and_keeps_card_numbers_private(
         station.close()
         reader.close()
         hw.close()
+
+
+def test_a_station_with_two_nfc_readers_pairs_taps_across_them(tmp_path: Path) -> None:
+    key = tmp_path / "etc" / "station.key"
+    new_site_key(key)
+    (tmp_path / "node.toml").write_text(STATION.format(key=key).replace(
+        'readers = [{ type = "rdm6300", port = "/dev/serial0" }]',
+        'readers = [{ type = "pn532" }, { type = "mfrc522", bus = 0, device = 1 }]'))
+    cfg = load_node_config(tmp_path / "node.toml")
+    hw = FakeHardware(data_dir=cfg.data_dir)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    member = pseudonym(key.read_bytes(), "04A1B2C3D4E5F6")
+    tag = "5500AA01"  # a 4-byte NFC sticker on the drill
+    (cfg.data_dir / "library_view.json").write_text(json.dumps(
+        {"tools": {tag: "available"}, "members": {member: {"overdue": False}}}))
+    from edge.sensors import pn532
+    from edge.sensors.mfrc522 import FakeMFRC522
+
+    desk, shelf = pn532.attach_fake(hw, 1), FakeMFRC522()
+    hw.spi_devices[(0, 1)] = shelf
+    station = ToolStation(parse_options(cfg.sensors[0]), hw)  # type: ignore[arg-type]
+    try:
+        desk.card = "04A1B2C3D4E5F6"  # a 7-byte member card on the PN532 ...
+        first = station.read(0.0)
+        desk.card, shelf.card = None, tag  # ... then the drill's tag on the RC522
+        second = station.read(1.0)
+        assert first == [] and [(s.key, s.text, s.ref) for s in second] == [
+            ("loan.checkout", tag, member)]
+    finally:
+        station.close()
+        hw.close()
