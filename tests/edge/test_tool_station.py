@@ -227,3 +227,25 @@ def test_a_station_with_two_nfc_readers_pairs_taps_across_them(tmp_path: Path) -
     finally:
         station.close()
         hw.close()
+
+
+@pytest.mark.parametrize(("outcome", "led", "beeps"), [
+    ("checkout", 23, 1), ("checkin", 23, 2), ("refused", 24, 3), ("overdue", 24, 2),
+    ("unknown", 24, 1)])
+def test_feedback_patterns_on_mock_pins(outcome: str, led: int, beeps: int) -> None:
+    from edge.sensors.tool_station import Feedback, StationOptions
+
+    hw = FakeHardware()
+    opts = StationOptions((), Path("/k"), 20.0, 0.6, True, led_ok=23, led_error=24, buzzer=25)
+    feedback = Feedback(opts, hw)
+    try:
+        buzzer = hw.factory.pin(25)
+        buzzer.clear_states()
+        feedback.show(outcome)
+        time.sleep(0.05)
+        assert hw.factory.pin(led).state and not hw.factory.pin(47 - led).state  # 23 <-> 24
+        time.sleep(1.3)  # every beep pattern is over by now
+        assert [s.state for s in buzzer.states] == [False] + [True, False] * beeps
+    finally:
+        feedback.close()
+        hw.close()
