@@ -29,7 +29,11 @@ class Pn532:
 
     def poll(self) -> str | None:
         try:
-            uid = self.chip.read_passive_target(timeout=POLL_TIMEOUT_S)
+            # Two steps, not read_passive_target: that one also says "no card" when the chip
+            # does not answer at all (the library swallows the bus error).
+            if not self.chip.listen_for_passive_target(timeout=POLL_TIMEOUT_S):
+                raise SensorError("PN532 does not acknowledge commands (power, wiring?)")
+            uid = self.chip.get_passive_target(timeout=POLL_TIMEOUT_S)
         except (OSError, RuntimeError) as exc:  # a garbled frame: no card this time
             raise SensorError(f"PN532: {exc}") from exc
         return bytes(uid).hex().upper() if uid else None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
+from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.sensors import pn532
 from edge.sensors.base import Driver, Options, QuantitySpec, Sample
@@ -54,6 +55,7 @@ QUANTITIES = (
     QuantitySpec("loan.refused", None, Kind.EVENT, "a check-out the station refused, and why"),
     QuantitySpec("card.unknown", None, Kind.EVENT, "a card that is not enrolled (pseudonym)"),
 )
+FAILING_POLLS = 50  # consecutive failed polls of every reader before the station is unavailable
 READER_OPTIONS = {"rdm6300": {"port"}, "pn532": {"bus"}, "mfrc522": {"bus", "device"}}
 
 
@@ -168,6 +170,7 @@ class ToolStation:
         self.debounce = Debouncer(opts.removal_s)
         self.taps = TwoTap(opts.timeout_s, opts.overdue_blocks_checkout)
         self.readers: dict[str, Any] = {}
+        self.failing: dict[str, int] = {}  # reader -> consecutive failed polls
         try:
             for r in opts.readers:
                 self.readers[r.name] = open_reader(r, hw)
@@ -185,7 +188,7 @@ class ToolStation:
             self._show(lapsed)
         view = self.view.current()
         for name, reader in self.readers.items():
-            uid = self.debounce.update(name, reader.poll(), mono)
+            uid = self.debounce.update(name, self._poll(name, reader), mono)
             if uid is None:
                 continue
             if uid.upper() in view.tools:
@@ -197,6 +200,22 @@ class ToolStation:
             self._show(outcome)
             out += self._events(outcome)
         return out
+
+    def _poll(self, name: str, reader: Any) -> str | None:
+        """One reader's poll; a failing reader is a miss, so the others keep working. Only when
+        every reader has been failing for a while is the station unavailable."""
+        try:
+            uid = reader.poll()
+        except SensorError as exc:
+            self.failing[name] = self.failing.get(name, 0) + 1
+            if self.failing[name] == 1:
+                log.warning("reader %s failing: %s", name, exc)
+            if all(self.failing.get(n, 0) >= FAILING_POLLS for n in self.readers):
+                raise SensorError(f"every reader is failing ({exc})") from exc
+            return None
+        if self.failing.pop(name, 0) >= 1:
+            log.info("reader %s is back", name)
+        return uid
 
     def _show(self, outcome: Outcome) -> None:
         log.info("%s%s%s", outcome.kind, f" tool {outcome.tool}" if outcome.tool else "",

@@ -44,6 +44,9 @@ def test_pn532_reads_4_and_7_byte_uids_and_survives_a_garbled_frame(hw: FakeHard
     with pytest.raises(SensorError, match="checksum"):
         reader.poll()  # the library rejects it; the station counts no tap
     assert reader.poll() == FOUR
+    hw.i2c(1).nack.add(pn532.ADDRESS)  # power lost: an error, not "no card"
+    with pytest.raises(SensorError, match="does not acknowledge"):
+        reader.poll()
 
 
 def test_pn532_absent_is_a_clear_error(hw: FakeHardware) -> None:

@@ -249,3 +249,43 @@ def test_feedback_patterns_on_mock_pins(outcome: str, led: int, beeps: int) -> N
     finally:
         feedback.close()
         hw.close()
+
+
+def test_a_failing_reader_does_not_stop_the_other(tmp_path: Path) -> None:
+    from edge.sensors import tool_station
+
+    key = tmp_path / "etc" / "station.key"
+    new_site_key(key)
+    (tmp_path / "node.toml").write_text(STATION.format(key=key).replace(
+        'readers = [{ type = "rdm6300", port = "/dev/serial0" }]',
+        'readers = [{ type = "pn532" }, { type = "mfrc522" }]'))
+    cfg = load_node_config(tmp_path / "node.toml")
+    hw = FakeHardware(data_dir=cfg.data_dir)
+    from edge.sensors import pn532
+    from edge.sensors.mfrc522 import FakeMFRC522
+
+    pn532.attach_fake(hw, 1)
+    shelf = FakeMFRC522()
+    hw.spi_devices[(0, 0)] = shelf
+    station = ToolStation(parse_options(cfg.sensors[0]), hw)  # type: ignore[arg-type]
+    try:
+        hw.i2c(1).nack.add(pn532.ADDRESS)  # the PN532 lost power
+        shelf.card = "DEADBEEF"
+        events = station.read(0.0)  # the RC522 still reads: an unknown card
+        assert [e.key for e in events] == ["card.unknown"]
+        shelf.card = None
+        station.readers["mfrc522-1"].spi = _Broken()  # and now the RC522's SPI fails too
+        with pytest.raises(SensorError, match="every reader is failing"):
+            for _ in range(tool_station.FAILING_POLLS):
+                station.read(1.0)
+    finally:
+        station.close()
+        hw.close()
+
+
+class _Broken:
+    def xfer2(self, data: list[int]) -> list[int]:
+        raise OSError(5, "Input/output error")
+
+    def close(self) -> None:
+        pass
