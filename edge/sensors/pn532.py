@@ -66,7 +66,7 @@ class FakePN532:
         n = data[3]
         if (n + data[4]) & 0xFF or sum(data[5:5 + n + 1]) & 0xFF or data[5] != 0xD4:
             return  # a frame the chip would not accept: it stays silent
-        command, params = data[6], data[7:5 + n]
+        command = data[6]
         self.outputs = [ACK]
         self.waiting_for_card = False
         if command == 0x02:  # GetFirmwareVersion: PN532, v1.6
@@ -75,7 +75,6 @@ class FakePN532:
             self._respond(command, b"")
         elif command == 0x4A:  # InListPassiveTarget: answers once a card is in the field
             self.waiting_for_card = True
-        del params
 
     def _respond(self, command: int, payload: bytes) -> None:
         frame = bytearray(information_frame(bytes([0xD5, command + 1]) + payload))
