@@ -103,7 +103,8 @@ def _spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None
     log = log_path.open("ab")
     # Own session: Ctrl-C reaches only the demo, which then stops nodes before the gateway and
     # the gateway before the broker, so the nodes can drain their outboxes first.
-    return subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
+    # -P: the working directory must not shadow the package (a folder called "eil", say)
+    return subprocess.Popen([sys.executable, "-P", "-m", "eil", *args], stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, **(env or {})})
 
