@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eil.cli_library import add_parser as add_library_parser
+from eil.cli_signals import add_parser as add_signals_parser
 from eil.errors import EilError
 
 
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
     add_library_parser(sub)
+    add_signals_parser(sub)
     return p
 
 

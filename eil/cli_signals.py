@@ -1,0 +1,154 @@
+"""`eil signals`: the impact signals, each with its band, threshold and source; `explain`: how
+one came about, down to the stored readings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from eil.errors import EilError
+
+
+def _now_ms(data: Path, at: str | None) -> int:
+    """Real time, or with --at latest the newest stored reading (a demo's simulated clock)."""
+    if at is None:
+        return int(time.time() * 1000)
+    if at != "latest":
+        from eil.cli import parse_time
+
+        parsed = parse_time(at, "--at")
+        assert parsed is not None
+        return parsed
+    db = data / "eil.db"
+    if not db.exists():
+        raise EilError(f"--data: no store in {data}")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        newest = con.execute("SELECT max(t) FROM readings").fetchone()[0]
+    finally:
+        con.close()
+    if newest is None:
+        raise EilError(f"--at latest: the store in {data} holds no readings")
+    return int(newest)
+
+
+def _results(args: argparse.Namespace) -> list[Any]:
+    from gateway.signals.engine import evaluate
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise EilError(f"--data: {data} is not a gateway data directory")
+    results = evaluate(data, _now_ms(data, args.at))
+    if getattr(args, "scope", None):
+        results = [r for r in results if r.scope == args.scope or
+                   r.scope.startswith(args.scope + "/")]
+    return results
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g} {unit}" if unit not in ("/",) else f"{value:.2f}"
+
+
+def _threshold_text(r: Any) -> str:
+    if r.limits is None:
+        return "-"
+    parts = []
+    if r.limits.lower is not None:
+        parts.append(f">= {r.limits.lower:g}")
+    if r.limits.upper is not None:
+        parts.append(f"<= {r.limits.upper:g}")
+    return " and ".join(parts)
+
+
+def cmd_signals(args: argparse.Namespace) -> int:
+    results = _results(args)
+    if args.json:
+        print(json.dumps([_as_json(r) for r in results], indent=2, default=str))
+        return 0
+    print(f"{'signal':44} {'value':>12} {'band':10} {'threshold':16} source")
+    for r in results:
+        source = r.threshold.source[:60] if r.threshold else ""
+        band = ("ALERT " if r.alert else "") + (
+            r.band or ("-" if r.value is not None else "no value"))
+        print(f"{r.id:44} {_fmt(r.value, r.unit):>12} {band:10} {_threshold_text(r):16} {source}")
+        if r.note:
+            print(f"{'':44}   ({r.note})")
+    return 0
+
+
+def _as_json(r: Any) -> dict[str, Any]:
+    out = asdict(r)
+    out["inputs"] = [{"series": i.series, "quantity": i.quantity, "quality": i.quality.label,
+                      "readings": i.quality.readings, "suspect": i.quality.suspect,
+                      "failed": i.quality.failed, "first_seq": i.first_seq,
+                      "last_seq": i.last_seq} for i in r.inputs]
+    return out
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    results = {r.id: r for r in _results(args)}
+    r = results.get(args.id)
+    if r is None:
+        raise EilError(f"no signal {args.id!r}; there are: {', '.join(sorted(results))}")
+    print(f"{r.title} ({r.id})")
+    print(f"  value      {_fmt(r.value, r.unit)}" + (f"   band: {r.band}" if r.band else ""))
+    if r.distance:
+        print(f"  distance   {r.distance:.1%} past the threshold")
+    if r.note:
+        print(f"  note       {r.note}")
+    print(f"  formula    {r.formula}")
+    print("  inputs")
+    for i in r.inputs:
+        q = i.quality
+        print(f"    {i.series}: {q.readings} readings, quality {q.label} ({q.suspect} suspect, "
+              f"{q.failed} failed), stored seq {i.first_seq}..{i.last_seq}")
+    if not r.inputs:
+        print("    the tool library's ledger (eil library loans --history)")
+    if r.numbers:
+        print("  numbers    " + ", ".join(f"{k} = {v:.4g}" for k, v in r.numbers.items()))
+    if r.threshold is not None:
+        t = r.threshold
+        print(f"  threshold  {_threshold_text(r)} {t.unit}" +
+              ("  (this bed's crop)" if r.limits != t.limits else ""))
+        print(f"    source     {t.source}")
+        print(f"    rationale  {t.rationale}")
+        print(f"    set by     {t.set_by}, {t.set_at}")
+        if t.reason:
+            print(f"    override   {t.reason} (default was {t.replaces.limits if t.replaces else '?'}"
+                  f" from {t.replaces.source if t.replaces else '?'})")
+    if r.trend is not None:
+        eta = (f", reaches the threshold in {r.trend.time_to_threshold_s / 3600:.1f} h"
+               if r.trend.time_to_threshold_s is not None else "")
+        per_h = "per h" if r.unit == "/" else f"{r.unit}/h"
+        print(f"  trend      {r.trend.slope_per_s * 3600:+.3g} {per_h} over {r.trend.points} "
+              f"hourly values, R² {r.trend.r2:.2f}{eta}")
+    print(f"  alert      {'on' if r.alert else 'off'}")
+    return 0
+
+
+def cmd(args: argparse.Namespace) -> int:
+    if not args.words:
+        return cmd_signals(args)
+    if args.words[0] == "explain" and len(args.words) == 2:
+        args.id = args.words[1]
+        return cmd_explain(args)
+    raise EilError("usage: eil signals [explain SIGNAL@SCOPE] --data DIR")
+
+
+def add_parser(sub: Any) -> None:
+    sig = sub.add_parser("signals", help="impact signals against their thresholds; "
+                                         "`eil signals explain ID` shows how one came about")
+    sig.add_argument("words", nargs="*", metavar="explain ID",
+                     help="explain one signal (signal@scope, as listed)")
+    sig.add_argument("--data", required=True, help="gateway data directory")
+    sig.add_argument("--scope", help="only this scope (a node, a bed, library)")
+    sig.add_argument("--at", help="RFC 3339 time, or 'latest' (the newest stored reading)")
+    sig.add_argument("--json", action="store_true")
+    sig.set_defaults(func=cmd)

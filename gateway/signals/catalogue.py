@@ -1,0 +1,284 @@
+"""The signal catalogue: each signal's definition as data (id, title, unit, inputs, formula,
+threshold key) and the computation of its value for each scope from stored readings.
+
+Families compute related signals together (the soil water of a bed, a site's energy balance).
+A value that cannot be computed honestly (inputs missing or failed) is None, with a note; it is
+never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from gateway.signals import fao56
+from gateway.signals.bands import Limits
+from gateway.signals.config import SignalConfig, bed_params
+from gateway.signals.data import Readings, Series
+from gateway.signals.quality import (
+    FAIL,
+    FLAG_NAMES,
+    MISSING,
+    StreamQuality,
+    flat_line,
+    gross_range,
+    summarise,
+    worst,
+)
+
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+
+
+@dataclass(frozen=True)
+class SignalDef:
+    id: str
+    title: str
+    unit: str
+    inputs: tuple[tuple[str, str], ...]  # (quantity, unit)
+    formula: str
+
+
+@dataclass(frozen=True)
+class InputUse:
+    quantity: str
+    unit: str
+    series: str  # node/name
+    quality: StreamQuality
+    first_seq: int | None
+    last_seq: int | None
+
+
+@dataclass
+class Value:
+    signal: str
+    scope: str
+    value: float | None
+    numbers: dict[str, float] = field(default_factory=dict)
+    inputs: list[InputUse] = field(default_factory=list)
+    note: str | None = None
+    limits: Limits | None = None  # a scope-specific threshold (a bed's crop), else the signal's
+
+
+DEFS = {d.id: d for d in (
+    SignalDef("soil.depletion", "Root-zone water depletion", "/",
+              (("soil.moisture", "%"),),
+              "D_r / RAW, with D_r = 1000 (θ_FC − θ) Z_r and RAW = p · 1000 (θ_FC − θ_WP) Z_r "
+              "(FAO-56 eqs. 82-83, 85); θ the latest volumetric water content; irrigation need "
+              "= D_r · area / efficiency litres once D_r > RAW"),
+    SignalDef("soil.sowing_temperature", "Soil temperature for sowing", "Cel",
+              (("soil.temperature", "Cel"),),
+              "mean soil temperature over the last 24 h, against the bed's crop's minimum "
+              "germination temperature"),
+    SignalDef("water.use", "Water use", "l", (("water.volume", "l"),),
+              "sum of the increases of the cumulative volume counter over the last 24 h "
+              "(a counter reset counts from zero)"),
+    SignalDef("water.night_flow", "Night-time minimum flow (leak)", "l/h",
+              (("water.flow", "l/s"),),
+              "lowest 15-minute mean flow between 01:00 and 05:00 site time, last night, x 3600"),
+    SignalDef("water.tank_autonomy", "Rainwater tank autonomy", "d",
+              (("water.tank", "l"), ("water.volume", "l")),
+              "latest tank content / mean daily water use over the last 7 days"),
+    SignalDef("energy.self_sufficiency", "Energy self-sufficiency", "/",
+              (("pv.power", "W"), ("load.power", "W")),
+              "1 − grid import / consumption over the last 24 h; import = ∫ max(load − PV, 0) dt "
+              "(trapezoids between readings); self-consumption = 1 − export / PV"),
+    SignalDef("energy.carbon", "Carbon of grid electricity", "kg",
+              (("pv.power", "W"), ("load.power", "W")),
+              "grid import (kWh, last 24 h) x the site's grid factor (g CO2e/kWh) / 1000"),
+    SignalDef("tools.sharing_ratio", "Tool sharing ratio", "/", (),
+              "distinct members with a loan in the last 30 days / tools in the catalogue"),
+    SignalDef("tools.co2e_avoided", "Embodied CO2e avoided by sharing", "kg", (),
+              "Σ over loans in the last 30 days of displacement x the tool's embodied CO2e, "
+              "capped at one tool per member and tool category"),
+)}
+
+PLAUSIBLE: dict[str, tuple[tuple[float, float], tuple[float, float] | None]] = {
+    "soil.moisture": ((0.0, 100.0), (1.0, 70.0)),
+    "soil.temperature": ((-40.0, 80.0), (-20.0, 50.0)),
+    "water.flow": ((0.0, 10.0), (0.0, 2.0)),
+    "water.tank": ((0.0, 1e7), None),
+    "water.volume": ((0.0, 1e12), None),
+    "pv.power": ((0.0, 1e6), None),
+    "load.power": ((0.0, 1e6), None),
+}
+GAUGES_STUCK = {"soil.moisture", "soil.temperature"}  # a stuck probe repeats itself
+
+
+def checked(s: Series, quantity: str, now_ms: int) -> tuple[pl.DataFrame, InputUse]:
+    """The series with its QARTOD flags, failed readings dropped, and its summary."""
+    sensor, plausible = PLAUSIBLE[quantity]
+    v = pl.col("v")
+    tests = [gross_range(v, sensor, plausible)]
+    if quantity in GAUGES_STUCK:
+        tests.append(flat_line(v, 1e-9, 12, 48))
+    f = s.frame.with_columns(q=worst(*tests))
+    median = f["t"].diff().median() if f.height > 1 else None
+    interval = float(median) / 1000 if isinstance(median, int | float) and median else 3600.0
+    last = float(f["t"][-1]) / 1000 if f.height else None
+    q = summarise(f"{s.node}/{s.name}", f["q"], last, now_ms / 1000, interval)
+    good = f.filter(pl.col("q") < FAIL)
+    use = InputUse(quantity, "", f"{s.node}/{s.name}", q,
+                   int(good["seq"][0]) if good.height else None,
+                   int(good["seq"][-1]) if good.height else None)
+    return good, use
+
+
+def _unusable(use: InputUse) -> str | None:
+    if use.quality.flag == MISSING:
+        return f"{use.series}: {FLAG_NAMES[MISSING]} (stale: no reading for over 3 intervals)"
+    return None
+
+
+# --- families --------------------------------------------------------------------------------
+def soil(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
+    out = []
+    for s in r.series("soil.moisture"):
+        frame, use = checked(s, "soil.moisture", now_ms)
+        bed = bed_params(cfg, s.prefix or s.node)
+        fc, wp = cfg.soils[bed["soil"]]
+        sl = fao56.Soil(fc, wp, bed["root_depth_m"], bed["p"])
+        val = Value("soil.depletion", s.scope, None, inputs=[use])
+        if (why := _unusable(use)) or frame.height == 0:
+            val.note = why or f"{use.series}: every recent reading failed quality control"
+        else:
+            theta = float(frame["v"][-1]) / 100.0
+            dr = fao56.depletion_from_moisture(sl, theta)
+            litres = fao56.irrigation_need_litres(sl, dr, bed["area_m2"], bed["efficiency"])
+            val.value = dr / sl.raw
+            val.numbers = {"theta": theta, "theta_fc": fc, "theta_wp": wp,
+                           "root_depth_m": bed["root_depth_m"], "p": bed["p"], "TAW_mm": sl.taw,
+                           "RAW_mm": sl.raw, "D_r_mm": dr, "area_m2": bed["area_m2"],
+                           "efficiency": bed["efficiency"], "irrigation_need_l": litres}
+        out.append(val)
+    for s in r.series("soil.temperature"):
+        frame, use = checked(s, "soil.temperature", now_ms)
+        bed = bed_params(cfg, s.prefix or s.node)
+        minimum = cfg.crops[bed["crop"]]
+        day = frame.filter(pl.col("t") > now_ms - DAY_MS)
+        val = Value("soil.sowing_temperature", s.scope, None, inputs=[use],
+                    limits=Limits(lower=minimum))
+        if (why := _unusable(use)) or day.height == 0:
+            val.note = why or "no valid reading in the last 24 h"
+        else:
+            val.value = float(day["v"].mean())  # type: ignore[arg-type]
+            val.numbers = {"mean_24h_C": val.value, f"minimum_{bed['crop']}_C": minimum,
+                           "readings": float(day.height)}
+        out.append(val)
+    return out
+
+
+def _counter_increase(frame: pl.DataFrame) -> float:
+    """What a cumulative counter counted: its increases, and after a reset (the value fell)
+    the new value, counted from zero."""
+    d = pl.col("v").diff()
+    inc = pl.when(d >= 0).then(d).when(d < 0).then(pl.col("v")).otherwise(0.0)
+    return float(frame.select(inc.sum()).item())
+
+
+def water(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
+    out = []
+    tz = ZoneInfo(str(cfg.site.get("timezone", "UTC")))
+    daily_use: dict[str, float] = {}
+    for s in r.series("water.volume"):
+        frame, use = checked(s, "water.volume", now_ms)
+        day = frame.filter(pl.col("t") > now_ms - DAY_MS)
+        val = Value("water.use", s.node, None, inputs=[use])
+        if (why := _unusable(use)) or day.height < 2:
+            val.note = why or "fewer than two readings in the last 24 h"
+        else:
+            val.value = _counter_increase(day)
+            week = frame.filter(pl.col("t") > now_ms - 7 * DAY_MS)
+            span_days = max((float(week["t"][-1]) - float(week["t"][0])) / DAY_MS, 1 / 24)
+            daily_use[s.node] = _counter_increase(week) / span_days
+            val.numbers = {"litres_24h": val.value, "readings": float(day.height),
+                           "mean_daily_use_7d_l": daily_use[s.node]}
+        out.append(val)
+    now = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
+    night_end = now.replace(hour=5, minute=0, second=0, microsecond=0)
+    if night_end > now:
+        night_end -= timedelta(days=1)
+    start_ms = int((night_end - timedelta(hours=4)).timestamp() * 1000)
+    end_ms = int(night_end.timestamp() * 1000)
+    for s in r.series("water.flow"):
+        frame, use = checked(s, "water.flow", now_ms)
+        night = frame.filter((pl.col("t") >= start_ms) & (pl.col("t") < end_ms))
+        val = Value("water.night_flow", s.node, None, inputs=[use])
+        if (why := _unusable(use)) or night.height == 0:
+            val.note = why or "no flow reading last night (01:00-05:00)"
+        else:
+            windows = night.group_by((pl.col("t") - start_ms) // (15 * 60_000)).agg(
+                pl.col("v").mean())
+            val.value = float(windows["v"].min()) * 3600  # type: ignore[arg-type]
+            val.numbers = {"min_15min_mean_l_s": val.value / 3600, "night_readings":
+                           float(night.height), "night_start_ms": float(start_ms)}
+        out.append(val)
+    for s in r.series("water.tank"):
+        frame, use = checked(s, "water.tank", now_ms)
+        val = Value("water.tank_autonomy", s.node, None, inputs=[use])
+        per_day = daily_use.get(s.node)
+        if (why := _unusable(use)) or frame.height == 0:
+            val.note = why or "no valid tank reading"
+        elif not per_day:
+            val.note = "no water use measured at this node in the last 7 days: autonomy unbounded"
+        else:
+            litres = float(frame["v"][-1])
+            val.value = litres / per_day
+            val.numbers = {"tank_l": litres, "mean_daily_use_l": per_day}
+        out.append(val)
+    return out
+
+
+def energy(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
+    out = []
+    pv_all, load_all = r.series("pv.power"), r.series("load.power")
+    for load_s in load_all:
+        pv_s = next((p for p in pv_all if p.node == load_s.node), None)
+        load_f, load_use = checked(load_s, "load.power", now_ms)
+        uses = [load_use]
+        suff = Value("energy.self_sufficiency", load_s.node, None, inputs=uses)
+        carbon = Value("energy.carbon", load_s.node, None, inputs=uses)
+        pv_f = None
+        if pv_s is not None:
+            pv_f, pv_use = checked(pv_s, "pv.power", now_ms)
+            uses.append(pv_use)
+        why = next((w for u in uses if (w := _unusable(u))), None)
+        recent = pl.col("t") > now_ms - DAY_MS
+        load_d = load_f.filter(recent)
+        if why or load_d.height < 2:
+            suff.note = carbon.note = why or "fewer than two load readings in the last 24 h"
+            out += [suff, carbon]
+            continue
+        pv_d = pv_f.filter(recent) if pv_f is not None else pl.DataFrame(
+            schema={"t": pl.Int64, "v": pl.Float64})
+        # both on the load's timestamps (PV interpolated; no PV meter: no generation)
+        grid = load_d.select("t", load=pl.col("v")).join_asof(
+            pv_d.select("t", pv=pl.col("v")).sort("t"), on="t", strategy="nearest"
+        ).with_columns(pl.col("pv").fill_null(0.0))
+        dt_h = grid["t"].diff().fill_null(0) / HOUR_MS
+        net = grid["load"] - grid["pv"]
+        load_wh = float((grid["load"] * dt_h).sum())
+        pv_wh = float((grid["pv"] * dt_h).sum())
+        import_wh = float((net.clip(lower_bound=0) * dt_h).sum())
+        export_wh = float(((-net).clip(lower_bound=0) * dt_h).sum())
+        factor = float(cfg.site["grid_gco2e_per_kwh"])
+        numbers = {"load_Wh": load_wh, "pv_Wh": pv_wh, "import_Wh": import_wh,
+                   "export_Wh": export_wh, "grid_gCO2e_per_kWh": factor,
+                   "self_consumption": (1 - export_wh / pv_wh) if pv_wh else 0.0}
+        suff.value = 1 - import_wh / load_wh if load_wh else None
+        suff.numbers = numbers
+        carbon.value = import_wh / 1000 * factor / 1000
+        carbon.numbers = numbers
+        out += [suff, carbon]
+    return out
+
+
+Family = Callable[[Readings, SignalConfig, int], list[Value]]
+FAMILIES: tuple[tuple[tuple[str, ...], Family], ...] = (
+    (("soil.moisture", "soil.temperature"), soil),
+    (("water.volume", "water.flow", "water.tank"), water),
+    (("pv.power", "load.power"), energy),
+)

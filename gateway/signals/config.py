@@ -1,0 +1,123 @@
+"""Thresholds with their provenance, and the site's parameters: the defaults shipped in
+defaults.toml, overridden by the site's own `thresholds.toml` in the gateway data directory,
+where every override must say why, who set it and when."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.signals.bands import Limits
+
+DEFAULTS = Path(__file__).with_name("defaults.toml")
+SITE_FILE = "thresholds.toml"
+
+
+class SignalConfigError(GatewayError):
+    pass
+
+
+@dataclass(frozen=True)
+class Threshold:
+    limits: Limits
+    unit: str
+    source: str
+    rationale: str
+    set_by: str
+    set_at: str
+    reason: str | None = None  # an override's reason
+    replaces: Threshold | None = None  # the default it overrides
+
+
+@dataclass
+class SignalConfig:
+    thresholds: dict[str, Threshold]
+    crops: dict[str, float]
+    soils: dict[str, tuple[float, float]]
+    site: dict[str, Any]
+    beds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _threshold(raw: dict[str, Any], where: str, override: bool) -> Threshold:
+    def text(key: str) -> str:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise SignalConfigError(f"{where}: {key} is required (a non-empty text)")
+        return value
+
+    for key in ("lower", "upper"):
+        if key in raw and not isinstance(raw[key], int | float):
+            raise SignalConfigError(f"{where}: {key} must be a number")
+    if "lower" not in raw and "upper" not in raw:
+        raise SignalConfigError(f"{where}: needs lower and/or upper")
+    try:
+        limits = Limits(raw.get("lower"), raw.get("upper"))
+    except ValueError as exc:
+        raise SignalConfigError(f"{where}: {exc}") from None
+    return Threshold(limits, text("unit"), text("source"), text("rationale"), text("set_by"),
+                     str(raw.get("set_at") or text("set_at")),
+                     text("reason") if override else None)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SignalConfigError(f"{path}: {exc}") from exc
+
+
+def load_config(data_dir: Path | None) -> SignalConfig:
+    base = _read(DEFAULTS)
+    thresholds = {sid: _threshold(raw, f"{DEFAULTS}: thresholds.{sid}", False)
+                  for sid, raw in base["thresholds"].items()}
+    cfg = SignalConfig(thresholds, dict(base["crops"]),
+                       {k: (v["fc"], v["wp"]) for k, v in base["soils"].items()},
+                       dict(base["site"]))
+    site_path = data_dir / SITE_FILE if data_dir is not None else None
+    if site_path is None or not site_path.exists():
+        return cfg
+    site = _read(site_path)
+    for sid, raw in site.get("thresholds", {}).items():
+        if sid not in thresholds:
+            raise SignalConfigError(f"{site_path}: thresholds.{sid}: no such signal; known: "
+                                    f"{', '.join(sorted(thresholds))}")
+        merged = {"unit": thresholds[sid].unit, **raw}
+        new = _threshold(merged, f"{site_path}: thresholds.{sid}", True)
+        cfg.thresholds[sid] = Threshold(new.limits, new.unit, new.source, new.rationale,
+                                        new.set_by, new.set_at, new.reason, thresholds[sid])
+    for key, value in site.get("site", {}).items():
+        if key not in cfg.site:
+            raise SignalConfigError(f"{site_path}: site.{key}: unknown parameter; known: "
+                                    f"{', '.join(sorted(cfg.site))}")
+        cfg.site[key] = value
+    for bed, params in site.get("beds", {}).items():
+        cfg.beds[bed] = _bed(params, f"{site_path}: beds.{bed}", cfg)
+    return cfg
+
+
+BED_DEFAULTS = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3, "area_m2": 1.0,
+                "efficiency": 0.8, "p": 0.5}
+
+
+def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any]:
+    unknown = set(params) - set(BED_DEFAULTS)
+    if unknown:
+        raise SignalConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    bed = {**BED_DEFAULTS, **params}
+    if bed["soil"] not in cfg.soils:
+        raise SignalConfigError(f"{where}: soil {bed['soil']!r} is not one of "
+                                f"{', '.join(cfg.soils)}")
+    if bed["crop"] not in cfg.crops:
+        raise SignalConfigError(f"{where}: crop {bed['crop']!r} is not one of "
+                                f"{', '.join(cfg.crops)}")
+    for key in ("root_depth_m", "area_m2", "efficiency", "p"):
+        if not isinstance(bed[key], int | float) or bed[key] <= 0:
+            raise SignalConfigError(f"{where}: {key} must be a positive number")
+    return bed
+
+
+def bed_params(cfg: SignalConfig, bed: str) -> dict[str, Any]:
+    return cfg.beds.get(bed, dict(BED_DEFAULTS))

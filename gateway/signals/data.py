@@ -1,0 +1,66 @@
+"""Stored readings as polars frames, by quantity name (whatever a sensor's id prefix)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+SCHEMA = {"node": pl.Utf8, "name": pl.Utf8, "seq": pl.Int64, "t": pl.Int64, "v": pl.Float64}
+
+
+@dataclass(frozen=True)
+class Series:
+    node: str
+    name: str  # full stored name, e.g. "bed-1.soil.moisture"
+    prefix: str  # the sensor id part ("bed-1"), or "" without one
+    frame: pl.DataFrame  # seq, t (ms), v; sorted by t
+
+    @property
+    def scope(self) -> str:
+        return f"{self.node}/{self.prefix}" if self.prefix else self.node
+
+
+class Readings:
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame.sort("t")
+
+    @classmethod
+    def from_store(cls, db: Path, quantities: list[str], since_ms: int) -> Readings:
+        if not db.exists():
+            return cls(pl.DataFrame(schema=SCHEMA))
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in quantities)
+            args: list[object] = [a for q in quantities for a in (q, f"%.{q}")]
+            series = con.execute(
+                f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
+                f"WHERE s.kind != 'event' AND ({like})", args).fetchall()
+            frames = []
+            for sid, node, name in series:  # one indexed range scan per series
+                rows = con.execute("SELECT seq, t, v FROM readings WHERE series_id = ? AND "
+                                   "t >= ? AND v IS NOT NULL", (sid, since_ms)).fetchall()
+                if rows:
+                    f = pl.DataFrame(rows, schema={"seq": pl.Int64, "t": pl.Int64,
+                                                   "v": pl.Float64}, orient="row")
+                    frames.append(f.with_columns(node=pl.lit(node), name=pl.lit(name)))
+        finally:
+            con.close()
+        if not frames:
+            return cls(pl.DataFrame(schema=SCHEMA))
+        return cls(pl.concat(frames).select(list(SCHEMA)))
+
+    def until(self, t_ms: int) -> Readings:
+        return Readings(self.frame.filter(pl.col("t") <= t_ms))
+
+    def series(self, quantity: str) -> list[Series]:
+        """Every stored series of `quantity`, on any node, with or without a sensor id."""
+        f = self.frame.filter((pl.col("name") == quantity) |
+                              pl.col("name").str.ends_with("." + quantity))
+        out = []
+        for (node, name), part in f.group_by(["node", "name"], maintain_order=True):
+            prefix = str(name)[: -len(quantity) - 1] if str(name) != quantity else ""
+            out.append(Series(str(node), str(name), prefix, part.select("seq", "t", "v")))
+        return sorted(out, key=lambda s: (s.node, s.name))
