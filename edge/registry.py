@@ -31,6 +31,8 @@ from edge.sensors import (
     sim_soil,
     sim_tool_station,
     sim_water,
+    sim_water_quality,
+    sim_weather,
     tool_station,
     yf_s201,
 )
@@ -40,7 +42,7 @@ from eil.errors import ConfigError
 log = logging.getLogger("eil.node")
 MODULES = (seesaw_soil, ads1115_soil, ds18b20, yf_s201, jsn_sr04t, atlas_ezo, dfrobot_tds, ina219,
            ina260, ina3221, pzem004t, s0_pulse, bme280, pico_bridge, tool_station, node_health,
-           sim_soil, sim_water, sim_energy, sim_tool_station)
+           sim_soil, sim_water, sim_energy, sim_tool_station, sim_weather, sim_water_quality)
 REGISTRY: dict[str, Driver] = {d.type: d for m in MODULES for d in m.DRIVERS}
 REOPEN_AFTER = 3  # consecutive failed reads before the device is opened afresh
 

@@ -25,8 +25,11 @@ from eil.site_files import gateway_toml, node_toml
 
 KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
-    "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n',
-    "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 60\nseed = {seed}\n',
+    "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n'
+            '[[sensors]]\ntype = "sim.weather"\ninterval_s = 600\nseed = {seed}\n',
+    "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 60\nseed = {seed}\n'
+             '[[sensors]]\ntype = "sim.water_quality"\nid = "tank"\ninterval_s = 600\n'
+             'seed = {seed}\n',
     "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 60\nseed = {seed}\n'
               # a simulated Pico on a pty (EIL_HW=fake), through the real firmware bridge
               '[[sensors]]\ntype = "pico_bridge"\nid = "mains"\nport = "/dev/ttyAMA0"\n'
@@ -67,10 +70,22 @@ class DemoPlan:
             cfg.write_text(node_toml(broker, node, d, SENSORS[kind].format(seed=i + 1),
                                      clock=(self.speed, start, now), publish="ack_timeout_s = 10\n"))
             configs.append(cfg)
+        soil_nodes = [node for node, kind in ids if kind == "soil"]
+        (self.data / "thresholds.toml").write_text(demo_site(soil_nodes, start))
         tool_seeds = [i + 1 for i, (_, kind) in enumerate(ids) if kind == "tools"]
         if tool_seeds:
             demo_library(self.data, tool_seeds)
         return broker, gw, configs
+
+
+def demo_site(soil_nodes: list[str], start: float) -> str:
+    """The demo site's own signal parameters: where it is, and what grows in its beds."""
+    sown = time.strftime("%Y-%m-%d", time.gmtime(start - 50 * 86400))
+    beds = "".join(f'[beds.{n}]\nsoil = "silt_loam"\ncrop = "tomato"\nroot_depth_m = 0.4\n'
+                   f'area_m2 = 6.0\nefficiency = 0.9\nsown = {sown}\n' for n in soil_nodes)
+    return ("# written by eil demo: this site's parameters for the impact signals\n"
+            "[site]\nlatitude = 50.85\naltitude_m = 60.0\ntimezone = \"Europe/Brussels\"\n"
+            + beds)
 
 
 def demo_library(data: Path, seeds: list[int]) -> None:

@@ -85,10 +85,33 @@ DEFS = {d.id: d for d in (
     SignalDef("energy.self_sufficiency", "Energy self-sufficiency", "/",
               (("pv.power", "W"), ("load.power", "W")),
               "1 − grid import / consumption over the last 24 h; import = ∫ max(load − PV, 0) dt "
-              "(trapezoids between readings); self-consumption = 1 − export / PV"),
+              "(trapezoids between readings, PV taken at the load's reading times); "
+              "self-consumption = 1 − export / PV"),
     SignalDef("energy.carbon", "Carbon of grid electricity", "kg",
               (("pv.power", "W"), ("load.power", "W")),
               "grid import (kWh, last 24 h) x the site's grid factor (g CO2e/kWh) / 1000"),
+    SignalDef("weather.et0", "Reference evapotranspiration", "mm",
+              (("air.temperature", "Cel"), ("air.humidity", "%RH"), ("wind.speed", "m/s"),
+               ("solar.radiation", "W/m2")),
+              "FAO-56 Penman-Monteith (eq. 6) for yesterday from Tmin, Tmax, RHmin, RHmax, mean "
+              "wind and mean solar radiation x 0.0864 MJ/m2 per W/m2; Hargreaves-Samani "
+              "(eq. 52) when only air temperature covers the day"),
+    SignalDef("soil.etc", "Crop evapotranspiration", "mm", (),
+              "ETc = Kc x ET0, Kc from the crop's growth stage on yesterday's date (FAO-56 "
+              "Tables 11-12, eq. 66)"),
+    SignalDef("weather.frost", "Frost risk (lowest air temperature)", "Cel",
+              (("air.temperature", "Cel"),), "lowest air temperature of the last 12 h"),
+    SignalDef("water.ph", "Water pH", "pH", (("water.ph", "pH"),), "latest pH reading"),
+    SignalDef("water.ec", "Irrigation water salinity (EC)", "S/m", (("water.ec", "S/m"),),
+              "latest electrical conductivity (0.07 S/m = 0.7 dS/m)"),
+    SignalDef("water.nitrate", "Nitrate", "mg/l", (("water.nitrate", "kg/m3"),),
+              "latest nitrate reading x 1000 (kg/m3 to mg/l)"),
+    SignalDef("water.do", "Dissolved oxygen", "mg/l", (("water.do", "kg/m3"),),
+              "latest dissolved oxygen reading x 1000 (kg/m3 to mg/l)"),
+    SignalDef("energy.battery_soc", "Battery state of charge", "%",
+              (("battery.voltage", "V"), ("battery.current", "A")),
+              "open-circuit voltage per cell on the chemistry's rest curve; with battery.current, "
+              "coulomb counting (∫ I dt / capacity) from the last rest outside the flat region"),
     SignalDef("tools.sharing_ratio", "Tool sharing ratio", "/", (),
               "distinct members with a loan in the last 30 days / tools in the catalogue"),
     SignalDef("tools.co2e_avoided", "Embodied CO2e avoided by sharing", "kg", (),
@@ -104,6 +127,16 @@ PLAUSIBLE: dict[str, tuple[tuple[float, float], tuple[float, float] | None]] = {
     "water.volume": ((0.0, 1e12), None),
     "pv.power": ((0.0, 1e6), None),
     "load.power": ((0.0, 1e6), None),
+    "air.temperature": ((-60.0, 60.0), (-30.0, 45.0)),
+    "air.humidity": ((0.0, 100.0), None),
+    "wind.speed": ((0.0, 75.0), (0.0, 40.0)),
+    "solar.radiation": ((0.0, 1500.0), (0.0, 1300.0)),
+    "water.ph": ((0.0, 14.0), (4.0, 10.0)),
+    "water.ec": ((0.0, 20.0), (0.0, 1.0)),
+    "water.nitrate": ((0.0, 1.0), (0.0, 0.5)),
+    "water.do": ((0.0, 0.05), (0.0, 0.02)),
+    "battery.voltage": ((0.0, 100.0), None),
+    "battery.current": ((-1000.0, 1000.0), None),
 }
 GAUGES_STUCK = {"soil.moisture", "soil.temperature"}  # a stuck probe repeats itself
 
@@ -179,12 +212,20 @@ def _counter_increase(frame: pl.DataFrame) -> float:
     return float(frame.select(inc.sum()).item())
 
 
+def trapezoid_h(frame: pl.DataFrame, column: str = "v") -> float:
+    """∫ column dt in column-units x hours, by trapezoids between consecutive readings."""
+    v, dt_h = pl.col(column), pl.col("t").diff() / HOUR_MS
+    return float(frame.select(((v + v.shift(1)) / 2 * dt_h).sum()).item())
+
+
 def water(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
     out = []
     tz = ZoneInfo(str(cfg.site.get("timezone", "UTC")))
     daily_use: dict[str, float] = {}
+    volume_use: dict[str, InputUse] = {}
     for s in r.series("water.volume"):
         frame, use = checked(s, "water.volume", now_ms)
+        volume_use[s.node] = use
         day = frame.filter(pl.col("t") > now_ms - DAY_MS)
         val = Value("water.use", s.node, None, inputs=[use])
         if (why := _unusable(use)) or day.height < 2:
@@ -218,7 +259,8 @@ def water(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
         out.append(val)
     for s in r.series("water.tank"):
         frame, use = checked(s, "water.tank", now_ms)
-        val = Value("water.tank_autonomy", s.node, None, inputs=[use])
+        val = Value("water.tank_autonomy", s.node, None,
+                    inputs=[use] + ([volume_use[s.node]] if s.node in volume_use else []))
         per_day = daily_use.get(s.node)
         if (why := _unusable(use)) or frame.height == 0:
             val.note = why or "no valid tank reading"
@@ -258,12 +300,11 @@ def energy(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
         grid = load_d.select("t", load=pl.col("v")).join_asof(
             pv_d.select("t", pv=pl.col("v")).sort("t"), on="t", strategy="nearest"
         ).with_columns(pl.col("pv").fill_null(0.0))
-        dt_h = grid["t"].diff().fill_null(0) / HOUR_MS
-        net = grid["load"] - grid["pv"]
-        load_wh = float((grid["load"] * dt_h).sum())
-        pv_wh = float((grid["pv"] * dt_h).sum())
-        import_wh = float((net.clip(lower_bound=0) * dt_h).sum())
-        export_wh = float(((-net).clip(lower_bound=0) * dt_h).sum())
+        grid = grid.with_columns(net=pl.col("load") - pl.col("pv"))
+        load_wh = trapezoid_h(grid, "load")
+        pv_wh = trapezoid_h(grid, "pv")
+        import_wh = trapezoid_h(grid.with_columns(pl.col("net").clip(lower_bound=0)), "net")
+        export_wh = trapezoid_h(grid.with_columns((-pl.col("net")).clip(lower_bound=0)), "net")
         factor = float(cfg.site["grid_gco2e_per_kwh"])
         numbers = {"load_Wh": load_wh, "pv_Wh": pv_wh, "import_Wh": import_wh,
                    "export_Wh": export_wh, "grid_gCO2e_per_kWh": factor,
@@ -277,8 +318,18 @@ def energy(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
 
 
 Family = Callable[[Readings, SignalConfig, int], list[Value]]
-FAMILIES: tuple[tuple[tuple[str, ...], Family], ...] = (
-    (("soil.moisture", "soil.temperature"), soil),
-    (("water.volume", "water.flow", "water.tank"), water),
-    (("pv.power", "load.power"), energy),
-)
+
+
+def families() -> tuple[tuple[tuple[str, ...], Family], ...]:
+    """(quantities read, family) for every family of the catalogue."""
+    from gateway.signals.more import battery, water_quality, weather
+
+    return (
+        (("soil.moisture", "soil.temperature"), soil),
+        (("water.volume", "water.flow", "water.tank"), water),
+        (("pv.power", "load.power"), energy),
+        (("air.temperature", "air.humidity", "wind.speed", "solar.radiation",
+          "soil.moisture"), weather),
+        (("water.ph", "water.ec", "water.nitrate", "water.do"), water_quality),
+        (("battery.voltage", "battery.current"), battery),
+    )

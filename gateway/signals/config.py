@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class SignalConfig:
     crops: dict[str, float]
     soils: dict[str, tuple[float, float]]
     site: dict[str, Any]
+    stages: dict[str, tuple[tuple[int, int, int, int], tuple[float, float, float]]] = field(
+        default_factory=dict)
     beds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -75,7 +78,8 @@ def load_config(data_dir: Path | None) -> SignalConfig:
                   for sid, raw in base["thresholds"].items()}
     cfg = SignalConfig(thresholds, dict(base["crops"]),
                        {k: (v["fc"], v["wp"]) for k, v in base["soils"].items()},
-                       dict(base["site"]))
+                       dict(base["site"]),
+                       {k: (tuple(v["lengths"]), tuple(v["kc"])) for k, v in base["stages"].items()})
     site_path = data_dir / SITE_FILE if data_dir is not None else None
     if site_path is None or not site_path.exists():
         return cfg
@@ -98,8 +102,8 @@ def load_config(data_dir: Path | None) -> SignalConfig:
     return cfg
 
 
-BED_DEFAULTS = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3, "area_m2": 1.0,
-                "efficiency": 0.8, "p": 0.5}
+BED_DEFAULTS: dict[str, Any] = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3,
+                                "area_m2": 1.0, "efficiency": 0.8, "p": 0.5, "sown": None}
 
 
 def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any]:
@@ -116,6 +120,8 @@ def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any
     for key in ("root_depth_m", "area_m2", "efficiency", "p"):
         if not isinstance(bed[key], int | float) or bed[key] <= 0:
             raise SignalConfigError(f"{where}: {key} must be a positive number")
+    if bed["sown"] is not None and not isinstance(bed["sown"], date):
+        raise SignalConfigError(f"{where}: sown must be a date (sown = 2026-04-15)")
     return bed
 
 

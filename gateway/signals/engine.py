@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.signals.bands import Alert, Limits, Trend, band, distance, trend
-from gateway.signals.catalogue import DAY_MS, DEFS, FAMILIES, HOUR_MS, InputUse, Value
+from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, InputUse, Value, families
 from gateway.signals.config import SignalConfig, Threshold, load_config
 from gateway.signals.data import Readings
 from gateway.signals.tools import tools
@@ -56,12 +56,13 @@ def _result(v: Value, cfg: SignalConfig, history: list[tuple[float, float]]) -> 
 
 def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None) -> list[Result]:
     cfg = cfg or load_config(data_dir)
-    quantities = sorted({q for names, _ in FAMILIES for q in names})
+    fams = families()
+    quantities = sorted({q for names, _ in fams for q in names})
     readings = Readings.from_store(data_dir / "eil.db", quantities,
                                    now_ms - 8 * DAY_MS - HISTORY_HOURS * HOUR_MS)
     current: list[Value] = []
     history: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for _, family in FAMILIES:
+    for _, family in fams:
         for h in range(HISTORY_HOURS, -1, -1):  # hourly, oldest first, ending now
             at = now_ms - h * HOUR_MS
             for v in family(readings.until(at), cfg, at):

@@ -25,8 +25,9 @@ def eil(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
     data, port = tmp_path / "demo", free_port()
+    # 30 s at x7200: 60 simulated hours, so yesterday is whole (daily signals) for the signals
     demo = subprocess.Popen([sys.executable, "-m", "eil", "demo", "--duration", "30", "--speed",
-                             "600", "--data", str(data), "--http-port", str(port)],
+                             "7200", "--data", str(data), "--http-port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(12)
@@ -59,8 +60,10 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
         by_node.setdefault(r["node"], set()).add(r["name"])
         assert r["time"].endswith("Z") and {"node", "seq", "time", "name", "value",
                                               "unit"} <= set(r)
-    assert by_node["soil-1"] == {"soil.moisture", "soil.temperature"}
-    assert by_node["water-1"] == {"water.flow", "water.volume", "water.tank"}
+    assert by_node["soil-1"] == {"soil.moisture", "soil.temperature", "air.temperature",
+                                 "air.humidity", "wind.speed", "solar.radiation"}
+    assert by_node["water-1"] == {"water.flow", "water.volume", "water.tank", "tank.water.ph",
+                                  "tank.water.ec", "tank.water.nitrate", "tank.water.do"}
     assert by_node["energy-1"] == {"pv.power", "load.power", "battery.voltage", "pv.energy",
                                    "mains.ac.current", "mains.ac.power", "mains.ac.apparent_power",
                                    "mains.energy.pulses", "mains.energy", "mains.mcu.temperature"}
@@ -83,6 +86,17 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
     soil = lines["demo-garden/soil-1"]
     assert soil[1] == "offline"  # stopped cleanly: retained status says so
     assert soil[-4] == soil[-3]  # acknowledged == last seq: nothing left behind
+
+    # every catalogue signal has a value from the demo's stored readings
+    from gateway.signals.catalogue import DEFS
+
+    signals = json.loads(eil("signals", "--data", str(data), "--at", "latest", "--json").stdout)
+    valued = {s["signal"] for s in signals if s["value"] is not None}
+    assert valued == set(DEFS), [(s["id"], s["note"]) for s in signals if s["value"] is None]
+    explained = eil("signals", "explain", "soil.depletion@soil-1", "--data", str(data), "--at",
+                    "latest").stdout
+    assert "soil-1/soil.moisture:" in explained and "stored seq" in explained
+    assert "FAO-56" in explained
 
     bad = eil("export", "--data", str(data), "--since", "yesterday")
     assert bad.returncode == 2 and "--since: 'yesterday' is not an RFC 3339 time" in bad.stderr

@@ -1,0 +1,94 @@
+"""Weather, water-quality and battery signals from hand-made stored readings: FAO-56 Example 18
+again, this time through a day of stored readings; the Hargreaves fallback; Kc by growth stage;
+guideline bands; battery state of charge from the rest curve and by coulomb counting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.signals import fao56
+from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
+from gateway.signals.engine import evaluate
+from gateway.signals.more import LEAD_ACID, ocv_soc
+from tests.signals.test_engine import H, write
+
+JULY_7 = 1_783_382_400_000  # 2026-07-07 00:00 UTC: "yesterday" is 6 July, day 187
+SITE = '[site]\nlatitude = 50.8\naltitude_m = 100.0\n'
+BED = '[beds.bed-1]\ncrop = "tomato"\nsown = 2026-05-20\n'
+
+
+def day(values: list[float]) -> list[tuple[int, float]]:
+    """One reading per hour over 6 July, cycling through `values`."""
+    return [(JULY_7 - (24 - h) * H, values[h % len(values)]) for h in range(24)]
+
+
+def example_18(tmp_path: Path, full: bool) -> dict:  # type: ignore[type-arg]
+    series = {"air.temperature": ("gauge", "Cel", day([12.3, 16.0, 21.5]))}
+    if full:  # RH 63..84 %, wind 2.078 m/s at 2 m, R_s 22.07 MJ/m2/day as a mean W/m2
+        series |= {"air.humidity": ("gauge", "%RH", day([84.0, 70.0, 63.0])),
+                   "wind.speed": ("gauge", "m/s", day([2.078])),
+                   "solar.radiation": ("gauge", "W/m2", day([22.07 / 0.0864]))}
+    series["bed-1.soil.moisture"] = ("gauge", "%", day([20.0, 20.1]))
+    write(tmp_path, series)
+    (tmp_path / "thresholds.toml").write_text(SITE + BED)
+    return {r.id: r for r in evaluate(tmp_path, JULY_7)}
+
+
+def test_et0_from_a_stored_day_reproduces_example_18(tmp_path: Path) -> None:
+    r = example_18(tmp_path, full=True)
+    et0 = r["weather.et0@garden"]
+    assert et0.numbers["method_penman_monteith"] == 1.0 and round(et0.value, 1) == 3.9
+    assert et0.numbers["day_of_year"] == 187 and et0.note is None
+    etc = r["soil.etc@garden/bed-1"]  # day 47: development stage, 17 of 40 days
+    kc = 0.6 + 17 / 40 * (1.15 - 0.6)
+    assert etc.numbers["Kc"] == pytest.approx(kc) and etc.value == pytest.approx(kc * et0.value)
+
+
+def test_et0_falls_back_to_hargreaves_with_temperature_only(tmp_path: Path) -> None:
+    et0 = example_18(tmp_path, full=False)["weather.et0@garden"]
+    assert et0.numbers["method_hargreaves"] == 1.0
+    assert et0.value == pytest.approx(fao56.et0_hargreaves(12.3, 21.5, 50.8, 187))
+    assert "Hargreaves-Samani" in et0.note
+
+
+def test_frost_and_water_quality_bands(tmp_path: Path) -> None:
+    now = JULY_7
+    write(tmp_path, {
+        "air.temperature": ("gauge", "Cel", [(now - h * H, -1.5 if h == 3 else 4.0)
+                                             for h in range(12)]),
+        "pond.water.ph": ("gauge", "pH", [(now - H, 8.6)]),
+        "pond.water.ec": ("gauge", "S/m", [(now - H, 0.12)]),
+        "pond.water.nitrate": ("gauge", "kg/m3", [(now - H, 0.06)]),
+        "pond.water.do": ("gauge", "kg/m3", [(now - H, 0.004)]),
+    })
+    r = {x.id: x for x in evaluate(tmp_path, now)}
+    assert r["weather.frost@garden"].value == -1.5 and r["weather.frost@garden"].band == SHORTFALL
+    assert (r["water.ph@garden/pond"].value, r["water.ph@garden/pond"].band) == (8.6, OVERSHOOT)
+    assert r["water.ec@garden/pond"].band == OVERSHOOT  # 1.2 dS/m: slight to moderate
+    assert r["water.nitrate@garden/pond"].value == pytest.approx(60.0)  # mg/l
+    assert r["water.nitrate@garden/pond"].band == OVERSHOOT
+    assert r["water.do@garden/pond"].value == pytest.approx(4.0)
+    assert r["water.do@garden/pond"].band == SHORTFALL
+
+
+def test_battery_rest_curve_and_coulomb_counting(tmp_path: Path) -> None:
+    assert ocv_soc(12.10 / 6, LEAD_ACID) == pytest.approx(50.0, abs=0.5)
+    assert ocv_soc(12.73 / 6, LEAD_ACID) == pytest.approx(100.0, abs=0.5)
+    now = JULY_7
+    write(tmp_path, {"battery.voltage": ("gauge", "V", [(now - 3 * H, 12.62), (now, 12.0)])})
+    r = {x.id: x for x in evaluate(tmp_path, now)}["energy.battery_soc@garden"]
+    assert r.value == pytest.approx(ocv_soc(2.0, LEAD_ACID)) and "confidence low" in r.note
+    # with a current sensor: at rest (0 A) at 12.62 V (90 %), then 10 A out of a 100 Ah battery:
+    # trapezoids from the rest reading count 5 + 10 + 10 = 25 Ah, so 90 % - 25 % = 65 %,
+    # whatever the voltage under load says
+    other = tmp_path / "b"
+    other.mkdir()
+    write(other, {"battery.voltage": ("gauge", "V", [(now - 3 * H, 12.62), (now - 2 * H, 12.1),
+                                                     (now - H, 12.05), (now, 12.0)]),
+                  "battery.current": ("gauge", "A", [(now - 3 * H, 0.0), (now - 2 * H, -10.0),
+                                                     (now - H, -10.0), (now, -10.0)])})
+    soc = {x.id: x for x in evaluate(other, now)}["energy.battery_soc@garden"]
+    assert soc.value == pytest.approx(ocv_soc(12.62 / 6, LEAD_ACID) - 25.0, abs=0.01)
+    assert "coulomb counting" in soc.note and soc.band == SAFE
