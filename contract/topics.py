@@ -6,6 +6,7 @@
     eil/v1/<site>/<node>/ack        gateway -> node  JSON {"seq": N}, retained, cumulative QoS 1
     eil/v1/<site>/_gateway/status   gateway -> all   JSON, retained, boot id; nodes resend on a new boot
     eil/v1/<site>/_gateway/library  gateway -> nodes JSON, retained: the tool library's station view
+    eil/v1/<site>/_gateway/signals  gateway -> all   JSON, retained: the latest impact signals
 
 Identifiers are lower-case letters, digits and '-' (at most 32 chars): they are MQTT topic levels,
 Mosquitto user names and SenML name prefixes at once, so they must be safe in all three.
@@ -72,6 +73,11 @@ def gateway_status_topic(site: str) -> str:
 def library_view_topic(site: str) -> str:
     """The tool library's view for its stations: tool states, member pseudonyms, overdue flags."""
     return f"{ROOT}/{check_id(site, 'site')}/{GATEWAY}/library"
+
+
+def signals_topic(site: str) -> str:
+    """The latest value, band and threshold of every impact signal of the site."""
+    return f"{ROOT}/{check_id(site, 'site')}/{GATEWAY}/signals"
 
 
 def subscription(channel: Channel, site: str = "+") -> str:

@@ -52,6 +52,7 @@ pattern write {base}/%u/status
 pattern read {base}/%u/ack
 pattern read {base}/{GATEWAY}/status
 pattern read {base}/{GATEWAY}/library
+pattern read {base}/{GATEWAY}/signals
 
 # The gateway reads every node's data and status and writes acknowledgements and its presence.
 user {GATEWAY_USER}
@@ -61,6 +62,7 @@ topic read {base}/+/status
 topic write {base}/+/ack
 topic write {base}/{GATEWAY}/status
 topic write {base}/{GATEWAY}/library
+topic write {base}/{GATEWAY}/signals
 """
 
 

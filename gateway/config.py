@@ -29,6 +29,11 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class SignalsConfig:
+    every_s: float  # how often the impact signals are computed and published; 0: never
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -36,6 +41,7 @@ class GatewayConfig:
     broker: BrokerConfig
     ingest: IngestConfig
     http: HttpConfig
+    signals: SignalsConfig = SignalsConfig(300.0)
 
     @property
     def db_path(self) -> Path:
@@ -66,4 +72,12 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             batch_wait_s=ing.positive("batch_wait_s", 0.05),
             shared_group=ing.get("shared_group", str, "eil-ingest")),
         http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
+        signals=SignalsConfig(every_s=_every(root.table("signals"))),
     )
+
+
+def _every(t: Table) -> float:
+    every = t.get("every_s", (int, float), 300.0)
+    if every < 0:
+        raise t.fail("every_s", f"must be 0 (off) or more, got {every}")
+    return float(every)

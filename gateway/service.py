@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from contract.topics import signals_topic
 from gateway.config import GatewayConfig
 from gateway.ingest.service import IngestService
+from gateway.signals.publish import SignalPublisher
 from gateway.store import Store
 
 log = logging.getLogger("eil.gateway")
@@ -36,6 +38,12 @@ class Gateway:
         if self.web is not None:
             threads.append(threading.Thread(target=self.web.run, name="web", daemon=True))
             log.info("web views at %s", self.url)
+        if self.cfg.signals.every_s > 0:
+            topic = signals_topic(self.cfg.site)
+            publisher = SignalPublisher(self.cfg.data_dir, lambda payload: self.ingest.client.publish(
+                topic, payload, qos=1, retain=True), self.cfg.signals.every_s)
+            threads.append(threading.Thread(target=publisher.run, args=(stop,), name="signals",
+                                            daemon=True))
         for t in threads:
             t.start()
         stop.wait()

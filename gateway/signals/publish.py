@@ -1,0 +1,91 @@
+"""Runs the engine at the gateway: every `every_s` the signals are computed (in their own
+thread, so a computation never holds up ingest), stored as time series in signals.db, and
+published retained on eil/v1/<site>/_gateway/signals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.errors import GatewayError
+from gateway.signals.engine import Result, evaluate
+
+log = logging.getLogger("eil.signals")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signal_values (
+    id TEXT NOT NULL, t INTEGER NOT NULL, signal TEXT NOT NULL, scope TEXT NOT NULL,
+    value REAL, unit TEXT NOT NULL, band TEXT, alert INTEGER NOT NULL, note TEXT,
+    PRIMARY KEY (id, t)) WITHOUT ROWID;
+"""
+
+
+def summary(r: Result, t_ms: int) -> dict[str, object]:
+    th = r.threshold
+    return {"id": r.id, "signal": r.signal, "title": r.title, "scope": r.scope, "t": t_ms,
+            "value": r.value, "unit": r.unit, "band": r.band, "alert": r.alert,
+            "distance": r.distance,
+            "threshold": None if r.limits is None else {
+                "lower": r.limits.lower, "upper": r.limits.upper,
+                "source": th.source if th else None, "set_by": th.set_by if th else None},
+            "time_to_threshold_s": r.trend.time_to_threshold_s if r.trend else None,
+            "inputs": {i.series: i.quality.label for i in r.inputs}, "note": r.note}
+
+
+class SignalStore:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def add(self, results: list[Result], t_ms: int) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
+                [(r.id, t_ms, r.signal, r.scope, r.value, r.unit, r.band, int(r.alert), r.note)
+                 for r in results])
+
+    def history(self, signal_id: str) -> list[tuple[int, float | None, str | None]]:
+        return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? ORDER BY t",
+                               (signal_id,)).fetchall()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class SignalPublisher:
+    def __init__(self, data_dir: Path, publish: Callable[[bytes], object],
+                 every_s: float = 300.0) -> None:
+        self.data_dir, self.publish, self.every_s = data_dir, publish, every_s
+        self.runs = 0
+
+    def once(self, now_ms: int | None = None) -> list[Result]:
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        results = evaluate(self.data_dir, now_ms)
+        store = SignalStore(self.data_dir / "signals.db")
+        try:
+            store.add(results, now_ms)
+        finally:
+            store.close()
+        self.publish(json.dumps([summary(r, now_ms) for r in results],
+                                separators=(",", ":"), default=str).encode())
+        self.runs += 1
+        return results
+
+    def run(self, stop: threading.Event) -> None:
+        delay = 1.0  # the first run soon after start, then every `every_s`
+        while not stop.wait(delay):
+            delay = self.every_s
+            if not (self.data_dir / "eil.db").exists():
+                continue
+            try:
+                started = time.monotonic()
+                results = self.once()
+                log.info("%d signal values in %.2f s", len(results), time.monotonic() - started)
+            except (GatewayError, sqlite3.Error, ValueError) as exc:
+                log.error("signals not computed this time: %s", exc)
