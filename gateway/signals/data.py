@@ -24,43 +24,51 @@ class Series:
 
 
 class Readings:
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, quiet: list[tuple[str, str]] | None = None) -> None:
         self.frame = frame.sort("t")
+        self.quiet = quiet or []  # (node, name) of series with no reading in the window
 
     @classmethod
-    def from_store(cls, db: Path, quantities: list[str], since_ms: int) -> Readings:
+    def from_store(cls, db: Path, since: dict[str, int], max_ms: int = 2**62) -> Readings:
+        """The readings of each quantity (by name suffix) from its own start time up to `max_ms`
+        (both ms)."""
         if not db.exists():
             return cls(pl.DataFrame(schema=SCHEMA))
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in quantities)
-            args: list[object] = [a for q in quantities for a in (q, f"%.{q}")]
+            like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in since)
+            args: list[object] = [a for q in since for a in (q, f"%.{q}")]
             series = con.execute(
                 f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
                 f"WHERE s.kind != 'event' AND ({like})", args).fetchall()
-            frames = []
+            frames, quiet = [], []
             for sid, node, name in series:  # one indexed range scan per series
+                start = min(t for q, t in since.items() if name == q or name.endswith("." + q))
                 rows = con.execute("SELECT seq, t, v FROM readings WHERE series_id = ? AND "
-                                   "t >= ? AND v IS NOT NULL", (sid, since_ms)).fetchall()
+                                   "t >= ? AND t <= ? AND v IS NOT NULL",
+                                   (sid, start, max_ms)).fetchall()
                 if rows:
                     f = pl.DataFrame(rows, schema={"seq": pl.Int64, "t": pl.Int64,
                                                    "v": pl.Float64}, orient="row")
                     frames.append(f.with_columns(node=pl.lit(node), name=pl.lit(name)))
+                else:
+                    quiet.append((node, name))  # still a stream: its signals say it is stale
         finally:
             con.close()
         if not frames:
-            return cls(pl.DataFrame(schema=SCHEMA))
-        return cls(pl.concat(frames).select(list(SCHEMA)))
-
-    def until(self, t_ms: int) -> Readings:
-        return Readings(self.frame.filter(pl.col("t") <= t_ms))
+            return cls(pl.DataFrame(schema=SCHEMA), quiet)
+        return cls(pl.concat(frames).select(list(SCHEMA)), quiet)
 
     def series(self, quantity: str) -> list[Series]:
         """Every stored series of `quantity`, on any node, with or without a sensor id."""
         f = self.frame.filter((pl.col("name") == quantity) |
                               pl.col("name").str.ends_with("." + quantity))
-        out = []
-        for (node, name), part in f.group_by(["node", "name"], maintain_order=True):
-            prefix = str(name)[: -len(quantity) - 1] if str(name) != quantity else ""
-            out.append(Series(str(node), str(name), prefix, part.select("seq", "t", "v")))
-        return sorted(out, key=lambda s: (s.node, s.name))
+        parts = {(str(node), str(name)): part.select("seq", "t", "v")
+                 for (node, name), part in f.group_by(["node", "name"], maintain_order=True)}
+        empty = pl.DataFrame(schema={"seq": pl.Int64, "t": pl.Int64, "v": pl.Float64})
+        for node, name in self.quiet:
+            if name == quantity or name.endswith("." + quantity):
+                parts[(node, name)] = empty
+        return sorted((Series(node, name, name[: -len(quantity) - 1] if name != quantity else "",
+                              part) for (node, name), part in parts.items()),
+                      key=lambda s: (s.node, s.name))

@@ -11,6 +11,7 @@ from gateway.signals.bands import Alert, Limits, Trend, band, distance, trend
 from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, InputUse, Value, families
 from gateway.signals.config import SignalConfig, Threshold, load_config
 from gateway.signals.data import Readings
+from gateway.signals.history import SignalStore
 from gateway.signals.tools import tools
 
 HISTORY_HOURS = 48
@@ -54,21 +55,37 @@ def _result(v: Value, cfg: SignalConfig, history: list[tuple[float, float]]) -> 
                   th, limits, tr, alert, v.inputs, v.numbers, d.formula, v.note)
 
 
+# How far back each quantity is read: the last 24 h (plus a margin for the quality tests) by
+# default; yesterday whole for the daily weather; a week of water use for the tank's autonomy.
+LOOKBACK_MS = {"water.volume": 8 * DAY_MS, "air.temperature": 2 * DAY_MS,
+               "air.humidity": 2 * DAY_MS, "wind.speed": 2 * DAY_MS,
+               "solar.radiation": 2 * DAY_MS}
+DEFAULT_LOOKBACK_MS = 26 * HOUR_MS
+
+
 def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None) -> list[Result]:
+    """Current values only: each family reads the recent readings it needs once; trends and
+    alerts come from the signals' stored history (signals.db), so no run recomputes the past."""
     cfg = cfg or load_config(data_dir)
     fams = families()
-    quantities = sorted({q for names, _ in fams for q in names})
-    readings = Readings.from_store(data_dir / "eil.db", quantities,
-                                   now_ms - 8 * DAY_MS - HISTORY_HOURS * HOUR_MS)
+    since = {q: now_ms - LOOKBACK_MS.get(q, DEFAULT_LOOKBACK_MS)
+             for names, _ in fams for q in names}
+    readings = Readings.from_store(data_dir / "eil.db", since, now_ms)
     current: list[Value] = []
-    history: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _, family in fams:
-        for h in range(HISTORY_HOURS, -1, -1):  # hourly, oldest first, ending now
-            at = now_ms - h * HOUR_MS
-            for v in family(readings.until(at), cfg, at):
-                if v.value is not None:
-                    history.setdefault((v.signal, v.scope), []).append((at / 1000, v.value))
-                if h == 0:
-                    current.append(v)
+        current += family(readings, cfg, now_ms)
     current += tools(data_dir, cfg, now_ms)
-    return [_result(v, cfg, history.get((v.signal, v.scope), [])) for v in current]
+    past: dict[str, list[tuple[float, float]]] = {}
+    if (data_dir / "signals.db").exists():
+        store = SignalStore(data_dir / "signals.db")
+        try:
+            past = store.recent(now_ms - HISTORY_HOURS * HOUR_MS)
+        finally:
+            store.close()
+    out = []
+    for v in current:
+        series = [p for p in past.get(f"{v.signal}@{v.scope}", []) if p[0] < now_ms / 1000]
+        if v.value is not None:
+            series.append((now_ms / 1000, v.value))
+        out.append(_result(v, cfg, series))
+    return out

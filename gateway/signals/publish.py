@@ -14,16 +14,9 @@ from pathlib import Path
 
 from gateway.errors import GatewayError
 from gateway.signals.engine import Result, evaluate
+from gateway.signals.history import SignalStore
 
 log = logging.getLogger("eil.signals")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS signal_values (
-    id TEXT NOT NULL, t INTEGER NOT NULL, signal TEXT NOT NULL, scope TEXT NOT NULL,
-    value REAL, unit TEXT NOT NULL, band TEXT, alert INTEGER NOT NULL, note TEXT,
-    PRIMARY KEY (id, t)) WITHOUT ROWID;
-"""
-
-
 def summary(r: Result, t_ms: int) -> dict[str, object]:
     th = r.threshold
     return {"id": r.id, "signal": r.signal, "title": r.title, "scope": r.scope, "t": t_ms,
@@ -34,28 +27,6 @@ def summary(r: Result, t_ms: int) -> dict[str, object]:
                 "source": th.source if th else None, "set_by": th.set_by if th else None},
             "time_to_threshold_s": r.trend.time_to_threshold_s if r.trend else None,
             "inputs": {i.series: i.quality.label for i in r.inputs}, "note": r.note}
-
-
-class SignalStore:
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
-
-    def add(self, results: list[Result], t_ms: int) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
-                [(r.id, t_ms, r.signal, r.scope, r.value, r.unit, r.band, int(r.alert), r.note)
-                 for r in results])
-
-    def history(self, signal_id: str) -> list[tuple[int, float | None, str | None]]:
-        return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? ORDER BY t",
-                               (signal_id,)).fetchall()
-
-    def close(self) -> None:
-        self.db.close()
 
 
 class SignalPublisher:

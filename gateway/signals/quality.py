@@ -50,8 +50,9 @@ def rate_of_change(v: pl.Expr, t_s: pl.Expr, max_per_s: float) -> pl.Expr:
 def flat_line(v: pl.Expr, eps: float, suspect_n: int, fail_n: int) -> pl.Expr:
     """A stuck sensor: the reading is the n-th in a row within `eps` of the one before."""
     same = ((v - v.shift(1)).abs() <= eps).fill_null(False)
-    run = (~same).cum_sum()
-    repeats = pl.int_range(pl.len()).over(run)  # readings equal to the previous one, so far
+    index = pl.int_range(pl.len())
+    run_start = pl.when(~same).then(index).otherwise(None).forward_fill()
+    repeats = index - run_start  # readings equal to the previous one, so far (no window group)
     return _flag(repeats >= fail_n - 1, repeats >= suspect_n - 1, pl.lit(True), v)
 
 

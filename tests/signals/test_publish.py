@@ -39,3 +39,22 @@ def test_gateway_signals_config(tmp_path: Path) -> None:
     (tmp_path / "g.toml").write_text(base + "[signals]\nevery_s = -1\n")
     with pytest.raises(ConfigError, match="signals.every_s: must be 0 \\(off\\) or more"):
         load_gateway_config(tmp_path / "g.toml")
+
+
+def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # noqa: F811
+    from gateway.signals.engine import evaluate
+
+    first = {r.id: r for r in evaluate(site, NOW)}["energy.carbon@garden"]
+    assert first.alert is False and first.trend is None  # no history yet: no trend, no alert
+    store = SignalStore(site / "signals.db")
+    try:
+        store.db.executemany(
+            "INSERT INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
+            [("energy.carbon@garden", NOW - h * 3_600_000, "energy.carbon", "garden", v, "kg",
+              None, 0, None) for h, v in ((5, 1.0), (4, 1.5), (3, 2.1), (2, 2.4), (1, 2.6))])
+    finally:
+        store.close()
+    later = {r.id: r for r in evaluate(site, NOW)}["energy.carbon@garden"]
+    assert later.trend is not None and later.trend.points == 6
+    assert later.trend.slope_per_s > 0
+    assert later.alert is True  # over the 2 kg budget for three hours: past the 2 h on-delay

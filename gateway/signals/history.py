@@ -1,0 +1,50 @@
+"""The signals' own time series (signals.db): what each run computed, so trends and alerts
+come from stored history instead of recomputing the past at every run."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.signals.engine import Result
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signal_values (
+    id TEXT NOT NULL, t INTEGER NOT NULL, signal TEXT NOT NULL, scope TEXT NOT NULL,
+    value REAL, unit TEXT NOT NULL, band TEXT, alert INTEGER NOT NULL, note TEXT,
+    PRIMARY KEY (id, t)) WITHOUT ROWID;
+"""
+
+
+class SignalStore:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def add(self, results: list[Result], t_ms: int) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
+                [(r.id, t_ms, r.signal, r.scope, r.value, r.unit, r.band, int(r.alert), r.note)
+                 for r in results])
+
+    def recent(self, since_ms: int) -> dict[str, list[tuple[float, float]]]:
+        """(time s, value) of every signal with a value since `since_ms`, oldest first."""
+        out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for sid, t, value in self.db.execute(
+                "SELECT id, t, value FROM signal_values WHERE t >= ? AND value IS NOT NULL "
+                "ORDER BY t", (since_ms,)):
+            out[sid].append((t / 1000, value))
+        return out
+
+    def history(self, signal_id: str) -> list[tuple[int, float | None, str | None]]:
+        return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? ORDER BY t",
+                               (signal_id,)).fetchall()
+
+    def close(self) -> None:
+        self.db.close()
