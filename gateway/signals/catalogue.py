@@ -17,7 +17,7 @@ import polars as pl
 
 from gateway.signals import fao56
 from gateway.signals.bands import Limits
-from gateway.signals.config import SignalConfig, bed_params
+from gateway.signals.config import SignalConfig, Threshold, bed_params
 from gateway.signals.data import Readings, Series
 from gateway.signals.quality import (
     FAIL,
@@ -61,6 +61,7 @@ class Value:
     inputs: list[InputUse] = field(default_factory=list)
     note: str | None = None
     limits: Limits | None = None  # a scope-specific threshold (a bed's crop), else the signal's
+    threshold: Threshold | None = None  # a scope's own threshold (an allocation), else the signal's
 
 
 DEFS = {d.id: d for d in (
@@ -114,6 +115,13 @@ DEFS = {d.id: d for d in (
               "coulomb counting (∫ I dt / capacity) from the last rest outside the flat region"),
     SignalDef("tools.sharing_ratio", "Tool sharing ratio", "/", (),
               "distinct members with a loan in the last 30 days / tools in the catalogue"),
+    SignalDef("tools.utilisation", "Tool utilisation", "/", (),
+              "tool-days on loan in the last 30 days / (catalogued tools x 30 days)"),
+    SignalDef("tools.loans_per_tool", "Loans per tool", "/", (),
+              "loans started in the last 30 days / catalogued tools"),
+    SignalDef("tools.avoided_purchases", "Purchases avoided", "count", (),
+              "Σ over members and tool categories of min(displacement x loans, 1): at most one "
+              "avoided purchase per member and kind of tool (30 days)"),
     SignalDef("tools.co2e_avoided", "Embodied CO2e avoided by sharing", "kg", (),
               "Σ over loans in the last 30 days of displacement x the tool's embodied CO2e, "
               "capped at one tool per member and tool category"),

@@ -42,6 +42,7 @@ class SignalConfig:
     stages: dict[str, tuple[tuple[int, int, int, int], tuple[float, float, float]]] = field(
         default_factory=dict)
     beds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    allocations: dict[str, Threshold] = field(default_factory=dict)
 
 
 def _threshold(raw: dict[str, Any], where: str, override: bool) -> Threshold:
@@ -99,7 +100,40 @@ def load_config(data_dir: Path | None) -> SignalConfig:
         cfg.site[key] = value
     for bed, params in site.get("beds", {}).items():
         cfg.beds[bed] = _bed(params, f"{site_path}: beds.{bed}", cfg)
+    for sid, raw in site.get("allocations", {}).items():
+        cfg.allocations[sid] = _allocation(raw, f"{site_path}: allocations.{sid}", sid, cfg)
     return cfg
+
+
+ALLOCATED = ("energy.carbon", "water.use")  # site totals a shared budget can be split into
+RULES = ("per_area", "per_member", "per_household")
+
+
+def _allocation(raw: dict[str, Any], where: str, sid: str, cfg: SignalConfig) -> Threshold:
+    """A shared limit (a municipality's, a neighbourhood's) turned into this site's own by a
+    declared rule: limit x local / total, where local and total count what the rule shares by
+    (square metres, members, households)."""
+    if sid not in ALLOCATED:
+        raise SignalConfigError(f"{where}: only {', '.join(ALLOCATED)} take an allocation")
+    for key in ("limit", "local", "total"):
+        if not isinstance(raw.get(key), int | float) or raw[key] <= 0:
+            raise SignalConfigError(f"{where}: {key} must be a positive number")
+    if raw["local"] > raw["total"]:
+        raise SignalConfigError(f"{where}: local ({raw['local']}) exceeds total ({raw['total']})")
+    if raw.get("rule") not in RULES:
+        raise SignalConfigError(f"{where}: rule must be one of {', '.join(RULES)}")
+    for key in ("of", "source", "set_by", "set_at"):
+        if not str(raw.get(key) or "").strip():
+            raise SignalConfigError(f"{where}: {key} is required")
+    share = raw["local"] / raw["total"]
+    unit = cfg.thresholds[sid].unit if sid in cfg.thresholds else "l"
+    return Threshold(
+        Limits(upper=raw["limit"] * share), unit,
+        f"{raw['source']}; allocated {raw['rule'].replace('_', ' ')}: {raw['limit']:g} {unit} "
+        f"for the {raw['of']} x {raw['local']:g} / {raw['total']:g}",
+        str(raw.get("rationale") or f"this site's share of the {raw['of']}'s limit"),
+        str(raw["set_by"]), str(raw["set_at"]), raw.get("reason"),
+        cfg.thresholds.get(sid))
 
 
 BED_DEFAULTS: dict[str, Any] = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3,

@@ -38,9 +38,37 @@ class Result:
     note: str | None
 
 
+SITE = "site"
+
+
+def site_totals(values: list[Value], cfg: SignalConfig) -> list[Value]:
+    """Node signals aggregated to the site: water use and carbon add up; self-sufficiency is
+    recomputed from the summed energy. A node without a value makes the total say so."""
+    out = []
+    for signal in ("water.use", "energy.carbon", "energy.self_sufficiency"):
+        parts = [v for v in values if v.signal == signal]
+        if not parts:
+            continue
+        site = Value(signal, SITE, None, inputs=[i for v in parts for i in v.inputs],
+                     threshold=cfg.allocations.get(signal))
+        missing = [v.scope for v in parts if v.value is None]
+        if missing:
+            site.note = f"no value from {', '.join(missing)}: no site total"
+        elif signal == "energy.self_sufficiency":
+            imported = sum(v.numbers["import_Wh"] for v in parts)
+            load = sum(v.numbers["load_Wh"] for v in parts)
+            site.value = 1 - imported / load if load else None
+            site.numbers = {"import_Wh": imported, "load_Wh": load}
+        else:
+            site.value = sum(v.value for v in parts if v.value is not None)
+            site.numbers = {v.scope: v.value for v in parts if v.value is not None}
+        out.append(site)
+    return out
+
+
 def _result(v: Value, cfg: SignalConfig, history: list[tuple[float, float]]) -> Result:
     d = DEFS[v.signal]
-    th = cfg.thresholds.get(v.signal)
+    th = v.threshold or cfg.thresholds.get(v.signal)
     limits = v.limits or (th.limits if th else None)
     has = v.value is not None and limits is not None
     tr, alert = None, False
@@ -74,6 +102,7 @@ def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None) -> li
     current: list[Value] = []
     for _, family in fams:
         current += family(readings, cfg, now_ms)
+    current += site_totals(current, cfg)
     current += tools(data_dir, cfg, now_ms)
     past: dict[str, list[tuple[float, float]]] = {}
     if (data_dir / "signals.db").exists():

@@ -167,3 +167,29 @@ def test_cli_import_mark_loans(tmp_path: Path) -> None:
     assert LADDER in out and "OVERDUE" in out and "m-00000000000000bb" in out
     unknown = eil("library", "tool", "ZZ99", "--status", "missing", "--data", str(tmp_path))
     assert unknown.returncode == 2 and "no tool with tag ZZ99" in unknown.stderr
+
+
+def test_tool_library_signals_from_the_ledger(tmp_path: Path) -> None:
+    from gateway.signals.config import load_config
+    from gateway.signals.tools import tools
+
+    day = 86_400_000
+    now = 40 * day
+    # two loans of the drill by one member (power tools), one ladder loan by another (access)
+    store_events(tmp_path, [(now - 20 * day, "loan.checkout", DRILL, "m-a"),
+                            (now - 18 * day, "loan.checkin", DRILL, "m-a"),
+                            (now - 10 * day, "loan.checkout", DRILL, "m-a"),
+                            (now - 5 * day, "loan.checkout", LADDER, "m-b")])
+    lib = Library(tmp_path)
+    lib.db.import_catalogue(parse_catalogue(CSV, "tools.csv"))
+    lib.close()
+    v = {x.signal: x for x in tools(tmp_path, load_config(None), now)}
+    assert v["tools.sharing_ratio"].value == pytest.approx(2 / 3)
+    assert v["tools.loans_per_tool"].value == pytest.approx(1.0)
+    # on loan: 2 + 10 + 5 = 17 tool-days of 3 tools x 30 days
+    assert v["tools.utilisation"].value == pytest.approx(17 / 90)
+    # displacement 0.3: m-a power tools min(0.6, 1), m-b access min(0.3, 1) -> 0.9 purchases
+    assert v["tools.avoided_purchases"].value == pytest.approx(0.9)
+    # CO2e: m-a 2 x 0.3 x 24.5 = 14.7 (cap: power-tools mean (24.5 + 60.2) / 2 = 42.35),
+    # m-b 0.3 x 41 = 12.3 (cap 41): 27.0 kg
+    assert v["tools.co2e_avoided"].value == pytest.approx(27.0)

@@ -144,3 +144,34 @@ def test_cli_lists_and_explains_back_to_stored_readings(site: Path) -> None:
     assert "stored seq" in out and "Lambert 1994" in out and "set by     EIL defaults" in out
     bad = eil("signals", "explain", "nope", "--data", str(site))
     assert bad.returncode == 2 and "no signal 'nope'" in bad.stderr
+
+
+def test_site_totals_and_an_allocated_budget(site: Path) -> None:
+    (site / "thresholds.toml").write_text(
+        '[allocations."energy.carbon"]\nlimit = 5000.0\nof = "municipality"\n'
+        'rule = "per_household"\nlocal = 40\ntotal = 100000\n'
+        'source = "Municipal climate plan 2026, residential electricity budget"\n'
+        'set_by = "council"\nset_at = 2026-01-15\n')
+    r = by_id(site)
+    carbon = r["energy.carbon@site"]
+    assert carbon.value == pytest.approx(r["energy.carbon@garden"].value)  # one node
+    # 5000 kg x 40 / 100000 households = 2 kg for this site
+    assert carbon.limits.upper == pytest.approx(2.0) and carbon.band == OVERSHOOT
+    assert "allocated per household: 5000 kg for the municipality x 40 / 100000" in \
+        carbon.threshold.source
+    assert r["water.use@site"].value == pytest.approx(130.0)
+    assert r["energy.self_sufficiency@site"].value == pytest.approx(0.4)
+    (site / "thresholds.toml").write_text(
+        '[allocations."energy.carbon"]\nlimit = 5000.0\nof = "municipality"\nrule = "fair"\n'
+        'local = 40\ntotal = 100000\nsource = "s"\nset_by = "c"\nset_at = "2026"\n')
+    with pytest.raises(SignalConfigError, match="allocations.energy.carbon: rule must be one of"):
+        load_config(site)
+
+
+def test_site_total_says_when_a_node_is_missing(site: Path) -> None:
+    with Store(site / "eil.db") as store:  # a second node whose water meter went quiet
+        store.commit([(NodeId("s", "shed"), StoredReading(1, NOW - 30 * H, "water.volume",
+                                                          "counter", "l", 5.0, None, None))],
+                     [], {}, {})
+    use = by_id(site)["water.use@site"]
+    assert use.value is None and "no value from shed" in use.note
