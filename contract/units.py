@@ -30,6 +30,9 @@ UNITS: dict[str, tuple[str, str]] = {
     "ppm": ("ppm", "ppm"),
     "count": ("dimensionless", "count"),
     "pH": ("dimensionless", "pH"),
+    # EIL extension, not in the SenML registries: turbidity has no SI unit; nephelometric
+    # turbidity units (ISO 7027 formazin units read the same) are what probes and guidelines use
+    "NTU": ("dimensionless", "NTU"),
     # power and energy
     "W": ("watt", "W"),
     "kW": ("kilowatt", "W"),

@@ -7,7 +7,6 @@ import argparse
 import json
 import sqlite3
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,8 @@ def _now_ms(data: Path, at: str | None) -> int:
 def _results(args: argparse.Namespace) -> list[Any]:
     from gateway.signals.engine import evaluate
 
+    if not args.data:
+        raise EilError("--data: the gateway data directory is needed")
     data = Path(args.data)
     if not data.is_dir():
         raise EilError(f"--data: {data} is not a gateway data directory")
@@ -69,8 +70,11 @@ def _threshold_text(r: Any) -> str:
 
 def cmd_signals(args: argparse.Namespace) -> int:
     results = _results(args)
-    if args.json:
-        print(json.dumps([_as_json(r) for r in results], indent=2, default=str))
+    if args.json:  # the same summary the gateway publishes, so sites can roll them up
+        from gateway.signals.publish import summary
+
+        now_ms = _now_ms(Path(args.data), args.at)
+        print(json.dumps([summary(r, now_ms) for r in results], indent=2, default=str))
         return 0
     print(f"{'signal':44} {'value':>12} {'band':10} {'threshold':16} source")
     for r in results:
@@ -81,15 +85,6 @@ def cmd_signals(args: argparse.Namespace) -> int:
         if r.note:
             print(f"{'':44}   ({r.note})")
     return 0
-
-
-def _as_json(r: Any) -> dict[str, Any]:
-    out = asdict(r)
-    out["inputs"] = [{"series": i.series, "quantity": i.quantity, "quality": i.quality.label,
-                      "readings": i.quality.readings, "suspect": i.quality.suspect,
-                      "failed": i.quality.failed, "first_seq": i.first_seq,
-                      "last_seq": i.last_seq} for i in r.inputs]
-    return out
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -133,22 +128,65 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rollup(scope: str, files: list[str], thresholds: str | None) -> int:
+    """eil signals rollup SCOPE FILE...: a neighbourhood's or municipality's totals from the
+    signal summaries its sites published (one JSON file per site, named after the site)."""
+    import tomllib
+
+    from gateway.signals.bands import Limits
+    from gateway.signals.rollup import rollup
+
+    sites = {}
+    for f in files:
+        path = Path(f)
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise EilError(f"{path}: not a signal summary ({exc})") from exc
+        if not isinstance(summary, list) or not all(isinstance(s, dict) and "signal" in s
+                                                    for s in summary):
+            raise EilError(f"{path}: not a signal summary (expected a JSON array of signals)")
+        sites[path.stem] = summary
+    limits = {}
+    if thresholds:
+        try:
+            raw = tomllib.loads(Path(thresholds).read_text()).get("thresholds", {})
+            for sid, t in raw.items():
+                if not str(t.get("source") or "").strip():
+                    raise EilError(f"{thresholds}: thresholds.{sid}: source is required")
+                limits[sid] = (Limits(t.get("lower"), t.get("upper")), str(t["source"]))
+        except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+            raise EilError(f"{thresholds}: {exc}") from exc
+    for entry in rollup(sites, scope, limits):
+        band = entry["band"] or "-"
+        print(f"{entry['id']:44} {_fmt(entry['value'], entry['unit']):>12} {band:10} "
+              f"from {len(entry['sites'])} site(s)" +
+              (f"; missing: {', '.join(entry['missing'])}" if entry["missing"] else ""))
+    return 0
+
+
 def cmd(args: argparse.Namespace) -> int:
     if not args.words:
         return cmd_signals(args)
     if args.words[0] == "explain" and len(args.words) == 2:
         args.id = args.words[1]
         return cmd_explain(args)
-    raise EilError("usage: eil signals [explain SIGNAL@SCOPE] --data DIR")
+    if args.words[0] == "rollup" and len(args.words) >= 3:
+        return cmd_rollup(args.words[1], args.words[2:], args.thresholds)
+    raise EilError("usage: eil signals [explain SIGNAL@SCOPE] --data DIR, or eil signals rollup "
+                   "SCOPE SITE.json... [--thresholds FILE]")
 
 
 def add_parser(sub: Any) -> None:
     sig = sub.add_parser("signals", help="impact signals against their thresholds; "
                                          "`eil signals explain ID` shows how one came about")
-    sig.add_argument("words", nargs="*", metavar="explain ID",
-                     help="explain one signal (signal@scope, as listed)")
-    sig.add_argument("--data", required=True, help="gateway data directory")
-    sig.add_argument("--scope", help="only this scope (a node, a bed, library)")
+    sig.add_argument("words", nargs="*", metavar="explain ID | rollup SCOPE FILE...",
+                     help="explain one signal (signal@scope, as listed); or roll up the "
+                          "summaries of several sites (eil signals --json saved per site)")
+    sig.add_argument("--data", help="gateway data directory")
+    sig.add_argument("--scope", help="only this scope (a node, a bed, site, library)")
+    sig.add_argument("--thresholds", help="rollup: TOML with [thresholds.\"<signal>\"] lower/"
+                                          "upper and source for the rolled-up scope")
     sig.add_argument("--at", help="RFC 3339 time, or 'latest' (the newest stored reading)")
     sig.add_argument("--json", action="store_true")
     sig.set_defaults(func=cmd)

@@ -70,6 +70,9 @@ DEFS = {d.id: d for d in (
               "D_r / RAW, with D_r = 1000 (θ_FC − θ) Z_r and RAW = p · 1000 (θ_FC − θ_WP) Z_r "
               "(FAO-56 eqs. 82-83, 85); θ the latest volumetric water content; irrigation need "
               "= D_r · area / efficiency litres once D_r > RAW"),
+    SignalDef("soil.irrigation_need", "Irrigation need", "l", (("soil.moisture", "%"),),
+              "D_r x area / application efficiency once D_r > RAW (FAO-56 eq. 84: before that "
+              "the crop is not stressed and the need is 0); the site total is the sum over beds"),
     SignalDef("soil.sowing_temperature", "Soil temperature for sowing", "Cel",
               (("soil.temperature", "Cel"),),
               "mean soil temperature over the last 24 h, against the bed's crop's minimum "
@@ -105,6 +108,8 @@ DEFS = {d.id: d for d in (
     SignalDef("water.ph", "Water pH", "pH", (("water.ph", "pH"),), "latest pH reading"),
     SignalDef("water.ec", "Irrigation water salinity (EC)", "S/m", (("water.ec", "S/m"),),
               "latest electrical conductivity (0.07 S/m = 0.7 dS/m)"),
+    SignalDef("water.turbidity", "Turbidity", "NTU", (("water.turbidity", "NTU"),),
+              "latest turbidity reading"),
     SignalDef("water.nitrate", "Nitrate", "mg/l", (("water.nitrate", "kg/m3"),),
               "latest nitrate reading x 1000 (kg/m3 to mg/l)"),
     SignalDef("water.do", "Dissolved oxygen", "mg/l", (("water.do", "kg/m3"),),
@@ -142,6 +147,7 @@ PLAUSIBLE: dict[str, tuple[tuple[float, float], tuple[float, float] | None]] = {
     "water.ph": ((0.0, 14.0), (4.0, 10.0)),
     "water.ec": ((0.0, 20.0), (0.0, 1.0)),
     "water.nitrate": ((0.0, 1.0), (0.0, 0.5)),
+    "water.turbidity": ((0.0, 4000.0), (0.0, 1000.0)),
     "water.do": ((0.0, 0.05), (0.0, 0.02)),
     "battery.voltage": ((0.0, 100.0), None),
     "battery.current": ((-1000.0, 1000.0), None),
@@ -194,7 +200,9 @@ def soil(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
                            "root_depth_m": bed["root_depth_m"], "p": bed["p"], "TAW_mm": sl.taw,
                            "RAW_mm": sl.raw, "D_r_mm": dr, "area_m2": bed["area_m2"],
                            "efficiency": bed["efficiency"], "irrigation_need_l": litres}
-        out.append(val)
+        need = Value("soil.irrigation_need", s.scope, None if val.value is None else
+                     val.numbers["irrigation_need_l"], dict(val.numbers), [use], val.note)
+        out += [val, need]
     for s in r.series("soil.temperature"):
         frame, use = checked(s, "soil.temperature", now_ms)
         bed = bed_params(cfg, s.prefix or s.node)
@@ -338,6 +346,6 @@ def families() -> tuple[tuple[tuple[str, ...], Family], ...]:
         (("pv.power", "load.power"), energy),
         (("air.temperature", "air.humidity", "wind.speed", "solar.radiation",
           "soil.moisture"), weather),
-        (("water.ph", "water.ec", "water.nitrate", "water.do"), water_quality),
+        (("water.ph", "water.ec", "water.turbidity", "water.nitrate", "water.do"), water_quality),
         (("battery.voltage", "battery.current"), battery),
     )

@@ -105,7 +105,8 @@ def load_config(data_dir: Path | None) -> SignalConfig:
     return cfg
 
 
-ALLOCATED = ("energy.carbon", "water.use")  # site totals a shared budget can be split into
+# site totals a shared budget can be split into
+ALLOCATED = ("energy.carbon", "water.use", "soil.irrigation_need")
 RULES = ("per_area", "per_member", "per_household")
 
 

@@ -42,10 +42,12 @@ SITE = "site"
 
 
 def site_totals(values: list[Value], cfg: SignalConfig) -> list[Value]:
-    """Node signals aggregated to the site: water use and carbon add up; self-sufficiency is
+    """Node and bed signals aggregated to the site: water use, carbon and irrigation need add
+    up; self-sufficiency is
     recomputed from the summed energy. A node without a value makes the total say so."""
     out = []
-    for signal in ("water.use", "energy.carbon", "energy.self_sufficiency"):
+    for signal in ("water.use", "energy.carbon", "energy.self_sufficiency",
+                   "soil.irrigation_need"):
         parts = [v for v in values if v.signal == signal]
         if not parts:
             continue

@@ -118,6 +118,7 @@ def crop_et(r: Readings, cfg: SignalConfig, now_ms: int, et0_by_node: dict[str, 
 
 
 WATER_QUALITY = (("water.ph", "water.ph", 1.0), ("water.ec", "water.ec", 1.0),
+                 ("water.turbidity", "water.turbidity", 1.0),
                  ("water.nitrate", "water.nitrate", 1000.0), ("water.do", "water.do", 1000.0))
 
 

@@ -26,7 +26,8 @@ def summary(r: Result, t_ms: int) -> dict[str, object]:
                 "lower": r.limits.lower, "upper": r.limits.upper,
                 "source": th.source if th else None, "set_by": th.set_by if th else None},
             "time_to_threshold_s": r.trend.time_to_threshold_s if r.trend else None,
-            "inputs": {i.series: i.quality.label for i in r.inputs}, "note": r.note}
+            "inputs": {i.series: i.quality.label for i in r.inputs}, "note": r.note,
+            "numbers": r.numbers}
 
 
 class SignalPublisher:

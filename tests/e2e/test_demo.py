@@ -63,7 +63,8 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
     assert by_node["soil-1"] == {"soil.moisture", "soil.temperature", "air.temperature",
                                  "air.humidity", "wind.speed", "solar.radiation"}
     assert by_node["water-1"] == {"water.flow", "water.volume", "water.tank", "tank.water.ph",
-                                  "tank.water.ec", "tank.water.nitrate", "tank.water.do"}
+                                  "tank.water.ec", "tank.water.nitrate", "tank.water.do",
+                                  "tank.water.turbidity"}
     assert by_node["energy-1"] == {"pv.power", "load.power", "battery.voltage", "pv.energy",
                                    "mains.ac.current", "mains.ac.power", "mains.ac.apparent_power",
                                    "mains.energy.pulses", "mains.energy", "mains.mcu.temperature"}

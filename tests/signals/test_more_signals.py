@@ -61,12 +61,14 @@ def test_frost_and_water_quality_bands(tmp_path: Path) -> None:
         "pond.water.ph": ("gauge", "pH", [(now - H, 8.6)]),
         "pond.water.ec": ("gauge", "S/m", [(now - H, 0.12)]),
         "pond.water.nitrate": ("gauge", "kg/m3", [(now - H, 0.06)]),
+        "pond.water.turbidity": ("gauge", "NTU", [(now - H, 12.0)]),
         "pond.water.do": ("gauge", "kg/m3", [(now - H, 0.004)]),
     })
     r = {x.id: x for x in evaluate(tmp_path, now)}
     assert r["weather.frost@garden"].value == -1.5 and r["weather.frost@garden"].band == SHORTFALL
     assert (r["water.ph@garden/pond"].value, r["water.ph@garden/pond"].band) == (8.6, OVERSHOOT)
     assert r["water.ec@garden/pond"].band == OVERSHOOT  # 1.2 dS/m: slight to moderate
+    assert r["water.turbidity@garden/pond"].band == OVERSHOOT  # 12 NTU > 5 (WHO)
     assert r["water.nitrate@garden/pond"].value == pytest.approx(60.0)  # mg/l
     assert r["water.nitrate@garden/pond"].band == OVERSHOOT
     assert r["water.do@garden/pond"].value == pytest.approx(4.0)
