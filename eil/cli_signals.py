@@ -92,7 +92,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     r = results.get(args.id)
     if r is None:
         raise EilError(f"no signal {args.id!r}; there are: {', '.join(sorted(results))}")
-    print(f"{r.title} ({r.id})")
+    from gateway.signals.catalogue import DEFS
+
+    print(f"{r.title} ({r.id}; scope: {r.scope if r.scope == 'site' else DEFS[r.signal].scope})")
     print(f"  value      {_fmt(r.value, r.unit)}" + (f"   band: {r.band}" if r.band else ""))
     if r.distance:
         print(f"  distance   {r.distance:.1%} past the threshold")

@@ -9,7 +9,7 @@ never guessed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,8 @@ from gateway.signals.quality import (
     StreamQuality,
     flat_line,
     gross_range,
+    rate_of_change,
+    spike,
     summarise,
     worst,
 )
@@ -40,6 +42,7 @@ class SignalDef:
     unit: str
     inputs: tuple[tuple[str, str], ...]  # (quantity, unit)
     formula: str
+    scope: str = "node"  # bed, node, probe (a sensor id on a node), library; totals: site
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,12 @@ DEFS = {d.id: d for d in (
               "capped at one tool per member and tool category"),
 )}
 
+SCOPE_OF = {"soil.depletion": "bed", "soil.irrigation_need": "bed", "soil.etc": "bed",
+            "soil.sowing_temperature": "bed", "water.ph": "probe", "water.ec": "probe",
+            "water.turbidity": "probe", "water.nitrate": "probe", "water.do": "probe",
+            **{sid: "library" for sid in DEFS if sid.startswith("tools.")}}
+DEFS = {sid: replace(d, scope=SCOPE_OF.get(sid, "node")) for sid, d in DEFS.items()}
+
 PLAUSIBLE: dict[str, tuple[tuple[float, float], tuple[float, float] | None]] = {
     "soil.moisture": ((0.0, 100.0), (1.0, 70.0)),
     "soil.temperature": ((-40.0, 80.0), (-20.0, 50.0)),
@@ -153,6 +162,14 @@ PLAUSIBLE: dict[str, tuple[tuple[float, float], tuple[float, float] | None]] = {
     "battery.current": ((-1000.0, 1000.0), None),
 }
 GAUGES_STUCK = {"soil.moisture", "soil.temperature"}  # a stuck probe repeats itself
+# spike (suspect, fail) in the quantity's unit, and the fastest plausible change per second;
+# flows, powers and counters jump legitimately and get neither
+SPIKES = {"soil.moisture": (5.0, 15.0), "soil.temperature": (3.0, 8.0),
+          "air.temperature": (4.0, 10.0), "air.humidity": (15.0, 40.0),
+          "water.ph": (0.5, 1.5), "water.ec": (0.02, 0.1), "water.nitrate": (0.01, 0.05),
+          "water.do": (0.003, 0.008), "battery.voltage": (1.0, 3.0)}
+RATES = {"soil.moisture": 30.0 / 3600, "soil.temperature": 5.0 / 3600,
+         "air.temperature": 10.0 / 3600, "water.ph": 1.0 / 3600}
 
 
 def checked(s: Series, quantity: str, now_ms: int) -> tuple[pl.DataFrame, InputUse]:
@@ -162,6 +179,10 @@ def checked(s: Series, quantity: str, now_ms: int) -> tuple[pl.DataFrame, InputU
     tests = [gross_range(v, sensor, plausible)]
     if quantity in GAUGES_STUCK:
         tests.append(flat_line(v, 1e-9, 12, 48))
+    if quantity in SPIKES:
+        tests.append(spike(v, *SPIKES[quantity]))
+    if quantity in RATES:  # changes smaller than the spike threshold are noise, not a rate
+        tests.append(rate_of_change(v, pl.col("t") / 1000, RATES[quantity], SPIKES[quantity][0]))
     f = s.frame.with_columns(q=worst(*tests))
     median = f["t"].diff().median() if f.height > 1 else None
     interval = float(median) / 1000 if isinstance(median, int | float) and median else 3600.0

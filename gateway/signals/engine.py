@@ -12,6 +12,7 @@ from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, InputUse, Value, fa
 from gateway.signals.config import SignalConfig, Threshold, load_config
 from gateway.signals.data import Readings
 from gateway.signals.history import SignalStore
+from gateway.signals.quality import MISSING
 from gateway.signals.tools import tools
 
 HISTORY_HOURS = 48
@@ -79,10 +80,14 @@ def _result(v: Value, cfg: SignalConfig, history: list[tuple[float, float]]) -> 
         a = Alert(limits, on_delay_s=ALERT_DELAY_S, off_delay_s=ALERT_DELAY_S)
         for t, x in history:
             alert = a.update(t, x)
+    flagged = [f"{i.series}: {i.quality.suspect} suspect, {i.quality.failed} failed (left out)"
+               for i in v.inputs if i.quality.flag != MISSING and
+               (i.quality.suspect or i.quality.failed)]
+    note = "; ".join(x for x in (v.note, *flagged) if x) or None
     return Result(f"{v.signal}@{v.scope}", v.signal, d.title, v.scope, v.value, d.unit,
                   band(v.value, limits) if has else None,  # type: ignore[arg-type]
                   distance(v.value, limits) if has else None,  # type: ignore[arg-type]
-                  th, limits, tr, alert, v.inputs, v.numbers, d.formula, v.note)
+                  th, limits, tr, alert, v.inputs, v.numbers, d.formula, note)
 
 
 # How far back each quantity is read: the last 24 h (plus a margin for the quality tests) by

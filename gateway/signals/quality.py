@@ -41,10 +41,14 @@ def spike(v: pl.Expr, suspect: float, fail: float) -> pl.Expr:
     return _flag(size >= fail, size >= suspect, prev.is_not_null() & nxt.is_not_null(), v)
 
 
-def rate_of_change(v: pl.Expr, t_s: pl.Expr, max_per_s: float) -> pl.Expr:
-    """Suspect when the change since the previous reading is faster than `max_per_s`."""
-    rate = ((v - v.shift(1)) / (t_s - t_s.shift(1))).abs()
-    return _flag(pl.lit(False), rate > max_per_s, v.shift(1).is_not_null(), v)
+def rate_of_change(v: pl.Expr, t_s: pl.Expr, max_per_s: float,
+                   min_change: float = 0.0) -> pl.Expr:
+    """Suspect when the change since the previous reading is faster than `max_per_s` and at
+    least `min_change` (so sensor noise between closely spaced readings is not a rate)."""
+    step = (v - v.shift(1)).abs()
+    rate = step / (t_s - t_s.shift(1))
+    return _flag(pl.lit(False), (rate > max_per_s) & (step >= min_change),
+                 v.shift(1).is_not_null(), v)
 
 
 def flat_line(v: pl.Expr, eps: float, suspect_n: int, fail_n: int) -> pl.Expr:

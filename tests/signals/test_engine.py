@@ -119,7 +119,8 @@ def test_a_stale_input_makes_the_signal_say_so(gap_hours: int) -> None:
 
     with tempfile.TemporaryDirectory() as d:
         data = Path(d)
-        write(data, {"soil.moisture": ("gauge", "%", hourly(24, 20.0, end=NOW - gap_hours * H))})
+        write(data, {"soil.moisture": ("gauge", "%", hourly(24, [20.0, 20.1] * 12,
+                                                            end=NOW - gap_hours * H))})
         soil = by_id(data)["soil.depletion@garden"]
         if gap_hours > 3:  # more than three hourly intervals without a reading
             assert soil.value is None and soil.band is None
@@ -175,3 +176,14 @@ def test_site_total_says_when_a_node_is_missing(site: Path) -> None:
                      [], {}, {})
     use = by_id(site)["water.use@site"]
     assert use.value is None and "no value from shed" in use.note
+
+
+def test_a_spike_is_left_out_and_the_signal_says_so(tmp_path: Path) -> None:
+    # hourly θ about 20 % with one 45 % spike: the spike fails (|45 - 20.05| >= 15), its two
+    # neighbours are suspect (|20 - 32.55| >= 5); the value comes from the last good reading
+    values = [20.0, 20.1] * 10 + [20.0, 45.0, 20.1, 21.0]
+    write(tmp_path, {"soil.moisture": ("gauge", "%", hourly(24, values))})
+    soil = by_id(tmp_path)["soil.depletion@garden"]
+    assert soil.inputs[0].quality.failed == 1 and soil.inputs[0].quality.suspect == 2
+    assert soil.numbers["theta"] == pytest.approx(0.21)
+    assert soil.note == "garden/soil.moisture: 2 suspect, 1 failed (left out)"

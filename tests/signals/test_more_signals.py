@@ -4,6 +4,7 @@ guideline bands; battery state of charge from the rest curve and by coulomb coun
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,17 @@ def day(values: list[float]) -> list[tuple[int, float]]:
     return [(JULY_7 - (24 - h) * H, values[h % len(values)]) for h in range(24)]
 
 
+def smooth(low: float, high: float) -> list[float]:
+    """A diurnal cycle with exactly `low` at 02:00 and `high` at 14:00 (no spikes for QC)."""
+    mid, amp = (low + high) / 2, (high - low) / 2
+    return [low if h == 2 else high if h == 14 else mid - amp * math.cos(2 * math.pi * (h - 2) / 24)
+            for h in range(24)]
+
+
 def example_18(tmp_path: Path, full: bool) -> dict:  # type: ignore[type-arg]
-    series = {"air.temperature": ("gauge", "Cel", day([12.3, 16.0, 21.5]))}
+    series = {"air.temperature": ("gauge", "Cel", day(smooth(12.3, 21.5)))}
     if full:  # RH 63..84 %, wind 2.078 m/s at 2 m, R_s 22.07 MJ/m2/day as a mean W/m2
-        series |= {"air.humidity": ("gauge", "%RH", day([84.0, 70.0, 63.0])),
+        series |= {"air.humidity": ("gauge", "%RH", day(smooth(63.0, 84.0))),
                    "wind.speed": ("gauge", "m/s", day([2.078])),
                    "solar.radiation": ("gauge", "W/m2", day([22.07 / 0.0864]))}
     series["bed-1.soil.moisture"] = ("gauge", "%", day([20.0, 20.1]))
