@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from gateway.signals.qc import flags
+
 SCHEMA = {"node": pl.Utf8, "name": pl.Utf8, "seq": pl.Int64, "t": pl.Int64, "v": pl.Float64}
 
 
@@ -16,7 +18,7 @@ class Series:
     node: str
     name: str  # full stored name, e.g. "bed-1.soil.moisture"
     prefix: str  # the sensor id part ("bed-1"), or "" without one
-    frame: pl.DataFrame  # seq, t (ms), v; sorted by t
+    frame: pl.DataFrame  # seq, t (ms), v, q (its QARTOD flag); sorted by t
 
     @property
     def scope(self) -> str:
@@ -27,6 +29,7 @@ class Readings:
     def __init__(self, frame: pl.DataFrame, quiet: list[tuple[str, str]] | None = None) -> None:
         self.frame = frame.sort("t")
         self.quiet = quiet or []  # (node, name) of series with no reading in the window
+        self.cache: dict[str, list[Series]] = {}  # several families read the same quantity
 
     @classmethod
     def from_store(cls, db: Path, since: dict[str, int], max_ms: int = 2**62) -> Readings:
@@ -61,11 +64,19 @@ class Readings:
 
     def series(self, quantity: str) -> list[Series]:
         """Every stored series of `quantity`, on any node, with or without a sensor id."""
+        if quantity not in self.cache:
+            self.cache[quantity] = self._series(quantity)
+        return self.cache[quantity]
+
+    def _series(self, quantity: str) -> list[Series]:
         f = self.frame.filter((pl.col("name") == quantity) |
                               pl.col("name").str.ends_with("." + quantity))
-        parts = {(str(node), str(name)): part.select("seq", "t", "v")
+        # quality flags for every series of the quantity in one pass
+        f = f.sort(["node", "name", "t"]).with_columns(q=flags(quantity).over(["node", "name"]))
+        parts = {(str(node), str(name)): part.select("seq", "t", "v", "q")
                  for (node, name), part in f.group_by(["node", "name"], maintain_order=True)}
-        empty = pl.DataFrame(schema={"seq": pl.Int64, "t": pl.Int64, "v": pl.Float64})
+        empty = pl.DataFrame(schema={"seq": pl.Int64, "t": pl.Int64, "v": pl.Float64,
+                                     "q": pl.Int8})
         for node, name in self.quiet:
             if name == quantity or name.endswith("." + quantity):
                 parts[(node, name)] = empty
