@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from gateway.signals import fao56
 from gateway.signals.bands import Limits
-from gateway.signals.config import SignalConfig, Threshold, bed_params
+from gateway.signals.config import SignalConfig, Threshold
 from gateway.signals.data import Readings, Series
 from gateway.signals.quality import (
     FAIL,
@@ -150,171 +147,22 @@ def checked(s: Series, quantity: str, now_ms: int) -> tuple[pl.DataFrame, InputU
     return good, use
 
 
-def _unusable(use: InputUse) -> str | None:
+def unusable(use: InputUse) -> str | None:
     if use.quality.flag == MISSING:
         return f"{use.series}: {FLAG_NAMES[MISSING]} (stale: no reading for over 3 intervals)"
     return None
 
 
 # --- families --------------------------------------------------------------------------------
-def soil(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    out = []
-    for s in r.series("soil.moisture"):
-        frame, use = checked(s, "soil.moisture", now_ms)
-        bed = bed_params(cfg, s.prefix or s.node)
-        fc, wp = cfg.soils[bed["soil"]]
-        sl = fao56.Soil(fc, wp, bed["root_depth_m"], bed["p"])
-        val = Value("soil.depletion", s.scope, None, inputs=[use])
-        if (why := _unusable(use)) or frame.height == 0:
-            val.note = why or f"{use.series}: every recent reading failed quality control"
-        else:
-            theta = float(frame["v"][-1]) / 100.0
-            dr = fao56.depletion_from_moisture(sl, theta)
-            litres = fao56.irrigation_need_litres(sl, dr, bed["area_m2"], bed["efficiency"])
-            val.value = dr / sl.raw
-            val.numbers = {"theta": theta, "theta_fc": fc, "theta_wp": wp,
-                           "root_depth_m": bed["root_depth_m"], "p": bed["p"], "TAW_mm": sl.taw,
-                           "RAW_mm": sl.raw, "D_r_mm": dr, "area_m2": bed["area_m2"],
-                           "efficiency": bed["efficiency"], "irrigation_need_l": litres}
-        need = Value("soil.irrigation_need", s.scope, None if val.value is None else
-                     val.numbers["irrigation_need_l"], dict(val.numbers), [use], val.note)
-        out += [val, need]
-    for s in r.series("soil.temperature"):
-        frame, use = checked(s, "soil.temperature", now_ms)
-        bed = bed_params(cfg, s.prefix or s.node)
-        minimum = cfg.crops[bed["crop"]]
-        day = frame.filter(pl.col("t") > now_ms - DAY_MS)
-        val = Value("soil.sowing_temperature", s.scope, None, inputs=[use],
-                    limits=Limits(lower=minimum))
-        if (why := _unusable(use)) or day.height == 0:
-            val.note = why or "no valid reading in the last 24 h"
-        else:
-            val.value = float(day["v"].mean())  # type: ignore[arg-type]
-            val.numbers = {"mean_24h_C": val.value, f"minimum_{bed['crop']}_C": minimum,
-                           "readings": float(day.height)}
-        out.append(val)
-    return out
-
-
-def _counter_increase(frame: pl.DataFrame) -> float:
-    """What a cumulative counter counted: its increases, and after a reset (the value fell)
-    the new value, counted from zero."""
-    d = pl.col("v").diff()
-    inc = pl.when(d >= 0).then(d).when(d < 0).then(pl.col("v")).otherwise(0.0)
-    return float(frame.select(inc.sum()).item())
-
-
-def trapezoid_h(frame: pl.DataFrame, column: str = "v") -> float:
-    """∫ column dt in column-units x hours, by trapezoids between consecutive readings."""
-    v, dt_h = pl.col(column), pl.col("t").diff() / HOUR_MS
-    return float(frame.select(((v + v.shift(1)) / 2 * dt_h).sum()).item())
-
-
-def water(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    out = []
-    tz = ZoneInfo(str(cfg.site.get("timezone", "UTC")))
-    daily_use: dict[str, float] = {}
-    volume_use: dict[str, InputUse] = {}
-    for s in r.series("water.volume"):
-        frame, use = checked(s, "water.volume", now_ms)
-        volume_use[s.node] = use
-        day = frame.filter(pl.col("t") > now_ms - DAY_MS)
-        val = Value("water.use", s.node, None, inputs=[use])
-        if (why := _unusable(use)) or day.height < 2:
-            val.note = why or "fewer than two readings in the last 24 h"
-        else:
-            val.value = _counter_increase(day)
-            week = frame.filter(pl.col("t") > now_ms - 7 * DAY_MS)
-            span_days = max((float(week["t"][-1]) - float(week["t"][0])) / DAY_MS, 1 / 24)
-            daily_use[s.node] = _counter_increase(week) / span_days
-            val.numbers = {"litres_24h": val.value, "readings": float(day.height),
-                           "mean_daily_use_7d_l": daily_use[s.node]}
-        out.append(val)
-    now = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
-    night_end = now.replace(hour=5, minute=0, second=0, microsecond=0)
-    if night_end > now:
-        night_end -= timedelta(days=1)
-    start_ms = int((night_end - timedelta(hours=4)).timestamp() * 1000)
-    end_ms = int(night_end.timestamp() * 1000)
-    for s in r.series("water.flow"):
-        frame, use = checked(s, "water.flow", now_ms)
-        night = frame.filter((pl.col("t") >= start_ms) & (pl.col("t") < end_ms))
-        val = Value("water.night_flow", s.node, None, inputs=[use])
-        if (why := _unusable(use)) or night.height == 0:
-            val.note = why or "no flow reading last night (01:00-05:00)"
-        else:
-            windows = night.group_by((pl.col("t") - start_ms) // (15 * 60_000)).agg(
-                pl.col("v").mean())
-            val.value = float(windows["v"].min()) * 3600  # type: ignore[arg-type]
-            val.numbers = {"min_15min_mean_l_s": val.value / 3600, "night_readings":
-                           float(night.height), "night_start_ms": float(start_ms)}
-        out.append(val)
-    for s in r.series("water.tank"):
-        frame, use = checked(s, "water.tank", now_ms)
-        val = Value("water.tank_autonomy", s.node, None,
-                    inputs=[use] + ([volume_use[s.node]] if s.node in volume_use else []))
-        per_day = daily_use.get(s.node)
-        if (why := _unusable(use)) or frame.height == 0:
-            val.note = why or "no valid tank reading"
-        elif not per_day:
-            val.note = "no water use measured at this node in the last 7 days: autonomy unbounded"
-        else:
-            litres = float(frame["v"][-1])
-            val.value = litres / per_day
-            val.numbers = {"tank_l": litres, "mean_daily_use_l": per_day}
-        out.append(val)
-    return out
-
-
-def energy(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    out = []
-    pv_all, load_all = r.series("pv.power"), r.series("load.power")
-    for load_s in load_all:
-        pv_s = next((p for p in pv_all if p.node == load_s.node), None)
-        load_f, load_use = checked(load_s, "load.power", now_ms)
-        uses = [load_use]
-        suff = Value("energy.self_sufficiency", load_s.node, None, inputs=uses)
-        carbon = Value("energy.carbon", load_s.node, None, inputs=uses)
-        pv_f = None
-        if pv_s is not None:
-            pv_f, pv_use = checked(pv_s, "pv.power", now_ms)
-            uses.append(pv_use)
-        why = next((w for u in uses if (w := _unusable(u))), None)
-        recent = pl.col("t") > now_ms - DAY_MS
-        load_d = load_f.filter(recent)
-        if why or load_d.height < 2:
-            suff.note = carbon.note = why or "fewer than two load readings in the last 24 h"
-            out += [suff, carbon]
-            continue
-        pv_d = pv_f.filter(recent) if pv_f is not None else pl.DataFrame(
-            schema={"t": pl.Int64, "v": pl.Float64})
-        # both on the load's timestamps (PV interpolated; no PV meter: no generation)
-        grid = load_d.select("t", load=pl.col("v")).join_asof(
-            pv_d.select("t", pv=pl.col("v")).sort("t"), on="t", strategy="nearest"
-        ).with_columns(pl.col("pv").fill_null(0.0))
-        grid = grid.with_columns(net=pl.col("load") - pl.col("pv"))
-        load_wh = trapezoid_h(grid, "load")
-        pv_wh = trapezoid_h(grid, "pv")
-        import_wh = trapezoid_h(grid.with_columns(pl.col("net").clip(lower_bound=0)), "net")
-        export_wh = trapezoid_h(grid.with_columns((-pl.col("net")).clip(lower_bound=0)), "net")
-        factor = float(cfg.site["grid_gco2e_per_kwh"])
-        numbers = {"load_Wh": load_wh, "pv_Wh": pv_wh, "import_Wh": import_wh,
-                   "export_Wh": export_wh, "grid_gCO2e_per_kWh": factor,
-                   "self_consumption": (1 - export_wh / pv_wh) if pv_wh else 0.0}
-        suff.value = 1 - import_wh / load_wh if load_wh else None
-        suff.numbers = numbers
-        carbon.value = import_wh / 1000 * factor / 1000
-        carbon.numbers = numbers
-        out += [suff, carbon]
-    return out
-
-
 Family = Callable[[Readings, SignalConfig, int], list[Value]]
 
 
 def families() -> tuple[tuple[tuple[str, ...], Family], ...]:
     """(quantities read, family) for every family of the catalogue."""
-    from gateway.signals.more import battery, water_quality, weather
+    from gateway.signals.energy import battery, energy
+    from gateway.signals.soil import soil
+    from gateway.signals.water import water, water_quality
+    from gateway.signals.weather import weather
 
     return (
         (("soil.moisture", "soil.temperature"), soil),

@@ -1,5 +1,5 @@
-"""Signal families for weather (reference and crop evapotranspiration, frost), water quality
-and batteries."""
+"""Weather signals: yesterday's reference evapotranspiration (FAO-56), crop evapotranspiration
+per bed, frost risk."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from gateway.signals import fao56
-from gateway.signals.catalogue import HOUR_MS, Value, _unusable, checked, trapezoid_h
+from gateway.signals.catalogue import HOUR_MS, Value, checked, unusable
 from gateway.signals.config import SignalConfig, bed_params
 from gateway.signals.data import Readings
 
@@ -41,7 +41,7 @@ def weather(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
         t_frame, t_use = checked(s, "air.temperature", now_ms)
         frost = Value("weather.frost", s.node, None, inputs=[t_use])
         recent = t_frame.filter(pl.col("t") > now_ms - 12 * HOUR_MS)
-        if (why := _unusable(t_use)) or recent.height == 0:
+        if (why := unusable(t_use)) or recent.height == 0:
             frost.note = why or "no air temperature in the last 12 h"
         else:
             frost.value = float(recent["v"].min())  # type: ignore[arg-type]
@@ -117,93 +117,3 @@ def crop_et(r: Readings, cfg: SignalConfig, now_ms: int, et0_by_node: dict[str, 
     return out
 
 
-WATER_QUALITY = (("water.ph", "water.ph", 1.0), ("water.ec", "water.ec", 1.0),
-                 ("water.turbidity", "water.turbidity", 1.0),
-                 ("water.nitrate", "water.nitrate", 1000.0), ("water.do", "water.do", 1000.0))
-
-
-def water_quality(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    """Latest reading of each probe, in the guideline's unit (kg/m3 -> mg/l x 1000)."""
-    out = []
-    for signal, quantity, scale in WATER_QUALITY:
-        for s in r.series(quantity):
-            frame, use = checked(s, quantity, now_ms)
-            val = Value(signal, s.scope, None, inputs=[use])
-            if (why := _unusable(use)) or frame.height == 0:
-                val.note = why or "no valid reading"
-            else:
-                val.value = float(frame["v"][-1]) * scale
-                val.numbers = {"latest": val.value, "stored_value": float(frame["v"][-1])}
-            out.append(val)
-    return out
-
-
-# Open-circuit voltage per cell -> state of charge (%), at rest and 25 C.
-LEAD_ACID = ((1.918, 10), (1.943, 20), (1.968, 30), (1.993, 40), (2.017, 50), (2.040, 60),
-             (2.062, 70), (2.083, 80), (2.103, 90), (2.122, 100))  # 12 V: 11.51 ... 12.73 V
-LIFEPO4 = ((2.50, 0), (3.00, 9), (3.13, 14), (3.20, 17), (3.23, 20), (3.25, 30), (3.28, 40),
-           (3.30, 70), (3.33, 90), (3.35, 99), (3.40, 100))
-LIFEPO4_FLAT = (3.23, 3.33)  # per cell: voltage says little about charge here
-
-
-def ocv_soc(volts_per_cell: float, curve: tuple[tuple[float, float], ...]) -> float:
-    if volts_per_cell <= curve[0][0]:
-        return float(curve[0][1])
-    for (v0, s0), (v1, s1) in zip(curve, curve[1:], strict=False):
-        if volts_per_cell <= v1:
-            return s0 + (volts_per_cell - v0) / (v1 - v0) * (s1 - s0)
-    return float(curve[-1][1])
-
-
-def battery(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    """State of charge from the open-circuit voltage curve; with a battery.current series,
-    coulomb counting from the last moment the battery rested outside the flat region."""
-    out = []
-    chemistry = str(cfg.site["battery_chemistry"])
-    cells = int(cfg.site["battery_cells"])
-    capacity_ah = float(cfg.site["battery_capacity_ah"])
-    curve = LIFEPO4 if chemistry == "lifepo4" else LEAD_ACID
-    for s in r.series("battery.voltage"):
-        frame, use = checked(s, "battery.voltage", now_ms)
-        val = Value("energy.battery_soc", s.node, None, inputs=[use])
-        out.append(val)
-        if (why := _unusable(use)) or frame.height == 0:
-            val.note = why or "no valid voltage reading"
-            continue
-        volts = float(frame["v"][-1])
-        per_cell = volts / cells
-        soc = ocv_soc(per_cell, curve)
-        flat = chemistry == "lifepo4" and LIFEPO4_FLAT[0] < per_cell < LIFEPO4_FLAT[1]
-        current = next((x for x in r.series("battery.current") if x.node == s.node), None)
-        method, confidence = "open-circuit voltage", "high"
-        if current is not None:
-            cur, cur_use = checked(current, "battery.current", now_ms)
-            val.inputs.append(cur_use)
-            merged = frame.select("t", volts=pl.col("v")).join_asof(
-                cur.select("t", amps=pl.col("v")), on="t", strategy="nearest")
-            rest_amps = 0.01 * capacity_ah
-            rested = merged.filter(pl.col("amps").abs() <= rest_amps)
-            if chemistry == "lifepo4":
-                rested = rested.filter(((pl.col("volts") / cells) <= LIFEPO4_FLAT[0]) |
-                                       ((pl.col("volts") / cells) >= LIFEPO4_FLAT[1]))
-            if rested.height:
-                anchor_t, anchor_v = int(rested["t"][-1]), float(rested["volts"][-1])
-                since = cur.filter(pl.col("t") >= anchor_t)
-                ah = trapezoid_h(since)
-                soc = min(100.0, max(0.0, ocv_soc(anchor_v / cells, curve) + 100 * ah / capacity_ah))
-                method = "coulomb counting since the last rest"
-                val.numbers["anchor_ms"] = float(anchor_t)
-                val.numbers["Ah_since_anchor"] = ah
-            elif flat:
-                confidence = "low"
-        elif flat or chemistry == "lead-acid":
-            # voltage under load or charge reads off the rest curve; without a current
-            # measurement the station cannot tell rest from load
-            confidence = "low"
-        val.value = soc
-        val.numbers.update({"volts": volts, "volts_per_cell": per_cell, "cells": float(cells),
-                            "confidence_high": 1.0 if confidence == "high" else 0.0})
-        val.note = f"{method} ({chemistry}); confidence {confidence}" + (
-            ": no battery.current measured, so load and charging skew the voltage"
-            if current is None and confidence == "low" else "")
-    return out

@@ -11,8 +11,8 @@ import pytest
 
 from gateway.signals import fao56
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
+from gateway.signals.energy import LEAD_ACID, ocv_soc
 from gateway.signals.engine import evaluate
-from gateway.signals.more import LEAD_ACID, ocv_soc
 from tests.signals.test_engine import H, write
 
 JULY_7 = 1_783_382_400_000  # 2026-07-07 00:00 UTC: "yesterday" is 6 July, day 187
