@@ -1,7 +1,7 @@
 """The signal catalogue: each signal's definition as data (id, title, unit, inputs, formula,
-threshold key) and the computation of its value for each scope from stored readings.
+scope), what a computation returns, and the quality check every input goes through.
 
-Families compute related signals together (the soil water of a bed, a site's energy balance).
+Families (soil.py, water.py, energy.py, weather.py, tools.py) compute related signals together.
 A value that cannot be computed honestly (inputs missing or failed) is None, with a note; it is
 never guessed.
 """
