@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -17,6 +18,7 @@ from gateway.signals.engine import Result, evaluate
 from gateway.signals.history import SignalStore
 
 log = logging.getLogger("eil.signals")
+LATEST_FILE = "signals.json"
 def summary(r: Result, t_ms: int) -> dict[str, object]:
     th = r.threshold
     return {"id": r.id, "signal": r.signal, "title": r.title, "scope": r.scope, "t": t_ms,
@@ -44,8 +46,12 @@ class SignalPublisher:
             store.add(results, now_ms)
         finally:
             store.close()
-        self.publish(json.dumps([summary(r, now_ms) for r in results],
-                                separators=(",", ":"), default=str).encode())
+        payload = json.dumps([summary(r, now_ms) for r in results], separators=(",", ":"),
+                             default=str).encode()
+        latest = self.data_dir / LATEST_FILE  # what the web API serves, replaced atomically
+        latest.with_suffix(".tmp").write_bytes(payload)
+        os.replace(latest.with_suffix(".tmp"), latest)
+        self.publish(payload)
         self.runs += 1
         return results
 

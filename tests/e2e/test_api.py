@@ -1,0 +1,76 @@
+"""The gateway's JSON API for the decision views: the latest signals (by scope) and their stored
+history, and the public tool catalogue with availability and no member data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from eil.broker import free_port
+from tests.support.site import Site, wait_until
+
+pytestmark = pytest.mark.slow
+CATALOGUE = """tag,name,category,purchase_price,currency,embodied_co2e_kg,co2e_source
+5500AA0001,Cordless drill,power-tools,129,EUR,24.5,Bosch EPD 2021
+5500AA0002,Ladder 3 m,access,89,EUR,41,ICE database v3
+"""
+
+
+def get(url: str) -> object:
+    return json.loads(urllib.request.urlopen(url, timeout=10).read())
+
+
+def test_signals_history_and_public_catalogue(make_site: Callable[..., Site],
+                                              tmp_path: Path) -> None:
+    port = free_port()
+    site = make_site({"soil-1": "soil"}, speed=1.0, interval=1.0, http_port=port)
+    site.gateway_cfg.write_text(site.gateway_cfg.read_text() + "[signals]\nevery_s = 2\n")
+    gw = site.root / "gw"
+    gw.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tools.csv").write_text(CATALOGUE)
+    for args in (["import-catalog", str(tmp_path / "tools.csv")],
+                 ["tool", "5500AA0002", "--status", "maintenance"],
+                 ["member", "enrol", "--pseudonym", "m-00000000000000aa", "--member-no", "7",
+                  "--name", "Ada"]):
+        done = subprocess.run([sys.executable, "-m", "eil", "library", *args, "--data", str(gw)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    site.broker.start()
+    site.start_gateway()
+    site.start_node("soil-1")
+    base = f"http://127.0.0.1:{port}/api/v1"
+
+    def published() -> bool:
+        try:
+            return any(s["id"] == "soil.depletion@soil-1" and s["value"] is not None
+                       for s in get(f"{base}/signals"))  # type: ignore[union-attr]
+        except OSError:
+            return False
+
+    wait_until(published, 30, "the gateway's signals over HTTP")
+    soil = [s for s in get(f"{base}/signals?scope=soil-1")]  # type: ignore[attr-defined]
+    assert soil and {s["scope"] for s in soil} == {"soil-1"}
+    depletion = next(s for s in soil if s["signal"] == "soil.depletion")
+    assert depletion["threshold"]["source"].startswith("Allen et al. (1998) FAO-56")
+    wait_until(lambda: len(get(f"{base}/signals/soil.depletion@soil-1/history?hours=1")
+                           ["values"]) >= 2, 20, "two stored runs")  # type: ignore[index]
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{base}/signals/nope@x/history")
+    assert missing.value.code == 404 and b"no stored values of 'nope@x'" in missing.value.read()
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(f"{base}/signals/soil.depletion@soil-1/history?hours=-1")
+    assert bad.value.code == 422
+    raw = urllib.request.urlopen(f"{base}/library/catalogue", timeout=10).read()
+    tools = {t["tag"]: t for t in json.loads(raw)}
+    assert tools["5500AA0001"]["available"] and tools["5500AA0002"]["state"] == "maintenance"
+    assert b"m-000000" not in raw and b"Ada" not in raw  # public: no member data
+    spec = get(f"http://127.0.0.1:{port}/openapi.json")
+    assert {"/api/v1/signals", "/api/v1/signals/{signal_id}/history",
+            "/api/v1/library/catalogue"} <= set(spec["paths"])  # type: ignore[index]
