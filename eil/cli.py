@@ -166,6 +166,38 @@ def cmd_gateway_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account(args: argparse.Namespace) -> int:
+    """eil gateway account add|remove|list: who may open the steward and volunteer views."""
+    import getpass
+
+    from gateway.accounts import Accounts
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise EilError(f"--data: {data} is not a gateway data directory")
+    accounts = Accounts(data / "accounts.db")
+    try:
+        if args.what == "list":
+            for name, role, _ in accounts.list():
+                print(f"{name:24} {role}")
+            return 0
+        if args.what == "remove":
+            accounts.remove(args.name)
+            print(f"removed {args.name}")
+            return 0
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"password for {args.name}: ")
+            if getpass.getpass("again: ") != password:
+                raise EilError("the two passwords differ")
+        accounts.add(args.name, args.role, password)
+        print(f"added {args.role} {args.name}")
+    finally:
+        accounts.close()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from eil.demo import DemoPlan, default_data_dir, run_demo
 
@@ -275,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     grun = gw.add_parser("run", help="run ingest and web views")
     grun.add_argument("--config", required=True, help="gateway TOML config")
     grun.set_defaults(func=cmd_gateway_run)
+    acc = gw.add_parser("account", help="accounts for the steward and volunteer views")
+    acc.add_argument("what", choices=("add", "remove", "list"))
+    acc.add_argument("name", nargs="?", default="")
+    acc.add_argument("--role", choices=("steward", "volunteer"), default="volunteer")
+    acc.add_argument("--data", required=True, help="gateway data directory")
+    acc.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input (scripts), not a prompt")
+    acc.set_defaults(func=cmd_account)
 
     demo = sub.add_parser("demo", help="run a whole simulated site locally")
     demo.add_argument("--data", help="data directory (default ./eil-demo-data)")

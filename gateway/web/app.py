@@ -5,20 +5,48 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi import Path as Path_
 from fastapi.responses import FileResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from eil import __version__
+from gateway.accounts import Accounts
 from gateway.store import Store
 
 STATIC = Path(__file__).parent
 OFFLINE_AFTER_S = 300.0  # no message for this long and no retained status: shown offline
 
 
+BASIC = HTTPBasic(auto_error=False, description="a steward's or volunteer's account "
+                                                "(eil gateway account add)")
+
+
 def create_app(store: Store) -> FastAPI:
     app = FastAPI(title="EIL gateway", version=__version__)
+    data_dir = store.path.parent
+
+    def member_of(*roles: str):  # type: ignore[no-untyped-def]
+        """A dependency: the request must come from an account with one of `roles`."""
+        def check(credentials: Annotated[HTTPBasicCredentials | None, Depends(BASIC)]) -> str:
+            accounts = Accounts(data_dir / "accounts.db")
+            try:
+                if accounts.count() == 0:
+                    raise HTTPException(503, "no account exists yet: create the first one on "
+                                             "the gateway with `eil gateway account add`")
+                role = None if credentials is None else accounts.check(
+                    credentials.username, credentials.password)
+            finally:
+                accounts.close()
+            if role is None:
+                raise HTTPException(401, "sign in with a steward's or volunteer's account",
+                                    headers={"WWW-Authenticate": 'Basic realm="EIL gateway"'})
+            if role not in roles:
+                raise HTTPException(403, f"this needs a {' or '.join(roles)} account")
+            return role
+        return check
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -50,8 +78,6 @@ def create_app(store: Store) -> FastAPI:
     def dead_letters(limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, object]]:
         """Messages and records the gateway refused, newest first, with the reason."""
         return store.dead_letters(limit)
-
-    data_dir = store.path.parent
 
     @app.get("/api/v1/signals")
     def signals(scope: str | None = Query(None, max_length=100,
@@ -102,6 +128,27 @@ def create_app(store: Store) -> FastAPI:
             return [{"tag": t["tag"], "name": t["name"], "category": t["category"],
                      "available": states.get(str(t["tag"])) == "available",
                      "state": states.get(str(t["tag"]))} for t in library.db.catalogue()]
+        finally:
+            library.close()
+
+    volunteer = Depends(member_of("volunteer", "steward"))
+
+    @app.get("/api/v1/library/loans", dependencies=[volunteer])
+    def library_loans(overdue: bool = False) -> list[dict[str, object]]:
+        """Open (or only overdue) loans with the member's number: volunteers and stewards only."""
+        if not (data_dir / "library.db").exists():
+            return []
+        from gateway.library.library import Library
+
+        library = Library(data_dir)
+        try:
+            now_ms = int(time.time() * 1000)
+            ledger, tools, members = library.ledger(), library.db.tools(), library.db.members()
+            loans = ledger.overdue(now_ms) if overdue else ledger.open_loans()
+            return [{"tool": loan.tool, "name": tools[loan.tool].name if loan.tool in tools
+                     else None, "member_no": members[loan.member].member_no
+                     if loan.member in members else None, "out_ms": loan.out_ms,
+                     "due_ms": loan.due_ms, "overdue": loan.overdue(now_ms)} for loan in loans]
         finally:
             library.close()
 

@@ -74,3 +74,50 @@ def test_signals_history_and_public_catalogue(make_site: Callable[..., Site],
     spec = get(f"http://127.0.0.1:{port}/openapi.json")
     assert {"/api/v1/signals", "/api/v1/signals/{signal_id}/history",
             "/api/v1/library/catalogue"} <= set(spec["paths"])  # type: ignore[index]
+
+
+def _status(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
+    import base64
+
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except urllib.error.URLError:
+        return 0, b""  # not listening yet
+
+
+def test_volunteer_loans_need_an_account_and_there_is_no_default(
+        make_site: Callable[..., Site]) -> None:
+    port = free_port()
+    site = make_site({"soil-1": "soil"}, http_port=port)
+    gw = site.root / "gw"
+    gw.mkdir(parents=True, exist_ok=True)
+    site.broker.start()
+    site.start_gateway()
+    loans = f"http://127.0.0.1:{port}/api/v1/library/loans"
+    wait_until(lambda: _status(loans)[0] in (401, 503), 20, "web server")
+    code, body = _status(loans)
+    assert code == 503 and b"eil gateway account add" in body  # first run: no account at all
+
+    def account(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "eil", "gateway", "account", *args,
+                               "--data", str(gw), "--password-stdin"], input=password + "\n",
+                              capture_output=True, text=True, timeout=60)
+
+    short = account("add", "ana", "--role", "volunteer", password="short")
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    assert account("add", "ana", "--role", "volunteer",
+                   password="a long volunteer pass").returncode == 0
+    assert _status(loans)[0] == 401  # anonymous
+    assert _status(loans, ("ana", "wrong password here"))[0] == 401
+    assert _status(loans, ("nobody", "a long volunteer pass"))[0] == 401
+    code, body = _status(loans, ("ana", "a long volunteer pass"))
+    assert code == 200 and json.loads(body) == []
+    raw = (gw / "accounts.db").read_bytes()
+    assert b"a long volunteer pass" not in raw  # only the scrypt hash is kept
