@@ -132,6 +132,43 @@ def create_app(store: Store) -> FastAPI:
             library.close()
 
     volunteer = Depends(member_of("volunteer", "steward"))
+    steward = Depends(member_of("steward"))
+
+    @app.get("/api/v1/fleet", dependencies=[steward])
+    def fleet() -> list[dict[str, object]]:
+        """Stewards: every node's state, last seen, backlog (outbox, unacknowledged sequence
+        numbers), dead letters, the quality of its streams as the signals last saw them, and
+        when each calibration came into use."""
+        from gateway.signals.publish import LATEST_FILE
+
+        now = time.time()
+        quality: dict[str, dict[str, str]] = {}
+        path = data_dir / LATEST_FILE
+        for signal in (json.loads(path.read_text()) if path.exists() else []):
+            for series, label in signal.get("inputs", {}).items():
+                node, _, name = series.partition("/")
+                quality.setdefault(node, {})[name] = label
+        calibrations: dict[str, dict[str, object]] = {}
+        for row in store.events_named(["calibration"]):
+            node, _, t_ms, name, _, ref = row
+            sensor = name.rsplit(".calibration", 1)[0] if name != "calibration" else ""
+            known = calibrations.setdefault(node, {})
+            if sensor not in known or int(known[sensor]["since_ms"]) < t_ms:  # type: ignore[index,call-overload]
+                known[sensor] = {"id": ref, "since_ms": t_ms,
+                                 "age_days": round((now * 1000 - t_ms) / 86_400_000, 1)}
+        out = []
+        for n in store.node_summary():
+            last_seen = n["last_seen"]
+            silent = not isinstance(last_seen, float) or now - last_seen > OFFLINE_AFTER_S
+            node = str(n["node"])
+            streams = quality.get(node, {})
+            out.append({**n, "online": n["state"] == "online" and not silent,
+                        "unacknowledged": None if n["node_last_seq"] is None else
+                        max(0, int(n["node_last_seq"]) - int(n["acked"])),  # type: ignore[call-overload]
+                        "streams": streams,
+                        "attention": sorted(k for k, v in streams.items() if v != "pass"),
+                        "calibrations": calibrations.get(node, {})})
+        return out
 
     @app.get("/api/v1/library/loans", dependencies=[volunteer])
     def library_loans(overdue: bool = False) -> list[dict[str, object]]:

@@ -121,3 +121,19 @@ def test_volunteer_loans_need_an_account_and_there_is_no_default(
     assert code == 200 and json.loads(body) == []
     raw = (gw / "accounts.db").read_bytes()
     assert b"a long volunteer pass" not in raw  # only the scrypt hash is kept
+
+    fleet = f"http://127.0.0.1:{port}/api/v1/fleet"
+    assert _status(fleet, ("ana", "a long volunteer pass"))[0] == 403  # stewards only
+    assert account("add", "sam", "--role", "steward",
+                   password="a long steward pass").returncode == 0
+    site.start_node("soil-1")
+    wait_until(lambda: site.stored("soil-1")[0] > 0, 20, "the node's readings")
+
+    def node() -> dict:  # type: ignore[type-arg]
+        code, body = _status(fleet, ("sam", "a long steward pass"))
+        assert code == 200
+        return next((n for n in json.loads(body) if n["node"] == "soil-1"), {})
+
+    wait_until(lambda: node().get("online") is True, 20, "soil-1 online in the fleet view")
+    n = node()
+    assert n["dead_letters"] == 0 and n["readings"] > 0 and n["calibrations"] == {}
