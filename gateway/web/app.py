@@ -114,6 +114,34 @@ def create_app(store: Store) -> FastAPI:
             raise HTTPException(404, f"no stored values of {signal_id!r} in the last {hours:g} h")
         return {"id": signal_id, "values": [{"t": t, "value": v, "band": b} for t, v, b in rows]}
 
+    @app.get("/api/v1/signals/{signal_id}/explain")
+    def signal_explain(signal_id: str = Path_(max_length=200)) -> dict[str, object]:
+        """How a signal's value came about, computed now: formula, inputs with their quality
+        and the stored sequence numbers used, the numbers, and the threshold's provenance."""
+        from gateway.signals.engine import evaluate
+
+        result = next((r for r in evaluate(data_dir, int(time.time() * 1000))
+                       if r.id == signal_id), None)
+        if result is None:
+            raise HTTPException(404, f"no signal {signal_id!r} at this site")
+        th = result.threshold
+        return {
+            "id": result.id, "title": result.title, "value": result.value, "unit": result.unit,
+            "band": result.band, "distance": result.distance, "note": result.note,
+            "formula": result.formula, "numbers": result.numbers, "alert": result.alert,
+            "inputs": [{"series": i.series, "quality": i.quality.label,
+                        "readings": i.quality.readings, "suspect": i.quality.suspect,
+                        "failed": i.quality.failed, "first_seq": i.first_seq,
+                        "last_seq": i.last_seq} for i in result.inputs],
+            "threshold": None if result.limits is None else {
+                "lower": result.limits.lower, "upper": result.limits.upper,
+                "source": th.source if th else None, "rationale": th.rationale if th else None,
+                "set_by": th.set_by if th else None, "set_at": th.set_at if th else None,
+                "reason": th.reason if th else None},
+            "trend": None if result.trend is None else {
+                "slope_per_s": result.trend.slope_per_s, "r2": result.trend.r2,
+                "time_to_threshold_s": result.trend.time_to_threshold_s}}
+
     @app.get("/api/v1/library/catalogue")
     def library_catalogue() -> list[dict[str, object]]:
         """The tool library's catalogue with each tool's availability (public: no member data,

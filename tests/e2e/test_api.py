@@ -61,6 +61,12 @@ def test_signals_history_and_public_catalogue(make_site: Callable[..., Site],
     assert depletion["threshold"]["source"].startswith("Allen et al. (1998) FAO-56")
     wait_until(lambda: len(get(f"{base}/signals/soil.depletion@soil-1/history?hours=1")
                            ["values"]) >= 2, 20, "two stored runs")  # type: ignore[index]
+    explained = get(f"{base}/signals/soil.depletion@soil-1/explain")
+    assert explained["formula"].startswith("D_r / RAW")  # type: ignore[index]
+    assert explained["inputs"][0]["series"] == "soil-1/soil.moisture"  # type: ignore[index]
+    assert explained["inputs"][0]["first_seq"] >= 1  # type: ignore[index]
+    assert explained["threshold"]["set_by"] == "EIL defaults"  # type: ignore[index]
+    assert "TAW_mm" in explained["numbers"]  # type: ignore[index]
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"{base}/signals/nope@x/history")
     assert missing.value.code == 404 and b"no stored values of 'nope@x'" in missing.value.read()
@@ -73,7 +79,8 @@ def test_signals_history_and_public_catalogue(make_site: Callable[..., Site],
     assert b"m-000000" not in raw and b"Ada" not in raw  # public: no member data
     spec = get(f"http://127.0.0.1:{port}/openapi.json")
     assert {"/api/v1/signals", "/api/v1/signals/{signal_id}/history",
-            "/api/v1/library/catalogue"} <= set(spec["paths"])  # type: ignore[index]
+            "/api/v1/signals/{signal_id}/explain", "/api/v1/library/catalogue",
+            "/api/v1/library/loans", "/api/v1/fleet"} <= set(spec["paths"])  # type: ignore[index]
 
 
 def _status(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
