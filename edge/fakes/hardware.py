@@ -15,8 +15,7 @@ from typing import Any
 
 from edge.errors import SensorError
 from edge.fakes.i2c import FakeI2CBus
-from edge.fakes.mcu import SimulatedMcu
-from edge.fakes.serial import PtyDevice
+from edge.fakes.serial import Pty
 from edge.hardware import Hardware
 
 
@@ -30,7 +29,7 @@ class FakeHardware(Hardware):
                          data_dir=data_dir or Path(self._tmp.name), sleep=sleep)
         self.w1_root.mkdir(parents=True, exist_ok=True)
         self.buses: dict[int, FakeI2CBus] = {}
-        self.ports: dict[str, PtyDevice | SimulatedMcu] = {}
+        self.ports: dict[str, Pty] = {}
         self.spi_devices: dict[tuple[int, int], Any] = {}  # (bus, chip select) -> xfer2 model
         from gpiozero.pins.mock import MockFactory
 
@@ -42,7 +41,7 @@ class FakeHardware(Hardware):
     def i2c(self, bus: int) -> FakeI2CBus:
         return self.buses.setdefault(bus, FakeI2CBus())
 
-    def attach_serial(self, port: str, device: PtyDevice | SimulatedMcu) -> None:
+    def attach_serial(self, port: str, device: Pty) -> None:
         self.ports[port] = device
 
     def serial_path(self, port: str) -> str:

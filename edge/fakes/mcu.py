@@ -17,9 +17,9 @@ import random
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 
+from edge.fakes.serial import Pty
 from eilfw import proto
 from eilfw.firmware import Firmware
 from eilfw.link import Link
@@ -63,13 +63,10 @@ class SimBoard:
         return int((0.706 - 0.001721 * (24.0 - 27.0)) / ADC_VREF * ADC_FULL)  # 24 C
 
 
-class SimulatedMcu:
+class SimulatedMcu(Pty):
     def __init__(self, measure_interval_s: float = 1.0, capacity: int = 3000,
                  rto_ms: int = 500) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.path = os.ttyname(slave)
-        self._slave = slave
+        super().__init__()
         self.interval_s, self.capacity, self.rto_ms = measure_interval_s, capacity, rto_ms
         self.lock = threading.Lock()
         self.generated: dict[tuple[int, int], bytes] = {}  # (boot, seq) -> the packed record
@@ -142,11 +139,7 @@ class SimulatedMcu:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(1.0)
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self.close_pty()
 
 
 class RecordingLink(Link):

@@ -12,12 +12,29 @@ import threading
 import tty
 
 
-class PtyDevice:
+class Pty:
+    """A raw pseudo-terminal pair: the device model writes to `master`, the driver opens `path`.
+    The slave end stays open here, so the pty survives the driver closing and reopening it."""
+
     def __init__(self) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.path = os.ttyname(slave)
-        self._slave = slave  # kept open so the pty survives the driver closing and reopening it
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+
+    def close_pty(self) -> None:
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.close_pty()
+
+
+class PtyDevice(Pty):
+    def __init__(self) -> None:
+        super().__init__()
         self.received = bytearray()
         self.silent = False  # a device that has died: reads time out
         self._stop = threading.Event()
@@ -48,8 +65,4 @@ class PtyDevice:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(1.0)
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self.close_pty()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.config import load_node_config
+from edge.config import NodeConfig, load_node_config
 from edge.errors import SensorError
 from edge.fakes.hardware import FakeHardware
 from edge.registry import parse_options
@@ -198,16 +198,21 @@ def test_station_on_a_pty_checks_out_and_in_and_keeps_card_numbers_private(
         hw.close()
 
 
-def test_a_station_with_two_nfc_readers_pairs_taps_across_them(tmp_path: Path) -> None:
+def nfc_station(tmp_path: Path, readers: str) -> tuple[NodeConfig, FakeHardware, bytes]:
+    """A station config with these readers, its hardware and its site key."""
     key = tmp_path / "etc" / "station.key"
     new_site_key(key)
     (tmp_path / "node.toml").write_text(STATION.format(key=key).replace(
-        'readers = [{ type = "rdm6300", port = "/dev/serial0" }]',
-        'readers = [{ type = "pn532" }, { type = "mfrc522", bus = 0, device = 1 }]'))
+        'readers = [{ type = "rdm6300", port = "/dev/serial0" }]', readers))
     cfg = load_node_config(tmp_path / "node.toml")
-    hw = FakeHardware(data_dir=cfg.data_dir)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    member = pseudonym(key.read_bytes(), "04A1B2C3D4E5F6")
+    return cfg, FakeHardware(data_dir=cfg.data_dir), key.read_bytes()
+
+
+def test_a_station_with_two_nfc_readers_pairs_taps_across_them(tmp_path: Path) -> None:
+    cfg, hw, key = nfc_station(
+        tmp_path, 'readers = [{ type = "pn532" }, { type = "mfrc522", bus = 0, device = 1 }]')
+    member = pseudonym(key, "04A1B2C3D4E5F6")
     tag = "5500AA01"  # a 4-byte NFC sticker on the drill
     (cfg.data_dir / "library_view.json").write_text(json.dumps(
         {"tools": {tag: "available"}, "members": {member: {"overdue": False}}}))
@@ -254,13 +259,7 @@ def test_feedback_patterns_on_mock_pins(outcome: str, led: int, beeps: int) -> N
 def test_a_failing_reader_does_not_stop_the_other(tmp_path: Path) -> None:
     from edge.sensors import tool_station
 
-    key = tmp_path / "etc" / "station.key"
-    new_site_key(key)
-    (tmp_path / "node.toml").write_text(STATION.format(key=key).replace(
-        'readers = [{ type = "rdm6300", port = "/dev/serial0" }]',
-        'readers = [{ type = "pn532" }, { type = "mfrc522" }]'))
-    cfg = load_node_config(tmp_path / "node.toml")
-    hw = FakeHardware(data_dir=cfg.data_dir)
+    cfg, hw, _ = nfc_station(tmp_path, 'readers = [{ type = "pn532" }, { type = "mfrc522" }]')
     from edge.sensors import pn532
     from edge.sensors.mfrc522 import FakeMFRC522
 
