@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from contract.senml import Kind
 from edge.errors import SensorError
-from edge.firmware_bridge.session import Stats
 from edge.firmware_bridge.transport import READ_TIMEOUT_S, Bridge
 from edge.hardware import Hardware
 from edge.sensors.base import Options, QuantitySpec, Sample
@@ -134,10 +133,6 @@ class BridgeSensor:
             raise SensorError(f"no frame from the microcontroller on {self.opts.port} for "
                               f"{silent:.0f} s (powered? TX/RX crossed? baud {self.opts.baud}?)")
         return out
-
-    @property
-    def stats(self) -> Stats:
-        return self.bridge.stats
 
     def close(self) -> None:
         self.handoff.unlisten(self.opts.source)

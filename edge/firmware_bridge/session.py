@@ -69,10 +69,8 @@ class Stats:
     frames: int = 0
     bad_frames: int = 0
     readings: int = 0
-    duplicates: int = 0
     nacks: int = 0
     lost_at_mcu: int = 0  # overwritten in a full MCU ring before the Pi could take them
-    boots: int = 0
 
 
 class Session:
@@ -84,8 +82,6 @@ class Session:
         self.config = config or {}
         self.monotonic = monotonic
         self.boot: int | None = None
-        self.channels: tuple[int, ...] = ()
-        self.firmware = ""
         self.expected = 0  # next reading seq to accept
         self.durable = 0  # everything before this is in the outbox
         self.sync = TimeSync()
@@ -99,7 +95,6 @@ class Session:
         self.time_token = 0
         self.time_sent: dict[int, float] = {}
         self.last_nack: tuple[int, float] = (-1, -1e9)
-        self.config_ok: bool | None = None
 
     # --- frames from the MCU ------------------------------------------------------------------
     def on_frame(self, frame: Frame | FrameError) -> None:
@@ -128,8 +123,7 @@ class Session:
                 self.sync.add(sent, self.monotonic(), tick)
         elif t == proto.CONFIG_ACK:
             status, text = proto.unpack_text(frame.payload)
-            self.config_ok = status == 0
-            (log.info if self.config_ok else log.error)("MCU configuration: %s", text)
+            (log.info if status == 0 else log.error)("MCU configuration: %s", text)
         elif t == proto.LOG:
             level, text = proto.unpack_text(frame.payload)
             mcu_log.log(10 * (1 + min(level, 3)), "%s", text)
@@ -151,14 +145,12 @@ class Session:
                 log.error("dropping %d readings of MCU boot %08x: it restarted before their time "
                           "could be known", len(self.pending), self.boot or 0)
                 self.pending = []
-            log.info("MCU %s boot %08x, up %.1f s, holds seq %d..%d; resuming at %d", firmware,
-                     boot, uptime_ms / 1000, oldest, head, start)
+            log.info("MCU %s boot %08x, up %.1f s, channels %s, holds seq %d..%d; resuming at "
+                     "%d", firmware, boot, uptime_ms / 1000, list(channels), oldest, head, start)
             self.boot, self.expected, self.durable = boot, start, start
             self.time_sent.clear()
             self.sync = TimeSync()  # (a hello's uptime is no anchor: it may have waited in
             # the port's buffer for as long as the Pi was away)
-            self.stats.boots += 1
-        self.channels, self.firmware = channels, firmware
         self.send(proto.WELCOME, proto.pack_u32s(boot, self.expected, self.durable))
         self._time_request()
         if self.config:
@@ -185,7 +177,6 @@ class Session:
                 self.stats.nacks += 1
             return
         skip = self.expected - first
-        self.stats.duplicates += min(skip, len(records))
         for i, (channel, tick, value) in enumerate(records[skip:]):
             self.pending.append(McuReading(boot, first + skip + i, channel, tick, value))
         fresh = max(0, len(records) - skip)

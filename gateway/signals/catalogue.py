@@ -40,7 +40,6 @@ class SignalDef:
 @dataclass(frozen=True)
 class InputUse:
     quantity: str
-    unit: str
     series: str  # node/name
     quality: StreamQuality
     first_seq: int | None
@@ -141,7 +140,7 @@ def checked(s: Series, quantity: str, now_ms: int) -> tuple[pl.DataFrame, InputU
     last = float(f["t"][-1]) / 1000 if f.height else None
     q = summarise(f"{s.node}/{s.name}", f["q"], last, now_ms / 1000, interval)
     good = f.filter(pl.col("q") < FAIL)
-    use = InputUse(quantity, "", f"{s.node}/{s.name}", q,
+    use = InputUse(quantity, f"{s.node}/{s.name}", q,
                    int(good["seq"][0]) if good.height else None,
                    int(good["seq"][-1]) if good.height else None)
     return good, use

@@ -27,7 +27,7 @@ class Series:
 
 class Readings:
     def __init__(self, frame: pl.DataFrame, quiet: list[tuple[str, str]] | None = None) -> None:
-        self.frame = frame.sort("t")
+        self.frame = frame  # sorted per series when a quantity is first asked for
         self.quiet = quiet or []  # (node, name) of series with no reading in the window
         self.cache: dict[str, list[Series]] = {}  # several families read the same quantity
 

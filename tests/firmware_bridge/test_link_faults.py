@@ -118,9 +118,11 @@ def test_flipped_bits_are_rejected_and_resent(mcu: SimulatedMcu) -> None:
             return bytes(b)
         return data
     mcu.corrupt = flip
-    committed = run(mcu, lambda t, pi: None)
+    seen: list[int] = []
+    committed = run(mcu, lambda t, pi: seen.append(pi.bridge.stats.bad_frames) or None)
     check(mcu, committed)
     assert len(committed.records) == len(mcu.generated)
+    assert seen[-1] > 0  # the flips were seen and rejected, not missed
 
 
 def test_truncated_frames_are_rejected_and_resent(mcu: SimulatedMcu) -> None:
