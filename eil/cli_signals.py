@@ -135,30 +135,20 @@ def cmd_rollup(scope: str, files: list[str], thresholds: str | None) -> int:
     signal summaries its sites published (one JSON file per site, named after the site)."""
     import tomllib
 
-    from gateway.signals.bands import Limits
-    from gateway.signals.rollup import rollup
+    from gateway.signals.config import SignalConfigError
+    from gateway.signals.rollup import read_limits, read_summary, rollup
 
-    sites = {}
-    for f in files:
-        path = Path(f)
-        try:
-            summary = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise EilError(f"{path}: not a signal summary ({exc})") from exc
-        if not isinstance(summary, list) or not all(isinstance(s, dict) and "signal" in s
-                                                    for s in summary):
-            raise EilError(f"{path}: not a signal summary (expected a JSON array of signals)")
-        sites[path.stem] = summary
-    limits = {}
-    if thresholds:
-        try:
-            raw = tomllib.loads(Path(thresholds).read_text()).get("thresholds", {})
-            for sid, t in raw.items():
-                if not str(t.get("source") or "").strip():
-                    raise EilError(f"{thresholds}: thresholds.{sid}: source is required")
-                limits[sid] = (Limits(t.get("lower"), t.get("upper")), str(t["source"]))
-        except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
-            raise EilError(f"{thresholds}: {exc}") from exc
+    try:
+        sites = {Path(f).stem: read_summary(Path(f)) for f in files}
+        limits = {}
+        if thresholds:
+            try:
+                raw = tomllib.loads(Path(thresholds).read_text()).get("thresholds", {})
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise EilError(f"{thresholds}: {exc}") from exc
+            limits = read_limits(raw, f"{thresholds}: thresholds")
+    except SignalConfigError as exc:
+        raise EilError(str(exc)) from exc
     for entry in rollup(sites, scope, limits):
         band = entry["band"] or "-"
         print(f"{entry['id']:44} {_fmt(entry['value'], entry['unit']):>12} {band:10} "

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.hardware import HW_ENV
@@ -27,10 +27,12 @@ KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
     "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n'
             '[[sensors]]\ntype = "sim.weather"\ninterval_s = 600\nseed = {seed}\n',
-    "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 60\nseed = {seed}\n'
+    # 5-minute intervals: at --speed 600 a shorter one is older than "3 intervals" (stale)
+    # by the time its batch has crossed the broker
+    "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 300\nseed = {seed}\n'
              '[[sensors]]\ntype = "sim.water_quality"\nid = "tank"\ninterval_s = 600\n'
              'seed = {seed}\n',
-    "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 60\nseed = {seed}\n'
+    "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = 300\nseed = {seed}\n'
               # a simulated Pico on a pty (EIL_HW=fake), through the real firmware bridge
               '[[sensors]]\ntype = "pico_bridge"\nid = "mains"\nport = "/dev/ttyAMA0"\n'
               'interval_s = 30\nmeasure_interval_s = 2\nchannels = ["ct", "meter", "temp"]\n',
@@ -52,6 +54,7 @@ class DemoPlan:
     speed: float
     duration: float | None
     http_port: int
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)  # made by write()
 
     def write(self) -> tuple[BrokerSetup, Path, list[Path]]:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -59,9 +62,11 @@ class DemoPlan:
         broker = BrokerSetup(self.data / "broker", self.site, free_port())
         broker.write([n for n, _ in ids])
         gw = self.data / "gateway.toml"
-        gw.write_text(gateway_toml(broker, self.data, self.http_port))
         now = time.time()
         start = now - self.duration * self.speed if self.duration else now
+        # signals every 20 real seconds: the views change as the simulated days go by
+        gw.write_text(gateway_toml(broker, self.data, self.http_port, "[signals]\nevery_s = 20\n",
+                                   clock=(self.speed, start, now)))
         configs = []
         for i, (node, kind) in enumerate(ids):
             d = self.data / "nodes" / node
@@ -70,6 +75,9 @@ class DemoPlan:
             cfg.write_text(node_toml(broker, node, d, SENSORS[kind].format(seed=i + 1),
                                      clock=(self.speed, start, now), publish="ack_timeout_s = 10\n"))
             configs.append(cfg)
+        (self.data / "scopes" / "neighbourhood").mkdir(parents=True, exist_ok=True)
+        (self.data / "scopes.toml").write_text(DEMO_SCOPES)
+        self.accounts[:] = demo_accounts(self.data)
         soil_nodes = [node for node, kind in ids if kind == "soil"]
         (self.data / "thresholds.toml").write_text(demo_site(soil_nodes, start))
         tool_seeds = [i + 1 for i, (_, kind) in enumerate(ids) if kind == "tools"]
@@ -81,11 +89,51 @@ class DemoPlan:
 def demo_site(soil_nodes: list[str], start: float) -> str:
     """The demo site's own signal parameters: where it is, and what grows in its beds."""
     sown = time.strftime("%Y-%m-%d", time.gmtime(start - 50 * 86400))
-    beds = "".join(f'[beds.{n}]\nsoil = "silt_loam"\ncrop = "tomato"\nroot_depth_m = 0.4\n'
-                   f'area_m2 = 6.0\nefficiency = 0.9\nsown = {sown}\n' for n in soil_nodes)
+    beds = "".join(f'[beds.{n}]\nname = "Bed {i} (tomatoes)"\nsoil = "silt_loam"\n'
+                   f'crop = "tomato"\nroot_depth_m = 0.4\narea_m2 = 6.0\nefficiency = 0.9\n'
+                   f'sown = {sown}\n' for i, n in enumerate(soil_nodes, 1))
     return ("# written by eil demo: this site's parameters for the impact signals\n"
             "[site]\nlatitude = 50.85\naltitude_m = 60.0\ntimezone = \"Europe/Brussels\"\n"
             + beds)
+
+
+DEMO_SCOPES = """# written by eil demo: the scopes above this site that its impact panel shows.
+# Other sites' published summaries (eil/v1/<site>/_gateway/signals, saved as <site>.json)
+# go into the folder; this site's own summary is always included.
+[scopes.neighbourhood]
+title = "Demo neighbourhood"
+level = "neighbourhood"
+summaries = ["scopes/neighbourhood/*.json"]
+[scopes.neighbourhood.thresholds."water.use"]
+upper = 20000
+source = "demo allocation: the neighbourhood's share of the catchment's dry-season abstraction"
+"""
+
+
+def demo_accounts(data: Path) -> list[tuple[str, str, str]]:
+    """A steward and a volunteer with fresh random passwords, so the signed-in views can be
+    tried (there is still no default password). Kept in demo-accounts.txt, mode 600."""
+    import secrets
+
+    from gateway.accounts import Accounts
+
+    accounts = Accounts(data / "accounts.db")
+    made = []
+    try:
+        known = {name for name, _, _ in accounts.list()}
+        for name, role in (("steward", "steward"), ("volunteer", "volunteer")):
+            if name not in known:
+                password = secrets.token_urlsafe(12)
+                accounts.add(name, role, password)
+                made.append((name, role, password))
+    finally:
+        accounts.close()
+    if made:
+        path = data / "demo-accounts.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.writelines(f"{role}: {name} / {password}\n" for name, role, password in made)
+    return made
 
 
 def demo_library(data: Path, seeds: list[int]) -> None:
@@ -134,6 +182,10 @@ def run_demo(plan: DemoPlan, stop: threading.Event) -> int:
         print(f"EIL demo: site {plan.site}, {len(nodes)} simulated nodes "
               f"({', '.join(n for n, _ in node_ids(plan.nodes))}), time x{plan.speed:g}")
         print(f"web views: http://127.0.0.1:{plan.http_port}/")
+        for name, role, password in plan.accounts:
+            print(f"  {role} sign-in: {name} / {password}")
+        if not plan.accounts:
+            print(f"  sign-ins: see {plan.data / 'demo-accounts.txt'}")
         print(f"data: {plan.data}  (try: eil status --data {plan.data})", flush=True)
         deadline = time.monotonic() + plan.duration if plan.duration else None
         code = 0

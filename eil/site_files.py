@@ -7,7 +7,10 @@ from pathlib import Path
 from eil.broker import BrokerSetup
 
 
-def gateway_toml(broker: BrokerSetup, data_dir: Path, http_port: int, extra: str = "") -> str:
+def gateway_toml(broker: BrokerSetup, data_dir: Path, http_port: int, extra: str = "", *,
+                 clock: tuple[float, float, float] | None = None) -> str:
+    """`clock` = (speed, simulated start, real anchor): the site's simulated timeline, which
+    the gateway's signals and views then follow too."""
     return f"""site = "{broker.site}"
 data_dir = "{data_dir}"
 [broker]
@@ -18,7 +21,7 @@ password_file = "{broker.secret_file('_gateway')}"
 [http]
 host = "127.0.0.1"
 port = {http_port}
-{extra}"""
+{extra}""" + _clock(clock)
 
 
 def node_toml(broker: BrokerSetup, node: str, data_dir: Path, sensors: str, *,
@@ -32,8 +35,11 @@ host = "127.0.0.1"
 port = {broker.port}
 password_file = "{broker.secret_file(node)}"
 """
-    if clock:
-        text += f"[clock]\nspeed = {clock[0]}\nstart = {clock[1]}\nanchor = {clock[2]}\n"
+    text += _clock(clock)
     if publish:
         text += f"[publish]\n{publish}"
     return text + sensors
+
+
+def _clock(clock: tuple[float, float, float] | None) -> str:
+    return f"[clock]\nspeed = {clock[0]}\nstart = {clock[1]}\nanchor = {clock[2]}\n" if clock else ""

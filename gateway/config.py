@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,24 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """The site's time as the signals and views see it: real time, or a simulated timeline
+    (the demo's and the tests' nodes run faster than real time; the gateway follows them)."""
+    speed: float = 1.0
+    start: float | None = None  # simulated UNIX time at `anchor` (real UNIX time)
+    anchor: float | None = None
+
+    def now(self) -> float:
+        if self.start is None:
+            return time.time()
+        anchor = self.anchor if self.anchor is not None else self.start
+        return self.start + (time.time() - anchor) * self.speed
+
+    def now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -42,6 +61,7 @@ class GatewayConfig:
     ingest: IngestConfig
     http: HttpConfig
     signals: SignalsConfig = SignalsConfig(300.0)
+    clock: Clock = Clock()
 
     @property
     def db_path(self) -> Path:
@@ -73,7 +93,13 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             shared_group=ing.get("shared_group", str, "eil-ingest")),
         http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
+        clock=_clock(root.table("clock")),
     )
+
+
+def _clock(t: Table) -> Clock:
+    return Clock(speed=t.positive("speed", 1.0), start=t.get("start", (int, float), None),
+                 anchor=t.get("anchor", (int, float), None))
 
 
 def _every(t: Table) -> float:

@@ -25,7 +25,8 @@ class Gateway:
 
             from gateway.web.app import create_app
 
-            config = uvicorn.Config(create_app(Store(cfg.db_path, readonly=True)),
+            config = uvicorn.Config(create_app(Store(cfg.db_path, readonly=True), cfg.site,
+                                               cfg.clock),
                                     host=cfg.http.host, port=cfg.http.port, log_level="warning")
             self.web = uvicorn.Server(config)
 
@@ -38,10 +39,16 @@ class Gateway:
         if self.web is not None:
             threads.append(threading.Thread(target=self.web.run, name="web", daemon=True))
             log.info("web views at %s", self.url)
+            from gateway.web.auth import first_run_token
+
+            token = first_run_token(self.cfg.data_dir)
+            if token is not None:
+                log.warning("no account yet: open %ssetup with the token in %s (or run `eil "
+                            "gateway account add NAME --role steward`)", self.url, token)
         if self.cfg.signals.every_s > 0:
             topic = signals_topic(self.cfg.site)
             publisher = SignalPublisher(self.cfg.data_dir, lambda payload: self.ingest.client.publish(
-                topic, payload, qos=1, retain=True), self.cfg.signals.every_s)
+                topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock)
             threads.append(threading.Thread(target=publisher.run, args=(stop,), name="signals",
                                             daemon=True))
         for t in threads:

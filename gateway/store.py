@@ -245,6 +245,35 @@ class Store:
             for row in rows:
                 yield ExportRow(*row)
 
+    def series(self, node: str, name: str, since_ms: int, until_ms: int,
+               points: int | None = None) -> tuple[str | None, list[int], list[float]]:
+        """One quantity of one node in [since, until): (unit, times ms, values), oldest first.
+        With `points`, a longer series comes back as that many time buckets (bucket start,
+        mean), the way a chart of a month needs it."""
+        with self.lock:
+            found = self.db.execute(
+                "SELECT s.series_id, s.unit FROM series s JOIN nodes n USING (node_id) WHERE "
+                "n.node = ? AND s.name = ? AND s.kind != 'event'", (node, name)).fetchall()
+            if not found:
+                return None, [], []
+            ids = ",".join(str(int(sid)) for sid, _ in found)
+            where = f"series_id IN ({ids}) AND t >= ? AND t < ? AND v IS NOT NULL"
+            rows: list[tuple[int, float]] = []
+            if points:
+                n = self.db.execute(f"SELECT count(*) FROM readings WHERE {where}",
+                                    (since_ms, until_ms)).fetchone()[0]
+                if n > points:
+                    bucket = max(1, -(-(until_ms - since_ms) // points))
+                    rows = self.db.execute(
+                        f"SELECT ? + (t - ?) / ? * ?, avg(v) FROM readings WHERE {where} "
+                        "GROUP BY (t - ?) / ? ORDER BY 1",
+                        (since_ms, since_ms, bucket, bucket, since_ms, until_ms, since_ms,
+                         bucket)).fetchall()
+            if not rows:
+                rows = self.db.execute(f"SELECT t, v FROM readings WHERE {where} ORDER BY t",
+                                       (since_ms, until_ms)).fetchall()
+        return found[0][1], [r[0] for r in rows], [r[1] for r in rows]
+
     def node_summary(self) -> list[dict[str, object]]:
         with self.lock, self._snapshot():
             nodes = self.db.execute(

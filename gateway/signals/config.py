@@ -138,7 +138,8 @@ def _allocation(raw: dict[str, Any], where: str, sid: str, cfg: SignalConfig) ->
 
 
 BED_DEFAULTS: dict[str, Any] = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3,
-                                "area_m2": 1.0, "efficiency": 0.8, "p": 0.5, "sown": None}
+                                "area_m2": 1.0, "efficiency": 0.8, "p": 0.5, "sown": None,
+                                "name": None}
 
 
 def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any]:
@@ -155,6 +156,8 @@ def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any
     for key in ("root_depth_m", "area_m2", "efficiency", "p"):
         if not isinstance(bed[key], int | float) or bed[key] <= 0:
             raise SignalConfigError(f"{where}: {key} must be a positive number")
+    if bed["name"] is not None and not (isinstance(bed["name"], str) and bed["name"].strip()):
+        raise SignalConfigError(f"{where}: name must be a text (name = \"Bed 3, tomatoes\")")
     if bed["sown"] is not None and not isinstance(bed["sown"], date):
         raise SignalConfigError(f"{where}: sown must be a date (sown = 2026-04-15)")
     return bed

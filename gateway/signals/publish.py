@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.config import Clock
 from gateway.errors import GatewayError
 from gateway.signals.engine import Result, evaluate
 from gateway.signals.history import SignalStore
@@ -34,12 +35,13 @@ def summary(r: Result, t_ms: int) -> dict[str, object]:
 
 class SignalPublisher:
     def __init__(self, data_dir: Path, publish: Callable[[bytes], object],
-                 every_s: float = 300.0) -> None:
+                 every_s: float = 300.0, clock: Clock | None = None) -> None:
         self.data_dir, self.publish, self.every_s = data_dir, publish, every_s
+        self.clock = clock or Clock()
         self.runs = 0
 
     def once(self, now_ms: int | None = None) -> list[Result]:
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        now_ms = now_ms if now_ms is not None else self.clock.now_ms()
         results = evaluate(self.data_dir, now_ms)
         store = SignalStore(self.data_dir / "signals.db")
         try:

@@ -8,9 +8,17 @@ report a value is named, never silently left out.
 
 from __future__ import annotations
 
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gateway.signals.bands import Limits, band, distance
+from gateway.signals.config import SignalConfigError
+
+SCOPES_FILE = "scopes.toml"  # in the gateway's data directory: the scopes its panel shows
+LEVELS = ("neighbourhood", "municipality")
 
 ADDITIVE = ("water.use", "energy.carbon", "soil.irrigation_need", "tools.co2e_avoided",
             "tools.avoided_purchases")
@@ -54,3 +62,82 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
                          threshold={"lower": lim.lower, "upper": lim.upper, "source": source})
         out.append(entry)
     return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A scope above the site, as one gateway's panel shows it: this site's own summary plus the
+    summaries of the other sites, collected as JSON files (a broker bridge's subscriber, a
+    shared folder, rsync: whatever the sites agreed on)."""
+    name: str
+    title: str
+    level: str
+    summaries: tuple[str, ...]  # glob patterns, relative to the data directory
+    limits: dict[str, tuple[Limits, str]]
+
+
+def read_summary(path: Path) -> list[dict[str, Any]]:
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SignalConfigError(f"{path}: not a signal summary ({exc})") from exc
+    if not isinstance(summary, list) or not all(isinstance(s, dict) and "signal" in s
+                                                for s in summary):
+        raise SignalConfigError(f"{path}: not a signal summary (expected a JSON array of "
+                                f"signals)")
+    return summary
+
+
+def read_limits(raw: object, where: str) -> dict[str, tuple[Limits, str]]:
+    """[thresholds."<signal>"] lower / upper / source (required) of a rolled-up scope."""
+    if not isinstance(raw, dict):
+        raise SignalConfigError(f"{where}: thresholds must be a table")
+    limits = {}
+    for sid, t in raw.items():
+        if not isinstance(t, dict) or not str(t.get("source") or "").strip():
+            raise SignalConfigError(f"{where}.{sid}: source is required")
+        for key in ("lower", "upper"):
+            if t.get(key) is not None and not isinstance(t[key], int | float):
+                raise SignalConfigError(f"{where}.{sid}.{key}: not a number")
+        try:
+            limits[sid] = (Limits(t.get("lower"), t.get("upper")), str(t["source"]))
+        except ValueError as exc:
+            raise SignalConfigError(f"{where}.{sid}: {exc}") from exc
+    return limits
+
+
+def load_scopes(data_dir: Path) -> list[Scope]:
+    path = data_dir / SCOPES_FILE
+    if not path.exists():
+        return []
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SignalConfigError(f"{path}: {exc}") from exc
+    out = []
+    for name, t in raw.get("scopes", {}).items():
+        where = f"{path}: scopes.{name}"
+        if not isinstance(t, dict):
+            raise SignalConfigError(f"{where}: must be a table")
+        level = t.get("level", "neighbourhood")
+        if level not in LEVELS:
+            raise SignalConfigError(f"{where}.level: {level!r} is not one of {', '.join(LEVELS)}")
+        globs = t.get("summaries", [])
+        if isinstance(globs, str):
+            globs = [globs]
+        if not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
+            raise SignalConfigError(f"{where}.summaries: a list of file patterns")
+        out.append(Scope(name, str(t.get("title", name)), level, tuple(globs),
+                         read_limits(t.get("thresholds", {}), f"{where}.thresholds")))
+    return out
+
+
+def scope_sites(scope: Scope, data_dir: Path, site: str,
+                own: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Site name -> summary: this site's own, and every other site's file (named after it)."""
+    sites = {site: own}
+    for pattern in scope.summaries:
+        for path in sorted(data_dir.glob(pattern)):
+            if path.stem != site:
+                sites[path.stem] = read_summary(path)
+    return sites

@@ -32,7 +32,7 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
     try:
         time.sleep(12)
         with chromium_page() as page:
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(f"http://127.0.0.1:{port}/readings")
             page.wait_for_selector("article.node[data-node='tools-1'] tr[data-quantity]",
                                    timeout=15000)
             page.wait_for_selector("article.node[data-node='soil-1'] tr[data-quantity]")

@@ -23,7 +23,7 @@ def test_page_shows_online_offline_and_latest_values(make_site) -> None:  # type
                "readings from both nodes")
     site.kill("energy-1")
     with chromium_page(width=420, height=900) as page:  # a phone in the garden
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"http://127.0.0.1:{port}/readings")
         page.wait_for_selector("article[data-node='energy-1'] .badge.offline", timeout=15000)
         assert page.locator("article[data-node='soil-1'] .badge").inner_text() == "online"
         row = page.locator("article[data-node='soil-1'] tr[data-quantity='soil.temperature'] td")
@@ -46,10 +46,10 @@ def test_api_rejects_bad_parameters_with_a_reason(make_site) -> None:  # type: i
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: _up(base), 20, "web server")
     with pytest.raises(urllib.error.HTTPError) as exc:
-        urllib.request.urlopen(f"{base}/api/v1/dead-letters?limit=zero")
+        urllib.request.urlopen(f"{base}/api/v1/series?node=soil-1&name=soil.moisture&hours=zero")
     assert exc.value.code == 422
     detail = json.loads(exc.value.read())["detail"][0]
-    assert detail["loc"] == ["query", "limit"] and "integer" in detail["msg"]
+    assert detail["loc"] == ["query", "hours"] and "number" in detail["msg"]
     spec = json.loads(urllib.request.urlopen(f"{base}/openapi.json").read())
     assert {"/api/v1/nodes", "/api/v1/latest", "/api/v1/dead-letters"} <= set(spec["paths"])
 

@@ -18,6 +18,7 @@ from gateway.store import Store
 
 SENSORS = {
     "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = {interval}\nseed = {seed}\n',
+    "weather": '[[sensors]]\ntype = "sim.weather"\ninterval_s = {interval}\nseed = {seed}\n',
     "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = {interval}\nseed = {seed}\n',
     "energy": '[[sensors]]\ntype = "sim.energy"\ninterval_s = {interval}\nseed = {seed}\n',
     "tools": '[[sensors]]\ntype = "sim.tool_station"\ninterval_s = {interval}\nseed = {seed}\n'
@@ -44,11 +45,12 @@ class Site:
         self.broker = LocalBroker(self.setup)
         self.http_port = http_port
         self.gateway_cfg = root / "gateway.toml"
-        self.gateway_cfg.write_text(gateway_toml(self.setup, root / "gw", http_port,
-                                                 "[ingest]\nbatch_wait_s = 0.02\n"))
         now = time.time()
         self.anchor, self.speed = now, speed
         self.sim_start = sim_start if sim_start is not None else now
+        self.gateway_cfg.write_text(gateway_toml(self.setup, root / "gw", http_port,
+                                                 "[ingest]\nbatch_wait_s = 0.02\n",
+                                                 clock=(speed, self.sim_start, now)))
         self.node_cfgs: dict[str, Path] = {}
         for i, (node, kind) in enumerate(nodes.items()):
             d = root / "nodes" / node

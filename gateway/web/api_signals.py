@@ -1,0 +1,278 @@
+"""The impact signals on the web: latest values, their history and explanation, the council
+panel of a scope (with export), and the gardener's beds. Public: signals carry no member data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as Path_
+from fastapi.responses import Response
+
+from gateway.config import Clock
+from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
+from gateway.signals.catalogue import DEFS
+from gateway.signals.config import SignalConfigError, bed_params, load_config
+from gateway.signals.history import SignalStore
+from gateway.signals.publish import LATEST_FILE
+from gateway.signals.rollup import Scope, load_scopes, rollup, scope_sites
+from gateway.store import Store
+
+SITE_SCOPES = ("site", "library")  # what a site's council reads first: its totals
+SPARK_DAYS, SPARK_POINTS = 30, 60
+WETTING_RISE = 2.0  # %-points of soil moisture within an hour: rain or watering reached the bed
+BANDS = (SHORTFALL, SAFE, OVERSHOOT)
+Json = dict[str, Any]
+
+
+def latest_signals(data_dir: Path) -> list[Json]:
+    path = data_dir / LATEST_FILE
+    return list(json.loads(path.read_text())) if path.exists() else []
+
+
+def _worst(members: list[Json]) -> Json:
+    """The member furthest past its threshold (else the first with a value)."""
+    ranked = sorted(members, key=lambda m: (m["band"] not in (SHORTFALL, OVERSHOOT),
+                                            -(m.get("distance") or 0.0), m["value"] is None))
+    return ranked[0]
+
+
+def site_panel(signals: list[Json], history: SignalStore | None, now_ms: int) -> list[Json]:
+    """Site totals as they are; every signal kept per node or bed as one group (a panel of 50
+    nodes stays readable), led by its worst member."""
+    out: list[Json] = []
+    groups: dict[str, list[Json]] = {}
+    for s in signals:
+        if s["scope"] in SITE_SCOPES:
+            out.append(dict(s))
+        else:
+            groups.setdefault(s["signal"], []).append(s)
+    for signal, members in groups.items():
+        if len(members) == 1:
+            out.append(dict(members[0]))
+            continue
+        worst = _worst(members)
+        counts = {b: sum(m["band"] == b for m in members) for b in BANDS}
+        counts["none"] = sum(m["band"] is None for m in members)
+        out.append({**worst, "id": f"{signal}@*", "group": True, "worst": worst["id"],
+                    "scope": f"{len(members)} scopes",
+                    "counts": counts, "members": [
+                        {k: m[k] for k in ("id", "scope", "value", "unit", "band", "alert")}
+                        for m in members]})
+    for entry in out:
+        entry["title"] = DEFS[entry["signal"]].title if entry["signal"] in DEFS else \
+            entry.get("title", entry["signal"])
+        sid = str(entry.get("worst", entry["id"]))
+        entry["history"] = [] if history is None else spark(history, sid, now_ms)
+    order = {sid: i for i, sid in enumerate(DEFS)}
+    return sorted(out, key=lambda e: (e["scope"] not in SITE_SCOPES,
+                                      order.get(e["signal"], 999)))
+
+
+def spark(history: SignalStore, sid: str, now_ms: int) -> list[list[float]]:
+    """The signal over the last 30 days as at most 60 (time ms, mean) points."""
+    since = now_ms - SPARK_DAYS * 86_400_000
+    bucket = SPARK_DAYS * 86_400_000 // SPARK_POINTS
+    return [[t, v] for t, v in history.db.execute(
+        "SELECT min(t), avg(value) FROM signal_values WHERE id = ? AND t >= ? AND value IS NOT "
+        "NULL GROUP BY (t - ?) / ? ORDER BY 1", (sid, since, since, bucket))]
+
+
+def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:
+    out = rollup(sites, scope.name, scope.limits)
+    for entry in out:
+        entry.update(title=DEFS[entry["signal"]].title if entry["signal"] in DEFS else
+                     entry["signal"], alert=False, history=[], time_to_threshold_s=None)
+        if entry["threshold"] is None:
+            entry["note"] = entry.get("note") or f"no {scope.level} threshold set for it"
+    return out
+
+
+def _csv(panel: Json) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["scope", "signal", "title", "value", "unit", "band", "lower", "upper",
+                "threshold_source", "time_to_threshold_s", "alert", "note"])
+    for e in panel["signals"]:
+        th = e.get("threshold") or {}
+        w.writerow([e["scope"], e["signal"], e["title"], "" if e["value"] is None else e["value"],
+                    e["unit"], e["band"] or "", th.get("lower", ""), th.get("upper", ""),
+                    th.get("source", ""), e.get("time_to_threshold_s") or "",
+                    int(bool(e.get("alert"))), e.get("note") or ""])
+    return buf.getvalue()
+
+
+def router(store: Store, site: str, clock: Clock) -> APIRouter:
+    data_dir = store.path.parent
+    r = APIRouter(prefix="/api/v1", tags=["signals"])
+
+    def scopes() -> list[Scope]:
+        try:
+            return load_scopes(data_dir)
+        except SignalConfigError as exc:
+            raise HTTPException(500, f"the gateway's scope configuration is broken: {exc}") \
+                from exc
+
+    def panel(scope: str) -> Json:
+        now_ms = clock.now_ms()
+        own = latest_signals(data_dir)
+        known = scopes()
+        levels = [{"id": "site", "title": f"Site {site}", "level": "site"}] + [
+            {"id": s.name, "title": s.title, "level": s.level} for s in known]
+        if scope == "site":
+            path = data_dir / "signals.db"
+            history = SignalStore(path) if path.exists() else None
+            try:
+                entries = site_panel(own, history, now_ms)
+            finally:
+                if history is not None:
+                    history.close()
+            title, level, sites = f"Site {site}", "site", [site]
+        else:
+            chosen = next((s for s in known if s.name == scope), None)
+            if chosen is None:
+                raise HTTPException(404, f"no scope {scope!r}; there are: "
+                                         f"{', '.join(x['id'] for x in levels)}")
+            try:
+                by_site = scope_sites(chosen, data_dir, site, own)
+            except SignalConfigError as exc:
+                raise HTTPException(500, str(exc)) from exc
+            entries = rollup_panel(chosen, by_site)
+            title, level, sites = chosen.title, chosen.level, sorted(by_site)
+        computed = max((int(s["t"]) for s in own if "t" in s), default=None)
+        return {"scope": scope, "title": title, "level": level, "sites": sites,
+                "scopes": levels, "computed_ms": computed, "signals": entries}
+
+    @r.get("/signals")
+    def signals(scope: str | None = Query(None, max_length=100,
+                                          description="a scope, or a node's prefix")
+                ) -> list[Json]:
+        """The latest impact signals (as the gateway last computed and published them): value,
+        unit, band, threshold and its source, alert, time to threshold, input quality."""
+        out = latest_signals(data_dir)
+        if scope:
+            out = [s for s in out if s["scope"] == scope or s["scope"].startswith(scope + "/")]
+        return out
+
+    @r.get("/signals/{signal_id}/history")
+    def signal_history(signal_id: str = Path_(max_length=200),
+                       hours: float = Query(48.0, gt=0, le=24 * 366)) -> Json:
+        """A signal's stored values (time ms, value, band) over the last `hours`."""
+        path = data_dir / "signals.db"
+        if not path.exists():
+            raise HTTPException(404, f"no signal history yet for {signal_id!r}")
+        history = SignalStore(path)
+        try:
+            since = clock.now_ms() - int(hours * 3_600_000)
+            rows = history.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? "
+                                      "AND t >= ? ORDER BY t", (signal_id, since)).fetchall()
+        finally:
+            history.close()
+        if not rows:
+            raise HTTPException(404, f"no stored values of {signal_id!r} in the last {hours:g} h")
+        return {"id": signal_id, "values": [{"t": t, "value": v, "band": b} for t, v, b in rows]}
+
+    @r.get("/signals/{signal_id}/explain")
+    def signal_explain(signal_id: str = Path_(max_length=200)) -> Json:
+        """How a signal's value came about, computed now: formula, inputs with their quality
+        and the stored sequence numbers used, the numbers, and the threshold's provenance."""
+        from gateway.signals.engine import evaluate
+
+        result = next((r for r in evaluate(data_dir, clock.now_ms())
+                       if r.id == signal_id), None)
+        if result is None:
+            raise HTTPException(404, f"no signal {signal_id!r} at this site")
+        th = result.threshold
+        return {
+            "id": result.id, "title": result.title, "value": result.value, "unit": result.unit,
+            "band": result.band, "distance": result.distance, "note": result.note,
+            "formula": result.formula, "numbers": result.numbers, "alert": result.alert,
+            "inputs": [{"series": i.series, "quality": i.quality.label,
+                        "readings": i.quality.readings, "suspect": i.quality.suspect,
+                        "failed": i.quality.failed, "first_seq": i.first_seq,
+                        "last_seq": i.last_seq} for i in result.inputs],
+            "threshold": None if result.limits is None else {
+                "lower": result.limits.lower, "upper": result.limits.upper,
+                "source": th.source if th else None, "rationale": th.rationale if th else None,
+                "set_by": th.set_by if th else None, "set_at": th.set_at if th else None,
+                "reason": th.reason if th else None,
+                "replaces": None if th is None or th.replaces is None else {
+                    "lower": th.replaces.limits.lower, "upper": th.replaces.limits.upper,
+                    "source": th.replaces.source}},
+            "trend": None if result.trend is None else {
+                "slope_per_s": result.trend.slope_per_s, "r2": result.trend.r2,
+                "time_to_threshold_s": result.trend.time_to_threshold_s}}
+
+    @r.get("/panel")
+    def council_panel(scope: str = Query("site", max_length=100,
+                                         description="site, or a neighbourhood / municipality "
+                                                     "scope from scopes.toml")) -> Json:
+        """The council's impact panel of a scope: every signal against its threshold (band,
+        distance, trend and time to threshold, alert), with a 30-day sparkline."""
+        return panel(scope)
+
+    @r.get("/panel/export", responses={200: {"content": {"text/csv": {}}}})
+    def panel_export(scope: str = Query("site", max_length=100),
+                     format: Literal["csv", "json"] = "csv") -> Response:
+        """The panel as a file to keep or share: CSV (one row per signal) or JSON."""
+        data = panel(scope)
+        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
+        name = f"eil-panel-{scope}-{stamp}.{format}"
+        body, media = ((_csv(data), "text/csv; charset=utf-8") if format == "csv" else
+                       (json.dumps(data, indent=1, default=str), "application/json"))
+        return Response(body, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @r.get("/garden")
+    def garden() -> Json:
+        """The gardener's beds: water now or not, and how many litres; soil moisture bands
+        (field capacity, readily available water, wilting point); soil temperature against the
+        crop's sowing minimum; frost; the last time rain or watering wetted the bed."""
+        try:
+            cfg = load_config(data_dir)
+        except SignalConfigError as exc:
+            raise HTTPException(500, f"the site's signal configuration is broken: {exc}") from exc
+        by_id = {s["id"]: s for s in latest_signals(data_dir)}
+        now_ms = clock.now_ms()
+        beds = []
+        for s in by_id.values():
+            if s["signal"] != "soil.depletion":
+                continue
+            scope = s["scope"]
+            node, _, prefix = scope.partition("/")
+            name = f"{prefix}.soil.moisture" if prefix else "soil.moisture"
+            bed = bed_params(cfg, scope)
+            fc, wp = cfg.soils[bed["soil"]]
+            need = by_id.get(f"soil.irrigation_need@{scope}", {})
+            temp = by_id.get(f"soil.sowing_temperature@{scope}") or \
+                by_id.get(f"soil.sowing_temperature@{node}")
+            unit, times, values = store.series(node, name, now_ms - 14 * 86_400_000, now_ms + 1,
+                                               points=14 * 24)
+            beds.append({
+                "scope": scope, "node": node, "series": name, "name": bed["name"] or scope,
+                "crop": bed["crop"], "soil": bed["soil"], "area_m2": bed["area_m2"],
+                "depletion": s["value"], "band": s["band"], "note": s.get("note"),
+                "water_now": None if s["value"] is None else s["value"] >= 1.0,
+                "litres": need.get("value"), "signal": s["id"],
+                "moisture": {"latest": values[-1] if values else None, "unit": unit,
+                             "latest_ms": times[-1] if times else None,
+                             "field_capacity": fc * 100, "wilting_point": wp * 100,
+                             "readily_available": (fc - bed["p"] * (fc - wp)) * 100},
+                "temperature": None if not temp else {
+                    "signal": temp["id"], "mean_24h": temp["value"],
+                    "minimum": (temp.get("threshold") or {}).get("lower"), "band": temp["band"],
+                    "note": temp.get("note")},
+                "last_wetting_ms": next((times[i] for i in range(len(values) - 1, 0, -1)
+                                         if values[i] - values[i - 1] >= WETTING_RISE), None)})
+        frosts = [s for s in by_id.values() if s["signal"] == "weather.frost"]
+        frost = min(frosts, key=lambda s: (s["value"] is None, s["value"] or 0.0), default=None)
+        et0 = next((s for s in by_id.values() if s["signal"] == "weather.et0"), None)
+        return {"beds": sorted(beds, key=lambda b: b["scope"]), "frost": frost, "et0": et0,
+                "computed_ms": max((int(s["t"]) for s in by_id.values()), default=None)}
+
+    return r

@@ -1,0 +1,109 @@
+"""The site's nodes and readings on the web: public node states and latest values, a series for
+charts, dead letters, and the stewards' fleet view."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+
+from gateway.config import Clock
+from gateway.signals.publish import LATEST_FILE
+from gateway.store import Store
+from gateway.web.auth import Auth
+
+OFFLINE_AFTER_S = 300.0  # no message for this long and no retained status: shown offline
+Json = dict[str, Any]
+
+
+def _online(n: Json, now: float) -> bool:
+    last_seen = n["last_seen"]
+    silent = not isinstance(last_seen, float) or now - last_seen > OFFLINE_AFTER_S
+    return n["state"] == "online" and not silent
+
+
+def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
+    data_dir = store.path.parent
+    r = APIRouter(prefix="/api/v1", tags=["site"])
+
+    @r.get("/nodes")
+    def nodes() -> list[Json]:
+        """Every node: online state (retained MQTT status, or silence), last seen, ack lag."""
+        now = time.time()
+        return [{**n, "online": _online(n, now)} for n in store.node_summary()]
+
+    @r.get("/latest")
+    def latest() -> list[Json]:
+        """The newest stored value of every quantity of every node, with its unit. Public, so
+        an event's reference (a member's pseudonym on a tool station) is left out."""
+        return [{**x, "ref": None} if x["kind"] == "event" else x for x in store.latest()]
+
+    @r.get("/series", responses={200: {"content": {"application/json": {}}},
+                                 404: {"description": "no such series"}})
+    def series(node: str = Query(max_length=64), name: str = Query(max_length=128),
+               hours: float = Query(48.0, gt=0, le=24 * 366, description="how far back"),
+               points: int | None = Query(None, ge=10, le=100_000,
+                                          description="at most this many points (time-bucket "
+                                                      "means); all readings without it")
+               ) -> Response:
+        """One quantity of one node as columns: times (ms) and values, with the unit."""
+        now_ms = clock.now_ms()
+        unit, t, v = store.series(node, name, now_ms - int(hours * 3_600_000), now_ms + 1, points)
+        if unit is None and not t:
+            raise HTTPException(404, f"node {node!r} has no stored series {name!r}")
+        # orjson: a month of minutes is 43,200 pairs; the standard encoder would dominate
+        return Response(orjson.dumps({"node": node, "name": name, "unit": unit, "t": t, "v": v}),
+                        media_type="application/json")
+
+    steward = Depends(auth.require("steward"))
+    refused: dict[int | str, Json] = {401: {"description": "not signed in"},
+                                      403: {"description": "not a steward"},
+                                      503: {"description": "no account exists yet"}}
+
+    @r.get("/dead-letters", dependencies=[steward], responses=refused)
+    def dead_letters(limit: int = Query(100, ge=1, le=1000)) -> list[Json]:
+        """Stewards: messages and records the gateway refused, newest first, with the reason
+        (a refused payload may hold anything, so this is not public)."""
+        return store.dead_letters(limit)
+
+    @r.get("/fleet", dependencies=[steward], responses=refused)
+    def fleet() -> list[Json]:
+        """Stewards: every node's state, last seen, battery, backlog (outbox, unacknowledged
+        sequence numbers), dead letters, the quality of its streams as the signals last saw
+        them, and when each calibration came into use."""
+        now = time.time()
+        quality: dict[str, dict[str, str]] = {}
+        path = data_dir / LATEST_FILE
+        for signal in (json.loads(path.read_text()) if path.exists() else []):
+            for series, label in signal.get("inputs", {}).items():
+                node, _, name = series.partition("/")
+                quality.setdefault(node, {})[name] = label
+        calibrations: dict[str, dict[str, Json]] = {}
+        for node, _, t_ms, name, _, ref in store.events_named(["calibration"]):
+            sensor = name.rsplit(".calibration", 1)[0] if name != "calibration" else ""
+            known = calibrations.setdefault(node, {})
+            if sensor not in known or int(known[sensor]["since_ms"]) < t_ms:
+                known[sensor] = {"id": ref, "since_ms": t_ms,
+                                 "age_days": round((clock.now_ms() - t_ms) / 86_400_000, 1)}
+        battery = {(str(x["node"])): x for x in store.latest()
+                   if str(x["name"]).endswith(("battery.voltage", "battery.soc"))}
+        out = []
+        for n in store.node_summary():
+            node = str(n["node"])
+            streams = quality.get(node, {})
+            last = n["node_last_seq"]
+            out.append({**n, "online": _online(n, now),
+                        "unacknowledged": None if last is None else
+                        max(0, int(last) - int(n["acked"])),  # type: ignore[call-overload]
+                        "battery": None if node not in battery else {
+                            k: battery[node][k] for k in ("name", "value", "unit", "time_ms")},
+                        "streams": streams,
+                        "attention": sorted(k for k, v in streams.items() if v != "pass"),
+                        "calibrations": calibrations.get(node, {})})
+        return out
+
+    return r

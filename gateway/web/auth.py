@@ -1,0 +1,168 @@
+"""Who may see the steward and volunteer views: browser sign-ins (an HttpOnly, SameSite=Strict
+cookie), HTTP Basic for scripts, and the first-run step that creates the first account.
+
+There is no default account. While none exists the gateway keeps a one-time token in
+`first-run-token` (mode 600) in its data directory: whoever can read that file on the gateway
+may create the first steward at /setup. The file is deleted as soon as an account exists.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from gateway.accounts import SESSION_S, AccountError, Accounts
+
+COOKIE = "eil_session"
+FIRST_RUN_FILE = "first-run-token"
+MAX_FAILURES, FAILURE_WINDOW_S = 10, 900.0  # then that account name is locked for the window
+BASIC = HTTPBasic(auto_error=False, description="a steward's or volunteer's account")
+
+
+class SignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class FirstRun(SignIn):
+    token: str = Field(min_length=1, max_length=128)
+
+
+class Who(BaseModel):
+    name: str
+    role: str
+
+
+def first_run_token(data_dir: Path) -> Path | None:
+    """Make the one-time first-run token if no account exists yet (and remove a stale one)."""
+    path = data_dir / FIRST_RUN_FILE
+    with _accounts(data_dir) as accounts:
+        if accounts.count():
+            path.unlink(missing_ok=True)
+            return None
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(24) + "\n")
+    return path
+
+
+@contextmanager
+def _accounts(data_dir: Path) -> Iterator[Accounts]:
+    accounts = Accounts(data_dir / "accounts.db")
+    try:
+        yield accounts
+    finally:
+        accounts.close()
+
+
+class Auth:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.failures: dict[str, list[float]] = defaultdict(list)
+
+    def who(self, request: Request, basic: HTTPBasicCredentials | None = None) -> Who | None:
+        token = request.cookies.get(COOKIE)
+        with _accounts(self.data_dir) as accounts:
+            if token:
+                found = accounts.session(token)
+                if found:
+                    return Who(name=found[0], role=found[1])
+            if basic is not None:
+                role = self.check(accounts, basic.username, basic.password)
+                return Who(name=basic.username, role=role) if role else None
+        return None
+
+    def check(self, accounts: Accounts, name: str, password: str) -> str | None:
+        now = time.monotonic()
+        recent = [t for t in self.failures[name] if now - t < FAILURE_WINDOW_S]
+        self.failures[name] = recent
+        if len(recent) >= MAX_FAILURES:
+            raise HTTPException(429, f"too many failed sign-ins for {name!r}: try again later")
+        role = accounts.check(name, password)
+        if role is None:
+            recent.append(now)
+        return role
+
+    def require(self, *roles: str) -> Callable[..., Who]:
+        """A dependency: the request must come from an account with one of `roles`."""
+        def check(request: Request, basic: Annotated[HTTPBasicCredentials | None,
+                                                      Depends(BASIC)]) -> Who:
+            who = self.who(request, basic)
+            if who is None:
+                with _accounts(self.data_dir) as accounts:
+                    if accounts.count() == 0:
+                        raise HTTPException(503, "no account exists yet: create the first one "
+                                                 "at /setup or with `eil gateway account add`")
+                raise HTTPException(401, "sign in with a steward's or volunteer's account",
+                                    headers={"WWW-Authenticate": 'Basic realm="EIL gateway"'})
+            if who.role not in roles:
+                raise HTTPException(403, f"this needs a {' or '.join(roles)} account")
+            return who
+        return check
+
+    def router(self) -> APIRouter:
+        r = APIRouter(prefix="/api/v1", tags=["sign-in"])
+
+        def set_cookie(response: Response, request: Request, token: str) -> None:
+            response.set_cookie(COOKIE, token, max_age=int(SESSION_S), httponly=True,
+                                samesite="strict", path="/",
+                                secure=request.url.scheme == "https")
+
+        @r.post("/session", responses={401: {"description": "wrong name or password"}})
+        def sign_in(body: SignIn, request: Request, response: Response) -> Who:
+            """Sign in: sets the session cookie the steward and volunteer pages use."""
+            with _accounts(self.data_dir) as accounts:
+                role = self.check(accounts, body.name, body.password)
+                if role is None:
+                    raise HTTPException(401, "wrong account name or password")
+                set_cookie(response, request, accounts.open_session(body.name))
+            return Who(name=body.name, role=role)
+
+        @r.get("/session", responses={401: {"description": "not signed in"}})
+        def session(request: Request) -> Who:
+            """Who is signed in with this browser."""
+            who = self.who(request)
+            if who is None:
+                raise HTTPException(401, "not signed in")
+            return who
+
+        @r.delete("/session", status_code=204)
+        def sign_out(request: Request, response: Response) -> None:
+            token = request.cookies.get(COOKIE)
+            if token:
+                with _accounts(self.data_dir) as accounts:
+                    accounts.close_session(token)
+            response.delete_cookie(COOKIE, path="/")
+
+        @r.post("/first-run", responses={403: {"description": "wrong token, or done already"}})
+        def first_run(body: FirstRun, request: Request, response: Response) -> Who:
+            """Create the first steward account with the one-time token from the gateway's data
+            directory (only while no account exists)."""
+            path = self.data_dir / FIRST_RUN_FILE
+            with _accounts(self.data_dir) as accounts:
+                if accounts.count() or not path.exists():
+                    raise HTTPException(403, "the first account exists already: sign in")
+                expected = path.read_text().strip()
+                if not hmac.compare_digest(body.token.strip().encode(), expected.encode()):
+                    raise HTTPException(403, f"that is not the token in {path}")
+                try:
+                    accounts.add(body.name, "steward", body.password)
+                except AccountError as exc:
+                    raise HTTPException(422, str(exc)) from exc
+                path.unlink(missing_ok=True)
+                set_cookie(response, request, accounts.open_session(body.name))
+            return Who(name=body.name, role="steward")
+
+        return r

@@ -1,0 +1,199 @@
+"use strict";
+// Shared by every view: DOM helper, API access, number and band formatting, the navigation,
+// the explanation dialog and time-series charts (uPlot, shipped with the gateway).
+
+const EIL = (() => {
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "onclick") e.addEventListener("click", v);
+      else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  async function getJSON(path) {
+    const r = await fetch(path, {credentials: "same-origin"});
+    if (r.status === 401 || r.status === 403) {
+      location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
+      throw new Error("sign-in needed");
+    }
+    if (!r.ok) {
+      let detail = `HTTP ${r.status}`;
+      try { detail = (await r.json()).detail ?? detail; } catch (e) { /* not JSON */ }
+      throw new Error(`${path}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+    }
+    return r.json();
+  }
+
+  const UNITS = {"Cel": "°C", "%RH": "% RH", "m/s": "m/s", "W/m2": "W/m²", "l/h": "l/h",
+                 "S/m": "S/m", "/": "", "count": ""};
+
+  // A ratio (unit "/") reads better as a percentage in a meeting room.
+  function number(v, unit) {
+    if (v === null || v === undefined) return "–";
+    if (unit === "/") v *= 100;
+    const a = Math.abs(v);
+    const s = a >= 1000 ? Math.round(v).toLocaleString("en") : a >= 100 ? v.toFixed(0)
+      : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+    return s;
+  }
+  function unitText(unit) { return unit === "/" ? "%" : (UNITS[unit] ?? unit ?? ""); }
+  function value(v, unit) {
+    const u = unitText(unit);
+    return v === null || v === undefined ? "no value" : `${number(v, unit)}${u ? " " + u : ""}`;
+  }
+
+  const BANDS = {
+    shortfall: {symbol: "▼", word: "shortfall", text: "below its lower threshold"},
+    safe: {symbol: "●", word: "safe", text: "inside its thresholds"},
+    overshoot: {symbol: "▲", word: "overshoot", text: "above its upper threshold"},
+    none: {symbol: "–", word: "no threshold", text: "no threshold, or no value"},
+  };
+  function band(b) {
+    const k = BANDS[b] ? b : "none";
+    return el("span", {class: `band ${k}`, title: BANDS[k].text}, `${BANDS[k].symbol} ${BANDS[k].word}`);
+  }
+
+  function when(ms) {
+    if (ms === null || ms === undefined) return "never";
+    return new Date(ms).toLocaleString("en-GB", {dateStyle: "medium", timeStyle: "short"});
+  }
+  function ago(ms) {
+    if (ms === null || ms === undefined) return "never";
+    const s = Math.max(0, (Date.now() - ms) / 1000);
+    if (s < 90) return `${Math.round(s)} s ago`;
+    if (s < 5400) return `${Math.round(s / 60)} min ago`;
+    if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+    return `${Math.round(s / 86400)} days ago`;
+  }
+  function duration(s) {
+    if (s === null || s === undefined) return "–";
+    if (s < 3600) return `${Math.round(s / 60)} min`;
+    if (s < 172800) return `${Math.round(s / 3600)} h`;
+    return `${Math.round(s / 86400)} days`;
+  }
+
+  const LINKS = [["/garden", "Garden"], ["/panel", "Impact panel"], ["/library", "Tool library"],
+                 ["/loans", "Loans"], ["/fleet", "Fleet"], ["/readings", "Readings"]];
+  async function nav() {
+    const n = document.getElementById("nav");
+    if (!n) return;
+    n.replaceChildren(el("a", {href: "/", class: "brand"}, "EIL"),
+      ...LINKS.map(([href, text]) => el("a", {href, "aria-current": location.pathname === href ? "page" : null}, text)));
+    const r = await fetch("/api/v1/session", {credentials: "same-origin"});
+    if (r.ok) {
+      const who = await r.json();
+      n.append(el("span", {class: "who"}, `${who.name} (${who.role}) `,
+        el("button", {class: "link", onclick: async () => {
+          await fetch("/api/v1/session", {method: "DELETE", credentials: "same-origin"});
+          location.assign("/");
+        }}, "sign out")));
+    } else {
+      n.append(el("a", {class: "who", href: `/signin?next=${encodeURIComponent(location.pathname)}`}, "sign in"));
+    }
+  }
+
+  function dialog() {
+    let d = document.getElementById("explain");
+    if (!d) {
+      d = el("dialog", {id: "explain", "aria-labelledby": "explain-title"});
+      document.body.append(d);
+    }
+    return d;
+  }
+
+  function thresholdText(th, unit) {
+    if (!th) return "no threshold";
+    const parts = [];
+    if (th.lower !== null && th.lower !== undefined) parts.push(`at least ${value(th.lower, unit)}`);
+    if (th.upper !== null && th.upper !== undefined) parts.push(`at most ${value(th.upper, unit)}`);
+    return parts.join(", ");
+  }
+
+  // Every number a person sees can be explained: formula, inputs and their quality, the
+  // numbers used, the threshold with its source, who set it and why.
+  async function explain(id) {
+    const d = dialog();
+    d.replaceChildren(el("p", {}, "Working it out…"));
+    if (!d.open) d.showModal();
+    let x;
+    try { x = await getJSON(`/api/v1/signals/${encodeURIComponent(id)}/explain`); }
+    catch (e) { d.replaceChildren(el("p", {class: "error"}, e.message), closeButton(d)); return; }
+    const th = x.threshold;
+    d.replaceChildren(
+      el("h2", {id: "explain-title"}, `${x.title}`),
+      el("p", {class: "meta"}, x.id),
+      el("p", {}, el("strong", {"data-role": "value"}, value(x.value, x.unit)), " ", band(x.band),
+        x.alert ? el("span", {class: "alert"}, " ALERT ") : null),
+      x.note ? el("p", {class: "notice"}, x.note) : null,
+      el("h3", {}, "Formula"), el("pre", {}, x.formula),
+      el("h3", {}, "Inputs and their quality"),
+      el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "series"), el("th", {}, "quality"),
+          el("th", {class: "num"}, "readings"), el("th", {class: "num"}, "suspect"),
+          el("th", {class: "num"}, "failed"), el("th", {}, "stored sequence numbers"))),
+        el("tbody", {}, x.inputs.map(i => el("tr", {}, el("td", {}, i.series), el("td", {}, i.quality),
+          el("td", {class: "num"}, i.readings), el("td", {class: "num"}, i.suspect),
+          el("td", {class: "num"}, i.failed),
+          el("td", {}, i.first_seq === null ? "–" : `${i.first_seq} … ${i.last_seq}`))))),
+      el("h3", {}, "Numbers"),
+      el("table", {"data-role": "numbers"}, el("tbody", {}, Object.entries(x.numbers).map(([k, v]) =>
+        el("tr", {}, el("td", {}, k), el("td", {class: "num"}, typeof v === "number" ? +v.toPrecision(5) : v))))),
+      el("h3", {}, "Threshold"),
+      th ? el("dl", {class: "facts", "data-role": "threshold"},
+        el("dt", {}, "limit"), el("dd", {}, thresholdText(th, x.unit)),
+        el("dt", {}, "source"), el("dd", {}, th.source ?? "–"),
+        el("dt", {}, "why"), el("dd", {}, th.rationale ?? "–"),
+        el("dt", {}, "set by"), el("dd", {}, `${th.set_by ?? "–"}${th.set_at ? ", " + th.set_at : ""}`),
+        th.reason ? [el("dt", {}, "override reason"), el("dd", {}, th.reason)] : null,
+        th.replaces ? [el("dt", {}, "replaces"), el("dd", {},
+          `${thresholdText(th.replaces, x.unit)} (${th.replaces.source})`)] : null)
+        : el("p", {}, "This signal has no threshold: it is reported, not judged."),
+      x.trend ? el("section", {}, el("h3", {}, "Trend"), el("p", {},
+        `${number(x.trend.slope_per_s * 86400, x.unit)} ${unitText(x.unit)} per day (R² ${x.trend.r2.toFixed(2)})` +
+        (x.trend.time_to_threshold_s !== null ? `; reaches its threshold in about ${duration(x.trend.time_to_threshold_s)}` : ""))) : null,
+      closeButton(d));
+    d.querySelector("button.close").focus();
+  }
+  function closeButton(d) {
+    return el("p", {}, el("button", {class: "close", onclick: () => d.close()}, "Close"));
+  }
+
+  // A time series with labelled horizontal reference lines (bands): the label is drawn on the
+  // line, so the meaning never rests on colour alone.
+  function lineChart(target, {t, v, label, unit, lines = [], height = 220}) {
+    const width = Math.max(260, target.clientWidth || 320);
+    const drawLines = u => {
+      const ctx = u.ctx;
+      ctx.save();
+      ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+      for (const line of lines) {
+        const y = u.valToPos(line.value, "y", true);
+        ctx.strokeStyle = line.color; ctx.fillStyle = line.color;
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.setLineDash(line.dash.map(x => x * devicePixelRatio));
+        ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+        ctx.fillText(line.label, u.bbox.left + 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+      }
+      ctx.restore();
+    };
+    const all = v.filter(x => x !== null).concat(lines.map(l => l.value));
+    const lo = Math.min(...all), hi = Math.max(...all), pad = (hi - lo) * 0.08 || 1;
+    return new uPlot({
+      width, height, legend: {show: false},
+      scales: {x: {time: true}, y: {range: [lo - pad, hi + pad]}},
+      axes: [{space: 90}, {label: `${label} (${unitText(unit)})`, size: 55}],
+      series: [{}, {label, stroke: "#1d232b", width: 2}],
+      hooks: {draw: [drawLines]},
+    }, [t.map(x => x / 1000), v], target);
+  }
+
+  return {el, getJSON, number, unitText, value, band, BANDS, when, ago, duration, nav, explain,
+          thresholdText, lineChart};
+})();
+
+document.addEventListener("DOMContentLoaded", () => { EIL.nav(); });
