@@ -29,7 +29,7 @@ from gateway.ingest.watermark import Watermark
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS readings (
     q         INTEGER,            -- QARTOD flag set at the edge (3 suspect, 4 fail)
     PRIMARY KEY (node_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_by_series_time ON readings (series_id, t);
+-- covers v (and, WITHOUT ROWID, the key node_id, seq): a chart's or the engine's range scan
+-- reads the index alone, 3x faster than looking every row up (docs/performance.md)
+CREATE INDEX IF NOT EXISTS readings_by_series_time_value ON readings (series_id, t, v);
 CREATE TABLE IF NOT EXISTS committed_ranges (  -- committed above a gap in a node's sequence
     node_id INTEGER NOT NULL,
     first   INTEGER NOT NULL,
@@ -101,11 +103,14 @@ class ExportRow:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Bring an older store up to SCHEMA_VERSION in place (columns only ever get added)."""
+    """Bring an older store up to SCHEMA_VERSION in place (columns only ever get added; the
+    new index is built by the schema script that follows, once, at the first start)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version == 1:
         db.execute("ALTER TABLE readings ADD COLUMN cal TEXT")
         db.execute("ALTER TABLE readings ADD COLUMN q INTEGER")
+    if version in (1, 2):
+        db.execute("DROP INDEX IF EXISTS readings_by_series_time")
     elif version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
@@ -248,8 +253,8 @@ class Store:
     def series(self, node: str, name: str, since_ms: int, until_ms: int,
                points: int | None = None) -> tuple[str | None, list[int], list[float]]:
         """One quantity of one node in [since, until): (unit, times ms, values), oldest first.
-        With `points`, a longer series comes back as that many time buckets (bucket start,
-        mean), the way a chart of a month needs it."""
+        With `points`, the span is cut into that many time buckets and each comes back as
+        (its first reading's time, mean), the way a chart of a month needs it."""
         with self.lock:
             found = self.db.execute(
                 "SELECT s.series_id, s.unit FROM series s JOIN nodes n USING (node_id) WHERE "
@@ -258,18 +263,12 @@ class Store:
                 return None, [], []
             ids = ",".join(str(int(sid)) for sid, _ in found)
             where = f"series_id IN ({ids}) AND t >= ? AND t < ? AND v IS NOT NULL"
-            rows: list[tuple[int, float]] = []
-            if points:
-                n = self.db.execute(f"SELECT count(*) FROM readings WHERE {where}",
-                                    (since_ms, until_ms)).fetchone()[0]
-                if n > points:
-                    bucket = max(1, -(-(until_ms - since_ms) // points))
-                    rows = self.db.execute(
-                        f"SELECT ? + (t - ?) / ? * ?, avg(v) FROM readings WHERE {where} "
-                        "GROUP BY (t - ?) / ? ORDER BY 1",
-                        (since_ms, since_ms, bucket, bucket, since_ms, until_ms, since_ms,
-                         bucket)).fetchall()
-            if not rows:
+            if points:  # one pass: a bucket holding one reading keeps its exact time
+                bucket = max(1, -(-(until_ms - since_ms) // points))
+                rows = self.db.execute(
+                    f"SELECT min(t), avg(v) FROM readings WHERE {where} GROUP BY (t - ?) / ? "
+                    "ORDER BY 1", (since_ms, until_ms, since_ms, bucket)).fetchall()
+            else:
                 rows = self.db.execute(f"SELECT t, v FROM readings WHERE {where} ORDER BY t",
                                        (since_ms, until_ms)).fetchall()
         return found[0][1], [r[0] for r in rows], [r[1] for r in rows]

@@ -26,6 +26,7 @@ from gateway.store import Store
 SITE_SCOPES = ("site", "library")  # what a site's council reads first: its totals
 SPARK_DAYS, SPARK_POINTS = 30, 60
 WETTING_RISE = 2.0  # %-points of soil moisture within an hour: rain or watering reached the bed
+WETTING_DAYS = 7  # how far back the last wetting is looked for
 BANDS = (SHORTFALL, SAFE, OVERSHOOT)
 Json = dict[str, Any]
 
@@ -251,8 +252,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             need = by_id.get(f"soil.irrigation_need@{scope}", {})
             temp = by_id.get(f"soil.sowing_temperature@{scope}") or \
                 by_id.get(f"soil.sowing_temperature@{node}")
-            unit, times, values = store.series(node, name, now_ms - 14 * 86_400_000, now_ms + 1,
-                                               points=14 * 24)
+            unit, times, values = store.series(node, name, now_ms - WETTING_DAYS * 86_400_000,
+                                               now_ms + 1, points=WETTING_DAYS * 24)
             beds.append({
                 "scope": scope, "node": node, "series": name, "name": bed["name"] or scope,
                 "crop": bed["crop"], "soil": bed["soil"], "area_m2": bed["area_m2"],

@@ -327,7 +327,7 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
     assert site.alive("gateway")
 
 
-def test_openapi_schema_property_based(running: tuple[Site, str]) -> None:
+def test_openapi_schema_property_based(running: tuple[Site, str], tmp_path: Path) -> None:
     """schemathesis generates requests from the OpenAPI schema (valid and invalid) for every
     operation, signed in as a steward: no request may make the server fail (5xx)."""
     _, base = running
@@ -337,7 +337,7 @@ def test_openapi_schema_property_based(running: tuple[Site, str]) -> None:
         [str(tool), "run", f"{base}/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "15", "--auth", f"{STEWARD[0]}:{STEWARD[1]}", "--no-color",
          "--seed", "7", "--request-timeout", "20"],
-        capture_output=True, text=True, timeout=280)
+        capture_output=True, text=True, timeout=280, cwd=tmp_path)  # its cache goes there
     summary = done.stdout[-3000:]
     assert done.returncode == 0, summary
     tested = re.search(r"Tested: (\d+)", summary)

@@ -83,14 +83,22 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_its_readings(tmp_path:
     path = tmp_path / "eil.db"
     db = sqlite3.connect(path)
     db.execute(V1_READINGS)
+    db.execute("CREATE INDEX readings_by_series_time ON readings (series_id, t)")
     db.execute("INSERT INTO readings VALUES (1, 1, 1, 5, 2.5, NULL, NULL)")
     db.execute("PRAGMA user_version=1")
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
         assert store.db.execute("SELECT seq, v, cal, q FROM readings").fetchall() == [
             (1, 2.5, None, None)]
+        indexes = {r[0] for r in store.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'readings'")}
+        assert "readings_by_series_time" not in indexes  # replaced by the covering index
+        assert "readings_by_series_time_value" in indexes
+        plan = " ".join(str(r) for r in store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT t, v FROM readings WHERE series_id = 1 AND t >= 0"))
+        assert "COVERING INDEX readings_by_series_time_value" in plan
     with Store(path):  # opening again is a no-op
         pass
 

@@ -171,6 +171,7 @@ const EIL = (() => {
       const ctx = u.ctx;
       ctx.save();
       ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+      ctx.textAlign = "left"; ctx.textBaseline = "bottom";  // uPlot leaves its axes' alignment
       for (const line of lines) {
         const y = u.valToPos(line.value, "y", true);
         ctx.strokeStyle = line.color; ctx.fillStyle = line.color;

@@ -54,11 +54,11 @@ async function bedCard(b) {
         b.depletion === null ? "no value" : `${Math.round(b.depletion * 100)} % of the readily available water used`), " ", band(b.band)),
       el("dt", {}, "soil moisture"), el("dd", {"data-role": "moisture"}, value(m.latest, m.unit), m.latest_ms ? el("span", {class: "meta"}, ` (${ago(m.latest_ms)})`) : null),
       el("dt", {}, "soil temperature"), el("dd", {"data-role": "temperature"}, temperature(b.temperature)),
-      el("dt", {}, "last wetting"), el("dd", {"data-role": "wetting"}, b.last_wetting_ms ? `${ago(b.last_wetting_ms)} (rain or watering)` : "none in 14 days")),
+      el("dt", {}, "last wetting"), el("dd", {"data-role": "wetting"}, b.last_wetting_ms ? `${ago(b.last_wetting_ms)} (rain or watering)` : "none in 7 days")),
     chart,
     el("p", {class: "meta"}, "Lines: field capacity (full), water below the readily-available line, wilting point (plants can no longer draw water)."));
   try {
-    const s = await getJSON(`/api/v1/series?node=${encodeURIComponent(b.node)}&name=${encodeURIComponent(b.series)}&hours=336&points=672`);
+    const s = await getJSON(`/api/v1/series?node=${encodeURIComponent(b.node)}&name=${encodeURIComponent(b.series)}&hours=336&points=336`);
     if (s.t.length > 1) {
       lineChart(chart, {t: s.t, v: s.v, label: "soil moisture", unit: s.unit, height: 200, lines: [
         {value: m.field_capacity, label: "field capacity", color: "#0072b2", dash: [6, 4]},

@@ -4,6 +4,7 @@
 const {el, getJSON, number, unitText, value, band, BANDS, when, duration, explain, thresholdText} = EIL;
 const SVG = "http://www.w3.org/2000/svg";
 const C = 230, HOLE = 38, R1 = 105, R2 = 160, RMAX = 196;  // doughnut geometry (viewBox 460)
+let SITES = [];  // the sites of the scope shown
 
 function svg(tag, attrs = {}, ...children) {
   const e = document.createElementNS(SVG, tag);
@@ -51,7 +52,7 @@ function doughnut(entries) {
     svg("circle", {cx: C, cy: C, r: (R1 + R2) / 2, fill: "none", stroke: "var(--safe)", "stroke-opacity": .18, "stroke-width": R2 - R1}),
     svg("circle", {cx: C, cy: C, r: R1, fill: "none", stroke: "var(--safe)", "stroke-width": 1.5}),
     svg("circle", {cx: C, cy: C, r: R2, fill: "none", stroke: "var(--safe)", "stroke-width": 1.5}),
-    svg("text", {x: C, y: C + 4, "text-anchor": "middle"}, `${judged.length} signals`));
+    svg("text", {x: C, y: C + 4, "text-anchor": "middle"}, `${judged.length} ${judged.length === 1 ? "signal" : "signals"}`));
   const n = Math.max(judged.length, 1), step = 2 * Math.PI / n, gap = Math.min(0.04, step * 0.1);
   judged.forEach((e, i) => {
     const a0 = i * step + gap, a1 = (i + 1) * step - gap, r = radius(e.value, e.threshold);
@@ -84,7 +85,7 @@ function sparkline(points) {
 }
 
 function scopeCell(e) {
-  if (!e.group) return e.sites ? `${e.scope} (${Object.keys(e.sites).length} sites)` : e.scope;
+  if (!e.group) return e.sites ? `${Object.keys(e.sites).length} of ${SITES.length} sites` : e.scope;
   const c = e.counts;
   return el("details", {}, el("summary", {}, `${e.members.length} × — ${c.overshoot}▲ ${c.safe}● ${c.shortfall}▼ ${c.none}–`),
     el("ul", {}, e.members.map(m => el("li", {}, el("button", {class: "link", onclick: () => explain(m.id)},
@@ -93,15 +94,16 @@ function scopeCell(e) {
 
 function row(e, i) {
   const th = e.threshold;
+  const td = (label, attrs, ...children) => el("td", {"data-label": label, ...attrs}, el("div", {}, ...children));
   return el("tr", {"data-id": e.id},
-    el("td", {}, `${i + 1}. `, el("button", {class: "link", onclick: () => open(e)}, e.title),
+    td("", {class: "signal"}, `${i + 1}. `, el("button", {class: "link", onclick: () => open(e)}, e.title),
       e.alert ? el("span", {class: "alert"}, " ALERT ") : null, e.note ? el("div", {class: "meta"}, e.note) : null),
-    el("td", {}, scopeCell(e)),
-    el("td", {class: "num"}, el("button", {class: "link", "data-role": "value", onclick: () => open(e)}, value(e.value, e.unit))),
-    el("td", {}, band(e.band)),
-    el("td", {}, th ? [thresholdText(th, e.unit), el("div", {class: "meta"}, th.source ?? "")] : "–"),
-    el("td", {}, sparkline(e.history)),
-    el("td", {}, e.time_to_threshold_s !== null && e.time_to_threshold_s !== undefined ? `about ${duration(e.time_to_threshold_s)}` : "–"));
+    td("scope", {}, scopeCell(e)),
+    td("value", {class: "num"}, el("button", {class: "link", "data-role": "value", onclick: () => open(e)}, value(e.value, e.unit))),
+    td("band", {}, band(e.band)),
+    td("threshold", {}, th ? [thresholdText(th, e.unit), el("div", {class: "meta"}, th.source ?? "")] : "–"),
+    td("30 days", {}, sparkline(e.history)),
+    td("time to threshold", {}, e.time_to_threshold_s !== null && e.time_to_threshold_s !== undefined ? `about ${duration(e.time_to_threshold_s)}` : "–"));
 }
 
 function explainRollup(e) {
@@ -125,6 +127,7 @@ async function load() {
   let p;
   try { p = await getJSON(`/api/v1/panel?scope=${encodeURIComponent(scope)}`); }
   catch (e) { document.getElementById("when").replaceChildren(el("span", {class: "error"}, e.message)); return; }
+  SITES = p.sites;
   document.getElementById("title").textContent = `Impact panel — ${p.title}`;
   document.title = `Impact panel — ${p.title}`;
   const sel = document.getElementById("scope");

@@ -1,0 +1,34 @@
+"""The views ship everything they load: vendored files match their recorded checksums, and no
+page or script refers to anything outside the gateway (no CDN: a site may have no internet)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+WEB = Path(__file__).resolve().parents[2] / "gateway" / "web"
+
+
+def test_vendored_files_match_their_recorded_checksums() -> None:
+    readme = (WEB / "static" / "vendor" / "README.md").read_text()
+    recorded = dict(re.findall(r"`([\w.]+\.(?:js|css))` ([0-9a-f]{64})", readme))
+    assert set(recorded) == {"uPlot.iife.min.js", "uPlot.min.css"}
+    for name, digest in recorded.items():
+        assert hashlib.sha256((WEB / "static" / "vendor" / "uplot" / name).read_bytes()
+                              ).hexdigest() == digest, name
+
+
+def test_pages_and_scripts_load_nothing_from_elsewhere() -> None:
+    files = [*WEB.glob("pages/*.html"), *WEB.glob("static/*.js"), *WEB.glob("static/*.css")]
+    assert len(files) >= 15
+    for f in files:
+        text = f.read_text()
+        for ref in re.findall(r"""(?:src|href)=["']([^"']+)""", text) + \
+                re.findall(r"""fetch\(\s*[`"']([^`"']+)""", text):
+            assert ref.startswith(("/", "#")) and not ref.startswith("//"), (f.name, ref)
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and \
+            "https://" not in text, f.name
+    for page in WEB.glob("pages/*.html"):
+        scripts = re.findall(r'<script src="([^"]+)"', page.read_text())
+        assert all((WEB / s.removeprefix("/")).exists() for s in scripts), (page.name, scripts)
