@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,18 +33,23 @@ class Readings:
         self.cache: dict[str, list[Series]] = {}  # several families read the same quantity
 
     @classmethod
-    def from_store(cls, db: Path, since: dict[str, int], max_ms: int = 2**62) -> Readings:
+    def from_store(cls, db: Path, since: dict[str, int], max_ms: int = 2**62,
+                   nodes: Collection[str] | None = None) -> Readings:
         """The readings of each quantity (by name suffix) from its own start time up to `max_ms`
-        (both ms)."""
+        (both ms); of every node, or only of `nodes`."""
         if not db.exists():
             return cls(pl.DataFrame(schema=SCHEMA))
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in since)
             args: list[object] = [a for q in since for a in (q, f"%.{q}")]
+            only = ""
+            if nodes is not None:
+                only = f" AND n.node IN ({','.join('?' * len(nodes))})"
+                args += list(nodes)
             series = con.execute(
                 f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
-                f"WHERE s.kind != 'event' AND ({like})", args).fetchall()
+                f"WHERE s.kind != 'event' AND ({like}){only}", args).fetchall()
             frames, quiet = [], []
             for sid, node, name in series:  # one indexed range scan per series
                 start = min(t for q, t in since.items() if name == q or name.endswith("." + q))

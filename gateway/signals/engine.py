@@ -98,19 +98,24 @@ LOOKBACK_MS = {"water.volume": 8 * DAY_MS, "air.temperature": 2 * DAY_MS,
 DEFAULT_LOOKBACK_MS = 26 * HOUR_MS
 
 
-def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None) -> list[Result]:
+def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None,
+             node: str | None = None) -> list[Result]:
     """Current values only: each family reads the recent readings it needs once; trends and
-    alerts come from the signals' stored history (signals.db), so no run recomputes the past."""
+    alerts come from the signals' stored history (signals.db), so no run recomputes the past.
+    With `node`, only that node's own signals (no site totals, no tool library): what an
+    explanation of one of them needs, without reading the whole site."""
     cfg = cfg or load_config(data_dir)
     fams = families()
     since = {q: now_ms - LOOKBACK_MS.get(q, DEFAULT_LOOKBACK_MS)
              for names, _ in fams for q in names}
-    readings = Readings.from_store(data_dir / "eil.db", since, now_ms)
+    readings = Readings.from_store(data_dir / "eil.db", since, now_ms,
+                                   None if node is None else [node])
     current: list[Value] = []
     for _, family in fams:
         current += family(readings, cfg, now_ms)
-    current += site_totals(current, cfg)
-    current += tools(data_dir, cfg, now_ms)
+    if node is None:
+        current += site_totals(current, cfg)
+        current += tools(data_dir, cfg, now_ms)
     past: dict[str, list[tuple[float, float]]] = {}
     if (data_dir / "signals.db").exists():
         store = SignalStore(data_dir / "signals.db")

@@ -184,8 +184,14 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         and the stored sequence numbers used, the numbers, and the threshold's provenance."""
         from gateway.signals.engine import evaluate
 
-        result = next((r for r in evaluate(data_dir, clock.now_ms())
-                       if r.id == signal_id), None)
+        scope, now_ms = signal_id.partition("@")[2], clock.now_ms()
+        node = None if scope in SITE_SCOPES else scope.partition("/")[0]
+        # that node's readings only (a site's worth takes seconds); a signal that needs another
+        # node (a bed's crop ET from the site's weather station) is found by the full run
+        result = next((r for r in evaluate(data_dir, now_ms, node=node or None)
+                       if r.id == signal_id), None) if node else None
+        if result is None:
+            result = next((r for r in evaluate(data_dir, now_ms) if r.id == signal_id), None)
         if result is None:
             raise HTTPException(404, f"no signal {signal_id!r} at this site")
         th = result.threshold

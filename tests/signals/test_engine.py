@@ -187,3 +187,20 @@ def test_a_spike_is_left_out_and_the_signal_says_so(tmp_path: Path) -> None:
     assert soil.inputs[0].quality.failed == 1 and soil.inputs[0].quality.suspect == 2
     assert soil.numbers["theta"] == pytest.approx(0.21)
     assert soil.note == "garden/soil.moisture: 2 suspect, 1 failed (left out)"
+
+
+def test_one_node_run_gives_that_nodes_signals_as_the_full_run(site: Path) -> None:
+    """Explanations evaluate one node only (fast on a big site): same values, same inputs."""
+    rows = [(NodeId("s", "other"), StoredReading(i + 1, NOW - i * H, "soil.moisture", "gauge",
+                                                 "%", 30.0, None, None)) for i in range(30)]
+    with Store(site / "eil.db") as store:
+        store.commit(rows, [], {}, {})
+    full = by_id(site)
+    one = {r.id: r for r in evaluate(site, NOW, node="garden")}
+    assert "soil.depletion@other" in full and not any("@other" in k for k in one)
+    assert not any(k.endswith(("@site", "@library")) for k in one)  # totals need every node
+    node_ids = {k for k in full if k.split("@")[1].split("/")[0] == "garden"}
+    assert set(one) == node_ids and len(one) >= 8
+    for k, r in one.items():
+        assert (r.value, r.band, r.numbers, [i.series for i in r.inputs]) == (
+            full[k].value, full[k].band, full[k].numbers, [i.series for i in full[k].inputs]), k
