@@ -120,7 +120,8 @@ def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None,
     if (data_dir / "signals.db").exists():
         store = SignalStore(data_dir / "signals.db")
         try:
-            past = store.recent(now_ms - HISTORY_HOURS * HOUR_MS)
+            past = store.recent(now_ms - HISTORY_HOURS * HOUR_MS,
+                                {f"{v.signal}@{v.scope}" for v in current})
         finally:
             store.close()
     out = []
