@@ -108,7 +108,13 @@ def test_volunteer_loans_need_an_account_and_there_is_no_default(
     site.broker.start()
     site.start_gateway()
     loans = f"http://127.0.0.1:{port}/api/v1/library/loans"
-    wait_until(lambda: _status(loans)[0] in (401, 503), 20, "web server")
+    seen: list[int] = []
+    try:
+        wait_until(lambda: seen.append(_status(loans)[0]) or seen[-1] in (401, 503), 40,
+                   "web server")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; statuses {sorted(set(seen))}; gateway log:\n"
+                             f"{site.log('gateway')[-3000:]}") from None
     code, body = _status(loans)
     assert code == 503 and b"eil gateway account add" in body  # first run: no account at all
 
