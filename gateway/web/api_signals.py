@@ -94,14 +94,19 @@ def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:
     return out
 
 
-def _csv(panel: Json) -> str:
+def _csv(panel: Json, by_id: dict[str, Json]) -> str:
+    """One row per signal; a group's members each get their own row (their thresholds may
+    differ: a bed's crop sets its sowing minimum)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["scope", "signal", "title", "value", "unit", "band", "lower", "upper",
                 "threshold_source", "time_to_threshold_s", "alert", "note"])
-    for e in panel["signals"]:
+    rows = [by_id.get(m["id"], m) for e in panel["signals"]
+            for m in (e["members"] if e.get("group") else [e])]
+    for e in rows:
         th = e.get("threshold") or {}
-        w.writerow([e["scope"], e["signal"], e["title"], "" if e["value"] is None else e["value"],
+        w.writerow([e["scope"], e["id"].split("@")[0], e.get("title") or e["id"],
+                    "" if e["value"] is None else e["value"],
                     e["unit"], e["band"] or "", th.get("lower", ""), th.get("upper", ""),
                     th.get("source", ""), e.get("time_to_threshold_s") or "",
                     int(bool(e.get("alert"))), e.get("note") or ""])
@@ -230,7 +235,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         data = panel(scope)
         stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
         name = f"eil-panel-{scope}-{stamp}.{format}"
-        body, media = ((_csv(data), "text/csv; charset=utf-8") if format == "csv" else
+        by_id = {x["id"]: x for x in latest_signals(data_dir)}
+        body, media = ((_csv(data, by_id), "text/csv; charset=utf-8") if format == "csv" else
                        (json.dumps(data, indent=1, default=str), "application/json"))
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
