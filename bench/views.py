@@ -30,7 +30,7 @@ from eil.broker import free_port
 from gateway.signals.engine import evaluate
 from gateway.signals.publish import LATEST_FILE, summary
 from gateway.store import Store
-from gateway.web.app import HERE, create_app
+from gateway.web.app import HERE, PAGES, create_app, render
 
 RUN_MS = 5 * MINUTE  # the gateway's default signals cadence
 
@@ -80,13 +80,13 @@ def pct(ms: list[float]) -> str:
 
 def page_weights() -> None:
     print("page weight (HTML + scripts + styles it loads; raw / gzip):")
-    for page in sorted((HERE / "pages").glob("*.html")):
-        html = page.read_text()
-        refs = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-        files = [page] + [HERE / r.removeprefix("/") for r in refs]
-        raw = sum(f.stat().st_size for f in files)
-        packed = sum(len(gzip.compress(f.read_bytes())) for f in files)
-        print(f"  /{page.stem:9} {raw / 1024:6.1f} KiB / {packed / 1024:5.1f} KiB gzip "
+    for path, page in sorted(PAGES.items()):
+        html = render(page).encode()
+        refs = re.findall(r'(?:src|href)="(/static/[^"]+)"', html.decode())
+        files = [html] + [(HERE / r.removeprefix("/")).read_bytes() for r in refs]
+        raw = sum(len(f) for f in files)
+        packed = sum(len(gzip.compress(f)) for f in files)
+        print(f"  {path:10} {raw / 1024:6.1f} KiB / {packed / 1024:5.1f} KiB gzip "
               f"({len(files)} files)")
 
 

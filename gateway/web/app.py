@@ -4,10 +4,12 @@ OpenAPI schema under them. Everything it serves ships with the package: no CDN, 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from eil import __version__
@@ -17,10 +19,38 @@ from gateway.web import api_library, api_signals, api_site
 from gateway.web.auth import Auth
 
 HERE = Path(__file__).parent
-PUBLIC_PAGES = {"/": "index", "/garden": "garden", "/panel": "panel", "/library": "library",
-                "/readings": "readings", "/signin": "signin", "/setup": "setup"}
-SIGNED_IN_PAGES = {"/fleet": ("fleet", ("steward",)),
-                   "/loans": ("loans", ("volunteer", "steward"))}
+UPLOT = "vendor/uplot/uPlot.iife.min.js"
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # pages/<name>.html holds what goes inside <main>
+    title: str
+    scripts: tuple[str, ...] = ()  # under /static/, after common.js
+    roles: tuple[str, ...] = ()  # empty: public
+
+
+PAGES = {
+    "/": Page("index", "EIL — decision views"),
+    "/garden": Page("garden", "Garden — does a bed need water?", (UPLOT, "garden.js")),
+    "/panel": Page("panel", "Impact panel", ("panel.js",)),
+    "/library": Page("library", "Tool library", ("library.js",)),
+    "/readings": Page("readings", "Readings — nodes and latest values", ("readings.js",)),
+    "/signin": Page("signin", "Sign in", ("signin.js",)),
+    "/setup": Page("setup", "First run", ("signin.js",)),
+    "/fleet": Page("fleet", "Fleet", ("fleet.js",), ("steward",)),
+    "/loans": Page("loans", "Tool library — loans", ("loans.js",), ("volunteer", "steward")),
+}
+
+
+def render(page: Page) -> str:
+    """One layout for every page: head, navigation, the page's own <main> content."""
+    layout = Template((HERE / "pages" / "_layout.html").read_text())
+    head = ('<link rel="stylesheet" href="/static/vendor/uplot/uPlot.min.css">\n'
+            if UPLOT in page.scripts else "")
+    scripts = "".join(f'<script src="/static/{s}" defer></script>\n' for s in page.scripts)
+    return layout.substitute(title=page.title, head=head, scripts=scripts,
+                             main=(HERE / "pages" / f"{page.name}.html").read_text())
 HEADERS = {  # pages and API alike: nothing from elsewhere, no framing, no sniffing
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' "
                                "'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
@@ -44,26 +74,21 @@ def create_app(store: Store, site: str = "site", clock: Clock | None = None) -> 
             response.headers.setdefault(k, v)
         return response
 
-    def page(name: str) -> Callable[[], FileResponse]:
-        def serve() -> FileResponse:
-            return FileResponse(HERE / "pages" / f"{name}.html")
-        return serve
+    def serve(path: str, page: Page) -> Callable[[Request], Response]:
+        html = render(page)  # once, at start
 
-    def signed_in_page(path: str, name: str, roles: tuple[str, ...]
-                       ) -> Callable[[Request], Response]:
-        def serve(request: Request) -> Response:
+        def handler(request: Request) -> Response:
+            if not page.roles:
+                return HTMLResponse(html)
             who = auth.who(request)
-            if who is None or who.role not in roles:
-                need = "need=" + roles[0] + "&" if who is not None else ""
+            if who is None or who.role not in page.roles:
+                need = f"need={page.roles[0]}&" if who is not None else ""
                 return RedirectResponse(f"/signin?{need}next={path}", status_code=303)
-            return FileResponse(HERE / "pages" / f"{name}.html",
-                                headers={"Cache-Control": "no-store"})
-        return serve
+            return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return handler
 
-    for path, name in PUBLIC_PAGES.items():
-        app.add_api_route(path, page(name), include_in_schema=False)
-    for path, (name, roles) in SIGNED_IN_PAGES.items():
-        app.add_api_route(path, signed_in_page(path, name, roles), include_in_schema=False)
+    for path, page in PAGES.items():
+        app.add_api_route(path, serve(path, page), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(auth.router())
     app.include_router(api_site.router(store, auth, clock))
