@@ -26,7 +26,7 @@ from contract.messages import Ack, Status
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, gateway_status_topic, library_view_topic
 from edge.calibration import CalibrationBook
-from edge.config import ClockConfig, NodeConfig
+from edge.config import NodeConfig
 from edge.errors import SensorError
 from edge.handoff import Handoff
 from edge.hardware import Hardware, hardware_from_env
@@ -36,19 +36,11 @@ from edge.scheduler import Schedule
 from edge.sensors.base import QuantitySpec, Sensor
 from edge.station import VIEW_FILE, ViewFile
 from eil import __version__
-from eil.clock import Clock, ScaledClock, SystemClock
+from eil.clock import Clock, clock_from
 from eil.mqtt import connect_properties, make_client
 
 log = logging.getLogger("eil.node")
 MAX_BUFFER = 5000  # readings held in memory before a forced outbox commit
-
-
-def clock_from_config(cfg: ClockConfig) -> Clock:
-    if cfg.speed == 1.0 and cfg.start is None:
-        return SystemClock()
-    now = time.time()
-    return ScaledClock(start=cfg.start if cfg.start is not None else now,
-                       anchor=cfg.anchor if cfg.anchor is not None else now, speed=cfg.speed)
 
 
 def split_by_channel(readings: Sequence[Reading]) -> list[tuple[Channel, list[Reading]]]:
@@ -67,7 +59,7 @@ class NodeAgent:
     def __init__(self, cfg: NodeConfig, clock: Clock | None = None,
                  sensors: list[Sensor] | None = None, hardware: Hardware | None = None) -> None:
         self.cfg = cfg
-        self.clock = clock or clock_from_config(cfg.clock)
+        self.clock = clock or clock_from(cfg.clock.speed, cfg.clock.start, cfg.clock.anchor)
         self.outbox = Outbox(cfg.data_dir / "outbox.db")
         self.hw = hardware or hardware_from_env(cfg.data_dir)
         self.hw.outbox_depth = lambda: self.outbox.depth + len(self.buffer)

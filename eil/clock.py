@@ -43,6 +43,20 @@ class ScaledClock:
         stop.wait(min(max(0.0, (when - self.now()) / self.speed), max_real_s))
 
 
+def clock_from(speed: float = 1.0, start: float | None = None,
+               anchor: float | None = None) -> Clock:
+    """The clock a config's [clock] table asks for: real time, or a simulated timeline."""
+    if speed == 1.0 and start is None:
+        return SystemClock()
+    now = time.time()
+    return ScaledClock(start=start if start is not None else now,
+                       anchor=anchor if anchor is not None else now, speed=speed)
+
+
+def clock_ms(clock: Clock) -> int:
+    return int(clock.now() * 1000)
+
+
 class ManualClock:
     """Test clock: time moves only when told; waiting jumps straight to the target time."""
 

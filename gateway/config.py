@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from contract.errors import TopicError
 from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
+from eil.clock import Clock, SystemClock, clock_from
 from eil.config import BrokerConfig, Table, parse_broker, read_toml
 
 GATEWAY_USER = "_gateway"  # cannot collide with a node id (ids cannot start with '_')
@@ -35,24 +35,6 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
-class Clock:
-    """The site's time as the signals and views see it: real time, or a simulated timeline
-    (the demo's and the tests' nodes run faster than real time; the gateway follows them)."""
-    speed: float = 1.0
-    start: float | None = None  # simulated UNIX time at `anchor` (real UNIX time)
-    anchor: float | None = None
-
-    def now(self) -> float:
-        if self.start is None:
-            return time.time()
-        anchor = self.anchor if self.anchor is not None else self.start
-        return self.start + (time.time() - anchor) * self.speed
-
-    def now_ms(self) -> int:
-        return int(self.now() * 1000)
-
-
-@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -61,7 +43,9 @@ class GatewayConfig:
     ingest: IngestConfig
     http: HttpConfig
     signals: SignalsConfig = SignalsConfig(300.0)
-    clock: Clock = Clock()
+    # the site's time for signals and views: real time, or the demo's and tests' simulated
+    # timeline (their nodes run faster than real time; the gateway follows them)
+    clock: Clock = SystemClock()
 
     @property
     def db_path(self) -> Path:
@@ -98,8 +82,8 @@ def load_gateway_config(path: Path) -> GatewayConfig:
 
 
 def _clock(t: Table) -> Clock:
-    return Clock(speed=t.positive("speed", 1.0), start=t.get("start", (int, float), None),
-                 anchor=t.get("anchor", (int, float), None))
+    return clock_from(t.positive("speed", 1.0), t.get("start", (int, float), None),
+                      t.get("anchor", (int, float), None))
 
 
 def _every(t: Table) -> float:

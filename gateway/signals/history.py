@@ -45,9 +45,17 @@ class SignalStore:
                 "NULL ORDER BY t", (sid, since_ms))]
         return out
 
-    def history(self, signal_id: str) -> list[tuple[int, float | None, str | None]]:
-        return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? ORDER BY t",
-                               (signal_id,)).fetchall()
+    def history(self, signal_id: str, since_ms: int = 0
+                ) -> list[tuple[int, float | None, str | None]]:
+        """(time ms, value, band) of every run since `since_ms`, oldest first."""
+        return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? AND t >= ? "
+                               "ORDER BY t", (signal_id, since_ms)).fetchall()
+
+    def means(self, signal_id: str, since_ms: int, bucket_ms: int) -> list[list[float]]:
+        """[first time ms, mean value] per `bucket_ms` since `since_ms`: a sparkline."""
+        return [[t, v] for t, v in self.db.execute(
+            "SELECT min(t), avg(value) FROM signal_values WHERE id = ? AND t >= ? AND value IS "
+            "NOT NULL GROUP BY (t - ?) / ? ORDER BY 1", (signal_id, since_ms, since_ms, bucket_ms))]
 
     def close(self) -> None:
         self.db.close()

@@ -12,14 +12,22 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from gateway.config import Clock
+from eil.clock import Clock, SystemClock, clock_ms
 from gateway.errors import GatewayError
 from gateway.signals.engine import Result, evaluate
 from gateway.signals.history import SignalStore
 
 log = logging.getLogger("eil.signals")
 LATEST_FILE = "signals.json"
+
+
+def read_latest(data_dir: Path) -> list[dict[str, Any]]:
+    """The signal summaries of the last run, as published (empty before the first run)."""
+    path = data_dir / LATEST_FILE
+    return list(json.loads(path.read_text())) if path.exists() else []
+
 def summary(r: Result, t_ms: int) -> dict[str, object]:
     th = r.threshold
     return {"id": r.id, "signal": r.signal, "title": r.title, "scope": r.scope, "t": t_ms,
@@ -37,11 +45,11 @@ class SignalPublisher:
     def __init__(self, data_dir: Path, publish: Callable[[bytes], object],
                  every_s: float = 300.0, clock: Clock | None = None) -> None:
         self.data_dir, self.publish, self.every_s = data_dir, publish, every_s
-        self.clock = clock or Clock()
+        self.clock = clock or SystemClock()
         self.runs = 0
 
     def once(self, now_ms: int | None = None) -> list[Result]:
-        now_ms = now_ms if now_ms is not None else self.clock.now_ms()
+        now_ms = now_ms if now_ms is not None else clock_ms(self.clock)
         results = evaluate(self.data_dir, now_ms)
         store = SignalStore(self.data_dir / "signals.db")
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from gateway.config import Clock
+from eil.clock import Clock, clock_ms
 from gateway.web.auth import Auth
 
 Json = dict[str, Any]
@@ -44,7 +44,7 @@ def router(data_dir: Path, auth: Auth, clock: Clock) -> APIRouter:
 
         library = Library(data_dir)
         try:
-            now_ms = clock.now_ms()
+            now_ms = clock_ms(clock)
             ledger, tools, members = library.ledger(), library.db.tools(), library.db.members()
             found = ledger.overdue(now_ms) if overdue else ledger.open_loans()
             return [{"tool": loan.tool, "name": tools[loan.tool].name if loan.tool in tools

@@ -7,19 +7,18 @@ import csv
 import io
 import json
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as Path_
 from fastapi.responses import Response
 
-from gateway.config import Clock
+from eil.clock import Clock, clock_ms
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.catalogue import DEFS
 from gateway.signals.config import SignalConfigError, bed_params, load_config
 from gateway.signals.history import SignalStore
-from gateway.signals.publish import LATEST_FILE
+from gateway.signals.publish import read_latest
 from gateway.signals.rollup import Scope, load_scopes, rollup, scope_sites
 from gateway.store import Store
 
@@ -29,11 +28,6 @@ WETTING_RISE = 2.0  # %-points of soil moisture within an hour: rain or watering
 WETTING_DAYS = 7  # how far back the last wetting is looked for
 BANDS = (SHORTFALL, SAFE, OVERSHOOT)
 Json = dict[str, Any]
-
-
-def latest_signals(data_dir: Path) -> list[Json]:
-    path = data_dir / LATEST_FILE
-    return list(json.loads(path.read_text())) if path.exists() else []
 
 
 def _worst(members: list[Json]) -> Json:
@@ -77,11 +71,8 @@ def site_panel(signals: list[Json], history: SignalStore | None, now_ms: int) ->
 
 def spark(history: SignalStore, sid: str, now_ms: int) -> list[list[float]]:
     """The signal over the last 30 days as at most 60 (time ms, mean) points."""
-    since = now_ms - SPARK_DAYS * 86_400_000
-    bucket = SPARK_DAYS * 86_400_000 // SPARK_POINTS
-    return [[t, v] for t, v in history.db.execute(
-        "SELECT min(t), avg(value) FROM signal_values WHERE id = ? AND t >= ? AND value IS NOT "
-        "NULL GROUP BY (t - ?) / ? ORDER BY 1", (sid, since, since, bucket))]
+    return history.means(sid, now_ms - SPARK_DAYS * 86_400_000,
+                         SPARK_DAYS * 86_400_000 // SPARK_POINTS)
 
 
 def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:
@@ -124,9 +115,9 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             raise HTTPException(500, f"the gateway's scope configuration is broken: {exc}") \
                 from exc
 
-    def panel(scope: str) -> Json:
-        now_ms = clock.now_ms()
-        own = latest_signals(data_dir)
+    def panel(scope: str, own: list[Json]) -> Json:
+        """`own`: this site's latest signal summaries."""
+        now_ms = clock_ms(clock)
         known = scopes()
         levels = [{"id": "site", "title": f"Site {site}", "level": "site"}] + [
             {"id": s.name, "title": s.title, "level": s.level} for s in known]
@@ -160,7 +151,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                 ) -> list[Json]:
         """The latest impact signals (as the gateway last computed and published them): value,
         unit, band, threshold and its source, alert, time to threshold, input quality."""
-        out = latest_signals(data_dir)
+        out = read_latest(data_dir)
         if scope:
             out = [s for s in out if s["scope"] == scope or s["scope"].startswith(scope + "/")]
         return out
@@ -174,9 +165,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             raise HTTPException(404, f"no signal history yet for {signal_id!r}")
         history = SignalStore(path)
         try:
-            since = clock.now_ms() - int(hours * 3_600_000)
-            rows = history.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? "
-                                      "AND t >= ? ORDER BY t", (signal_id, since)).fetchall()
+            since = clock_ms(clock) - int(hours * 3_600_000)
+            rows = history.history(signal_id, since)
         finally:
             history.close()
         if not rows:
@@ -189,7 +179,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         and the stored sequence numbers used, the numbers, and the threshold's provenance."""
         from gateway.signals.engine import evaluate
 
-        scope, now_ms = signal_id.partition("@")[2], clock.now_ms()
+        scope, now_ms = signal_id.partition("@")[2], clock_ms(clock)
         node = None if scope in SITE_SCOPES else scope.partition("/")[0]
         # that node's readings only (a site's worth takes seconds); a signal that needs another
         # node (a bed's crop ET from the site's weather station) is found by the full run
@@ -226,16 +216,17 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                                                      "scope from scopes.toml")) -> Json:
         """The council's impact panel of a scope: every signal against its threshold (band,
         distance, trend and time to threshold, alert), with a 30-day sparkline."""
-        return panel(scope)
+        return panel(scope, read_latest(data_dir))
 
     @r.get("/panel/export", responses={200: {"content": {"text/csv": {}}}})
     def panel_export(scope: str = Query("site", max_length=100),
                      format: Literal["csv", "json"] = "csv") -> Response:
         """The panel as a file to keep or share: CSV (one row per signal) or JSON."""
-        data = panel(scope)
+        own = read_latest(data_dir)
+        data = panel(scope, own)
         stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
         name = f"eil-panel-{scope}-{stamp}.{format}"
-        by_id = {x["id"]: x for x in latest_signals(data_dir)}
+        by_id = {x["id"]: x for x in own}
         body, media = ((_csv(data, by_id), "text/csv; charset=utf-8") if format == "csv" else
                        (json.dumps(data, indent=1, default=str), "application/json"))
         return Response(body, media_type=media,
@@ -250,8 +241,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             cfg = load_config(data_dir)
         except SignalConfigError as exc:
             raise HTTPException(500, f"the site's signal configuration is broken: {exc}") from exc
-        by_id = {s["id"]: s for s in latest_signals(data_dir)}
-        now_ms = clock.now_ms()
+        by_id = {s["id"]: s for s in read_latest(data_dir)}
+        now_ms = clock_ms(clock)
         beds = []
         for s in by_id.values():
             if s["signal"] != "soil.depletion":

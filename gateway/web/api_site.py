@@ -3,7 +3,6 @@ charts, dead letters, and the stewards' fleet view."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -11,8 +10,8 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from gateway.config import Clock
-from gateway.signals.publish import LATEST_FILE
+from eil.clock import Clock, clock_ms
+from gateway.signals.publish import read_latest
 from gateway.store import Store
 from gateway.web.auth import Auth
 
@@ -51,7 +50,7 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
                                                       "means); all readings without it")
                ) -> Response:
         """One quantity of one node as columns: times (ms) and values, with the unit."""
-        now_ms = clock.now_ms()
+        now_ms = clock_ms(clock)
         unit, t, v = store.series(node, name, now_ms - int(hours * 3_600_000), now_ms + 1, points)
         if unit is None and not t:
             raise HTTPException(404, f"node {node!r} has no stored series {name!r}")
@@ -77,8 +76,7 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
         them, and when each calibration came into use."""
         now = time.time()
         quality: dict[str, dict[str, str]] = {}
-        path = data_dir / LATEST_FILE
-        for signal in (json.loads(path.read_text()) if path.exists() else []):
+        for signal in read_latest(data_dir):
             for series, label in signal.get("inputs", {}).items():
                 node, _, name = series.partition("/")
                 quality.setdefault(node, {})[name] = label
@@ -88,7 +86,7 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
             known = calibrations.setdefault(node, {})
             if sensor not in known or int(known[sensor]["since_ms"]) < t_ms:
                 known[sensor] = {"id": ref, "since_ms": t_ms,
-                                 "age_days": round((clock.now_ms() - t_ms) / 86_400_000, 1)}
+                                 "age_days": round((clock_ms(clock) - t_ms) / 86_400_000, 1)}
         battery = {(str(x["node"])): x for x in store.latest()
                    if str(x["name"]).endswith(("battery.voltage", "battery.soc"))}
         out = []

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from eil import __version__
-from gateway.config import Clock
+from eil.clock import Clock, SystemClock
 from gateway.store import Store
 from gateway.web import api_library, api_signals, api_site
 from gateway.web.auth import Auth
@@ -58,7 +58,7 @@ HEADERS = {  # pages and API alike: nothing from elsewhere, no framing, no sniff
 
 
 def create_app(store: Store, site: str = "site", clock: Clock | None = None) -> FastAPI:
-    clock = clock or Clock()
+    clock = clock or SystemClock()
     # no /docs or /redoc: FastAPI's versions load their scripts from a CDN
     app = FastAPI(title="EIL gateway", version=__version__, docs_url=None, redoc_url=None,
                   description="Decision views of an EIL site: impact signals, beds, fleet and "

@@ -12,7 +12,6 @@ import hmac
 import os
 import secrets
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,7 +69,7 @@ def _accounts(data_dir: Path) -> Iterator[Accounts]:
 class Auth:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.failures: dict[str, list[float]] = defaultdict(list)
+        self.failures: dict[str, list[float]] = {}
 
     def who(self, request: Request, basic: HTTPBasicCredentials | None = None) -> Who | None:
         token = request.cookies.get(COOKIE)
@@ -86,13 +85,13 @@ class Auth:
 
     def check(self, accounts: Accounts, name: str, password: str) -> str | None:
         now = time.monotonic()
-        recent = [t for t in self.failures[name] if now - t < FAILURE_WINDOW_S]
-        self.failures[name] = recent
+        recent = [t for t in self.failures.pop(name, []) if now - t < FAILURE_WINDOW_S]
         if len(recent) >= MAX_FAILURES:
+            self.failures[name] = recent
             raise HTTPException(429, f"too many failed sign-ins for {name!r}: try again later")
         role = accounts.check(name, password)
-        if role is None:
-            recent.append(now)
+        if role is None:  # only names with recent failures are kept: guessed names cost nothing
+            self.failures[name] = [*recent, now]
         return role
 
     def require(self, *roles: str) -> Callable[..., Who]:

@@ -41,6 +41,25 @@ def test_gateway_signals_config(tmp_path: Path) -> None:
         load_gateway_config(tmp_path / "g.toml")
 
 
+def test_gateway_clock_follows_a_simulated_timeline(tmp_path: Path) -> None:
+    import time
+
+    from eil.clock import ScaledClock, SystemClock
+    from eil.errors import ConfigError
+    from gateway.config import load_gateway_config
+
+    base = 'site = "s"\n[broker]\npassword = "x"\n'
+    (tmp_path / "g.toml").write_text(base)
+    assert isinstance(load_gateway_config(tmp_path / "g.toml").clock, SystemClock)
+    anchor = time.time() - 10  # ten real seconds ago the site's time was 1000
+    (tmp_path / "g.toml").write_text(base + f"[clock]\nspeed = 60\nstart = 1000\nanchor = {anchor}\n")
+    clock = load_gateway_config(tmp_path / "g.toml").clock
+    assert isinstance(clock, ScaledClock) and 1600 <= clock.now() < 1700
+    (tmp_path / "g.toml").write_text(base + "[clock]\nspeed = 0\n")
+    with pytest.raises(ConfigError, match="clock.speed"):
+        load_gateway_config(tmp_path / "g.toml")
+
+
 def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # noqa: F811
     from gateway.signals.engine import evaluate
 
