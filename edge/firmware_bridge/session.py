@@ -8,6 +8,9 @@
   part, so repeated frames and retransmissions never duplicate a reading.
 - ACK carries two points: `received` (stop retransmitting) and `durable` (committed to the
   outbox; the MCU may free those slots). `durable` moves only when `committed` is called.
+  An ACK that moved `durable` is repeated (2 s, then backing off to 30 s) until a READINGS
+  frame shows the MCU freed those slots: otherwise a lost last ACK on an idle link would keep
+  committed readings in the MCU ring until its next batch.
 - Time sync: TIME_REQ/TIME_REPLY round trips; the reply with the shortest round trip among the
   recent ones anchors MCU milliseconds to the Pi's monotonic clock. Readings wait for the first
   reply of their boot (a fraction of a second after the hello).
@@ -31,6 +34,8 @@ mcu_log = logging.getLogger("eil.mcu")
 SYNC_EVERY_S = 30.0
 SYNC_SAMPLES = 8
 RESYNC_EVERY_S = 1.0
+ACK_REPEAT_S = 2.0  # longer than the usual gap between batches, so a healthy link repeats none
+ACK_REPEAT_MAX_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,9 @@ class Session:
         self.boot: int | None = None
         self.expected = 0  # next reading seq to accept
         self.durable = 0  # everything before this is in the outbox
+        self.mcu_oldest = 0  # the oldest seq the MCU said it holds, from its last frame
+        self.last_ack = -1e9
+        self.ack_repeat = ACK_REPEAT_S
         self.sync = TimeSync()
         self.pending: list[McuReading] = []  # received, waiting for a time sync
         self.placed: list[tuple[McuReading, float]] = []  # with their Pi monotonic time
@@ -132,6 +140,7 @@ class Session:
 
     def _hello(self, boot: int, uptime_ms: int, oldest: int, head: int, channels: tuple[int, ...],
                firmware: str) -> None:
+        self.mcu_oldest = oldest
         if boot != self.boot:
             if self.resume is not None and self.resume[0] == boot:
                 start = max(self.resume[1], oldest)  # we restarted; the MCU did not
@@ -148,6 +157,7 @@ class Session:
             log.info("MCU %s boot %08x, up %.1f s, channels %s, holds seq %d..%d; resuming at "
                      "%d", firmware, boot, uptime_ms / 1000, list(channels), oldest, head, start)
             self.boot, self.expected, self.durable = boot, start, start
+            self.ack_repeat = ACK_REPEAT_S
             self.time_sent.clear()
             self.sync = TimeSync()  # (a hello's uptime is no anchor: it may have waited in
             # the port's buffer for as long as the Pi was away)
@@ -161,6 +171,7 @@ class Session:
         if boot != self.boot:
             self._resync()  # we have no session with this boot (we restarted, or missed hello)
             return
+        self.mcu_oldest = oldest
         if oldest > self.expected:
             lost = oldest - self.expected
             self.stats.lost_at_mcu += lost
@@ -187,6 +198,7 @@ class Session:
     def _ack(self) -> None:
         if self.boot is not None:
             self.send(proto.ACK, proto.pack_u32s(self.boot, self.expected, self.durable))
+            self.last_ack = self.monotonic()
 
     def _resync(self) -> None:
         now = self.monotonic()
@@ -207,7 +219,11 @@ class Session:
         now = self.monotonic()
         if self.boot is None:
             self._resync()  # an MCU that is already running says hello again
-        elif now - self.last_sync >= (SYNC_EVERY_S if len(self.sync.samples) >= 3 else 0.2):
+            return
+        if self.durable > self.mcu_oldest and now - self.last_ack >= self.ack_repeat:
+            self._ack()  # the MCU has not shown that it freed what is committed
+            self.ack_repeat = min(2 * self.ack_repeat, ACK_REPEAT_MAX_S)
+        if now - self.last_sync >= (SYNC_EVERY_S if len(self.sync.samples) >= 3 else 0.2):
             self._time_request()
 
     def _place(self) -> None:
@@ -230,4 +246,5 @@ class Session:
         """The outbox holds every reading of `boot` before `next_seq`: let the MCU free them."""
         if boot == self.boot and next_seq > self.durable:
             self.durable = next_seq
+            self.ack_repeat = ACK_REPEAT_S
             self._ack()

@@ -137,6 +137,19 @@ def test_a_lost_batch_is_recovered_by_nack_in_order() -> None:
     assert loop.commit() == list(range(6))
 
 
+def test_a_lost_last_ack_on_an_idle_link_is_repeated_until_the_ring_is_freed() -> None:
+    loop = Loop()
+    for k in range(10):
+        loop.link.add(1, k, float(k))
+    loop.run(100)
+    loop.commit()
+    loop.to_mcu = []  # the ACK that made seq 0..9 durable is lost, and nothing more is measured
+    loop.run(1000)
+    assert loop.link.oldest == 0 and loop.link.held == 10
+    loop.run(1100)  # the repeat (2 s after the lost ACK) frees them
+    assert loop.link.oldest == 10 and loop.link.held == 0
+
+
 def test_a_restarted_pi_resumes_after_its_committed_mark() -> None:
     loop = Loop(resume=(0xB007, 6))  # the outbox already holds seq 0..5 of this boot
     for k in range(10):
