@@ -8,7 +8,7 @@
   part, so repeated frames and retransmissions never duplicate a reading.
 - ACK carries two points: `received` (stop retransmitting) and `durable` (committed to the
   outbox; the MCU may free those slots). `durable` moves only when `committed` is called.
-  An ACK that moved `durable` is repeated (2 s, then backing off to 30 s) until a READINGS
+  An ACK that moved `durable` is repeated (5 s, then backing off to 30 s) until a READINGS
   frame shows the MCU freed those slots: otherwise a lost last ACK on an idle link would keep
   committed readings in the MCU ring until its next batch.
 - Time sync: TIME_REQ/TIME_REPLY round trips; the reply with the shortest round trip among the
@@ -34,7 +34,7 @@ mcu_log = logging.getLogger("eil.mcu")
 SYNC_EVERY_S = 30.0
 SYNC_SAMPLES = 8
 RESYNC_EVERY_S = 1.0
-ACK_REPEAT_S = 2.0  # longer than the usual gap between batches, so a healthy link repeats none
+ACK_REPEAT_S = 5.0  # half the default batch period (10 s): at most one spare ACK per batch
 ACK_REPEAT_MAX_S = 30.0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.firmware_bridge.codec import Decoder
-from edge.firmware_bridge.session import Session
+from edge.firmware_bridge.session import ACK_REPEAT_S, Session
 from eilfw import firmware, measure, proto
 from eilfw.link import Link
 
@@ -144,9 +144,9 @@ def test_a_lost_last_ack_on_an_idle_link_is_repeated_until_the_ring_is_freed() -
     loop.run(100)
     loop.commit()
     loop.to_mcu = []  # the ACK that made seq 0..9 durable is lost, and nothing more is measured
-    loop.run(1000)
+    loop.run(int(ACK_REPEAT_S * 1000) - 200)
     assert loop.link.oldest == 0 and loop.link.held == 10
-    loop.run(1100)  # the repeat (2 s after the lost ACK) frees them
+    loop.run(300)  # the repeat frees them
     assert loop.link.oldest == 10 and loop.link.held == 0
 
 
