@@ -51,6 +51,12 @@ class SignalStore:
         return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? AND t >= ? "
                                "ORDER BY t", (signal_id, since_ms)).fetchall()
 
+    def first_value_time(self, signal_id: str, since_ms: int) -> int | None:
+        """When the signal first had a value at or after `since_ms` (ms), if ever."""
+        row = self.db.execute("SELECT min(t) FROM signal_values WHERE id = ? AND t >= ? AND "
+                              "value IS NOT NULL", (signal_id, since_ms)).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def means(self, signal_id: str, since_ms: int, bucket_ms: int) -> list[list[float]]:
         """[first time ms, mean value] per `bucket_ms` since `since_ms`: a sparkline."""
         return [[t, v] for t, v in self.db.execute(

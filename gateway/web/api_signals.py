@@ -70,9 +70,13 @@ def site_panel(signals: list[Json], history: SignalStore | None, now_ms: int) ->
 
 
 def spark(history: SignalStore, sid: str, now_ms: int) -> list[list[float]]:
-    """The signal over the last 30 days as at most 60 (time ms, mean) points."""
-    return history.means(sid, now_ms - SPARK_DAYS * 86_400_000,
-                         SPARK_DAYS * 86_400_000 // SPARK_POINTS)
+    """The signal over the last 30 days, or over its history if younger, as at most 60
+    (time ms, mean) points: a site a few hours old sees its trend too."""
+    first = history.first_value_time(sid, now_ms - SPARK_DAYS * 86_400_000)
+    if first is None:
+        return []
+    bucket = max(1, (now_ms - first) // SPARK_POINTS + 1)
+    return history.means(sid, first, bucket)
 
 
 def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:

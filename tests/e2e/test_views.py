@@ -200,6 +200,12 @@ def test_impact_panel(running: tuple[Site, str]) -> None:
                 else:
                     assert shown.startswith(js_number(entry["value"], entry["unit"])), \
                         (entry["id"], shown, entry["value"])
+            alerting = [e for e in panel["signals"] if e["alert"]]
+            listed = page.locator("#alerts li").all_inner_texts()
+            assert len(listed) == len(alerting) > 0  # each alert names its scope
+            for entry, text in zip(alerting, listed, strict=True):
+                where = str(entry.get("worst", entry["id"])).split("@")[1]
+                assert text.startswith(f"ALERT {entry['title']} ({where}): "), text
             wedges = page.locator("#doughnut path[data-id]")
             judged = [e for e in panel["signals"] if e["threshold"] and e["value"] is not None]
             assert wedges.count() == len(judged) > 5

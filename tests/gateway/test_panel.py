@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
-from gateway.web.api_signals import _csv, site_panel
+from gateway.signals.history import SignalStore
+from gateway.web.api_signals import _csv, site_panel, spark
 
 
 def sig(sid: str, value: float | None, band: str | None, distance: float | None = None,
@@ -48,3 +50,19 @@ def test_csv_export_has_a_row_per_member_with_its_own_threshold() -> None:
     assert (bed2["value"], bed2["band"], bed2["lower"], bed2["threshold_source"], bed2["alert"]
             ) == ("9.0", "shortfall", "15.6", "minimum 15.6", "1")
     assert rows[3]["value"] == "" and rows[3]["band"] == ""
+
+
+def test_sparkline_spans_the_history_there_is_up_to_30_days(tmp_path: Path) -> None:
+    store = SignalStore(tmp_path / "signals.db")
+    hour = 3_600_000
+    now = 400 * 24 * hour
+    rows = [("soil.depletion@bed-1", now - k * hour, 10.0 + k) for k in range(6)]  # 5 h young
+    rows.append(("soil.depletion@bed-1", now - 6 * hour, None))  # a run without a value
+    rows += [("water.use@site", now - k * hour, float(k)) for k in range(0, 24 * 40, 6)]
+    store.db.executemany("INSERT INTO signal_values VALUES (?,?,'s','x',?,'%',NULL,0,NULL)", rows)
+    young = spark(store, "soil.depletion@bed-1", now)
+    assert [v for _, v in young] == [15.0, 14.0, 13.0, 12.0, 11.0, 10.0]  # every run its point
+    old = spark(store, "water.use@site", now)
+    assert len(old) == 60 and old[0][0] >= now - 30 * 24 * hour  # 30 days, 12-hour means
+    assert old[-1] == [now - 6 * hour, 3.0] and old[0][1] == (720 + 714 + 708) / 3
+    assert spark(store, "no.such@signal", now) == []

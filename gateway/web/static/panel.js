@@ -97,12 +97,12 @@ function row(e, i) {
   const td = (label, attrs, ...children) => el("td", {"data-label": label, ...attrs}, el("div", {}, ...children));
   return el("tr", {"data-id": e.id},
     td("", {class: "signal"}, `${i + 1}. `, el("button", {class: "link", onclick: () => open(e)}, e.title),
-      e.alert ? el("span", {class: "alert"}, " ALERT ") : null, e.note ? el("div", {class: "meta"}, e.note) : null),
+      e.alert ? el("span", {class: "alert"}, "ALERT") : null, e.note ? el("div", {class: "meta"}, e.note) : null),
     td("scope", {}, scopeCell(e)),
     td("value", {class: "num"}, el("button", {class: "link", "data-role": "value", onclick: () => open(e)}, value(e.value, e.unit))),
     td("band", {}, band(e.band)),
     td("threshold", {}, th ? [thresholdText(th, e.unit), el("div", {class: "meta"}, th.source ?? "")] : "–"),
-    td("30 days", {}, sparkline(e.history)),
+    td("trend", {}, sparkline(e.history)),
     td("time to threshold", {}, e.time_to_threshold_s !== null && e.time_to_threshold_s !== undefined ? `about ${duration(e.time_to_threshold_s)}` : "–"));
 }
 
@@ -140,7 +140,7 @@ async function load() {
   doughnut(p.signals);
   const alerts = p.signals.filter(e => e.alert || (e.members ?? []).some(m => m.alert));
   document.getElementById("alerts").replaceChildren(el("h2", {}, "Alerts"), alerts.length
-    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ": ", value(e.value, e.unit), " ", band(e.band))))
+    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${(e.worst ?? e.id).split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band))))
     : el("p", {}, "No signal is in alert."));
   document.querySelector("#signals tbody").replaceChildren(...p.signals.map(row));
 }
