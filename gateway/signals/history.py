@@ -51,6 +51,12 @@ class SignalStore:
         return self.db.execute("SELECT t, value, band FROM signal_values WHERE id = ? AND t >= ? "
                                "ORDER BY t", (signal_id, since_ms)).fetchall()
 
+    def stored(self, signal_id: str, t_ms: int) -> tuple[float | None, str | None] | None:
+        """(value, band) the run at `t_ms` stored for the signal; None if no run then."""
+        row = self.db.execute("SELECT value, band FROM signal_values WHERE id = ? AND t = ?",
+                              (signal_id, t_ms)).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def first_value_time(self, signal_id: str, since_ms: int) -> int | None:
         """When the signal first had a value at or after `since_ms` (ms), if ever."""
         row = self.db.execute("SELECT min(t) FROM signal_values WHERE id = ? AND t >= ? AND "

@@ -24,6 +24,7 @@ from gateway.store import Store
 
 SITE_SCOPES = ("site", "library")  # what a site's council reads first: its totals
 SPARK_DAYS, SPARK_POINTS = 30, 60
+MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01: later times are mistakes, not questions
 WETTING_RISE = 2.0  # %-points of soil moisture within an hour: rain or watering reached the bed
 WETTING_DAYS = 7  # how far back the last wetting is looked for
 BANDS = (SHORTFALL, SAFE, OVERSHOOT)
@@ -57,7 +58,8 @@ def site_panel(signals: list[Json], history: SignalStore | None, now_ms: int) ->
         out.append({**worst, "id": f"{signal}@*", "group": True, "worst": worst["id"],
                     "scope": f"{len(members)} scopes",
                     "counts": counts, "members": [
-                        {k: m[k] for k in ("id", "scope", "value", "unit", "band", "alert")}
+                        {k: m.get(k) for k in ("id", "t", "scope", "value", "unit", "band",
+                                               "alert")}
                         for m in members]})
     for entry in out:
         entry["title"] = DEFS[entry["signal"]].title if entry["signal"] in DEFS else \
@@ -178,24 +180,44 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         return {"id": signal_id, "values": [{"t": t, "value": v, "band": b} for t, v, b in rows]}
 
     @r.get("/signals/{signal_id}/explain")
-    def signal_explain(signal_id: str = Path_(max_length=200)) -> Json:
-        """How a signal's value came about, computed now: formula, inputs with their quality
-        and the stored sequence numbers used, the numbers, and the threshold's provenance."""
+    def signal_explain(signal_id: str = Path_(max_length=200),
+                       at: int | None = Query(None, ge=0, le=MAX_TIME_MS, description=(
+                           "the time (ms since 1970) of the run to explain, as the `t` of a "
+                           "published signal; default: the latest run's"))) -> Json:
+        """How a signal's value came about: formula, inputs with their quality and the stored
+        sequence numbers used, the numbers, and the threshold's provenance. Computed on request
+        from the stored readings as of that run, so it explains the number a page showed;
+        readings for that time that arrived after the run (a node catching up) are included,
+        and `published_value` says what the run stored."""
         from gateway.signals.engine import evaluate
 
-        scope, now_ms = signal_id.partition("@")[2], clock_ms(clock)
+        if at is not None:
+            at_ms = at
+        else:
+            latest = next((s for s in read_latest(data_dir) if s["id"] == signal_id), {})
+            at_ms = int(latest["t"]) if "t" in latest else clock_ms(clock)
+        scope = signal_id.partition("@")[2]
         node = None if scope in SITE_SCOPES else scope.partition("/")[0]
         # that node's readings only (a site's worth takes seconds); a signal that needs another
         # node (a bed's crop ET from the site's weather station) is found by the full run
-        result = next((r for r in evaluate(data_dir, now_ms, node=node or None)
+        result = next((r for r in evaluate(data_dir, at_ms, node=node or None)
                        if r.id == signal_id), None) if node else None
         if result is None:
-            result = next((r for r in evaluate(data_dir, now_ms) if r.id == signal_id), None)
+            result = next((r for r in evaluate(data_dir, at_ms) if r.id == signal_id), None)
         if result is None:
             raise HTTPException(404, f"no signal {signal_id!r} at this site")
+        stored = None
+        if (data_dir / "signals.db").exists():
+            history = SignalStore(data_dir / "signals.db")
+            try:
+                stored = history.stored(signal_id, at_ms)
+            finally:
+                history.close()
         th = result.threshold
         return {
-            "id": result.id, "title": result.title, "value": result.value, "unit": result.unit,
+            "id": result.id, "title": result.title, "t": at_ms, "value": result.value,
+            "published": stored is not None,
+            "published_value": None if stored is None else stored[0], "unit": result.unit,
             "band": result.band, "distance": result.distance, "note": result.note,
             "formula": result.formula, "numbers": result.numbers, "alert": result.alert,
             "inputs": [{"series": i.series, "quality": i.quality.label,
@@ -266,7 +288,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                 "crop": bed["crop"], "soil": bed["soil"], "area_m2": bed["area_m2"],
                 "depletion": s["value"], "band": s["band"], "note": s.get("note"),
                 "water_now": None if s["value"] is None else s["value"] >= 1.0,
-                "litres": need.get("value"), "signal": s["id"],
+                "litres": need.get("value"), "signal": s["id"], "t": s.get("t"),
                 "moisture": {"latest": values[-1] if values else None, "unit": unit,
                              "latest_ms": times[-1] if times else None,
                              "field_capacity": fc * 100, "wilting_point": wp * 100,

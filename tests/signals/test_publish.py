@@ -77,3 +77,26 @@ def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # no
     assert later.trend is not None and later.trend.points == 6
     assert later.trend.slope_per_s > 0
     assert later.alert is True  # over the 2 kg budget for three hours: past the 2 h on-delay
+
+
+def test_an_explanation_is_of_the_published_value_unless_asked_for_another_time(
+        site: Path) -> None:  # noqa: F811
+    from eil.clock import ManualClock
+    from gateway.store import Store
+    from gateway.web.api_signals import router
+
+    published = {r.id: r for r in SignalPublisher(site, lambda _: None).once(NOW)}
+    clock = ManualClock(NOW / 1000 + 6 * 3600)  # six hours on: the inputs are stale by now
+    store = Store(site / "eil.db")
+    try:
+        explain = next(route.endpoint for route in router(store, "s", clock).routes
+                       if getattr(route, "path", "") == "/api/v1/signals/{signal_id}/explain")
+        x = explain(signal_id="soil.depletion@garden/bed-1", at=None)
+        assert x["t"] == NOW and x["published"] is True
+        assert x["value"] == x["published_value"] == published["soil.depletion@garden/bed-1"].value
+        assert x["value"] is not None and x["inputs"][0]["quality"] == "pass"
+        now = explain(signal_id="soil.depletion@garden/bed-1", at=NOW + 6 * 3_600_000)
+        assert now["published"] is False and now["value"] is None  # "missing (stale)" now
+        assert "stale" in now["note"]
+    finally:
+        store.close()

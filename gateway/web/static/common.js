@@ -117,19 +117,26 @@ const EIL = (() => {
 
   // Every number a person sees can be explained: formula, inputs and their quality, the
   // numbers used, the threshold with its source, who set it and why.
-  async function explain(id) {
+  // `at`: the time of the run whose number was clicked (its `t`), so a newer run in between
+  // does not change what is explained.
+  async function explain(id, at) {
     const d = dialog();
     d.replaceChildren(el("p", {}, "Working it out…"));
     if (!d.open) d.showModal();
     let x;
-    try { x = await getJSON(`/api/v1/signals/${encodeURIComponent(id)}/explain`); }
+    const run = at === undefined || at === null ? "" : `?at=${at}`;
+    try { x = await getJSON(`/api/v1/signals/${encodeURIComponent(id)}/explain${run}`); }
     catch (e) { d.replaceChildren(el("p", {class: "error"}, e.message), closeButton(d)); return; }
     const th = x.threshold;
     d.replaceChildren(
       el("h2", {id: "explain-title"}, `${x.title}`),
-      el("p", {class: "meta"}, x.id),
+      el("p", {class: "meta"}, `${x.id} · as of ${when(x.t)}`),
       el("p", {}, el("strong", {"data-role": "value"}, value(x.value, x.unit)), " ", band(x.band),
-        x.alert ? el("span", {class: "alert"}, " ALERT ") : null),
+        x.alert ? el("span", {class: "alert"}, "ALERT") : null),
+      x.published && value(x.published_value, x.unit) !== value(x.value, x.unit)
+        ? el("p", {class: "notice", "data-role": "late"}, `Published as ${value(x.published_value, x.unit)}: ` +
+          "readings for that time arrived after it was computed (a node catching up), and are included here.")
+        : null,
       x.note ? el("p", {class: "notice"}, x.note) : null,
       el("h3", {}, "Formula"), el("pre", {}, x.formula),
       el("h3", {}, "Inputs and their quality"),

@@ -32,12 +32,12 @@ function siteCard(g) {
       el("p", {class: `decision ${frost ? "water" : "nowater"}`},
         f.value === null ? "No frost reading" : frost ? "❄ Frost risk: protect tender plants" : "✓ No frost risk"),
       el("p", {}, `Lowest air temperature in the last 12 h: `,
-        el("button", {class: "link", onclick: () => explain(f.id)}, value(f.value, f.unit)), " ", band(f.band))));
+        el("button", {class: "link", onclick: () => explain(f.id, f.t)}, value(f.value, f.unit)), " ", band(f.band))));
   }
   if (g.et0) {
     cards.push(el("article", {class: "card", "data-role": "et0"}, el("h2", {}, "Evaporation today"),
       el("p", {}, "Reference evapotranspiration ET₀: ",
-        el("button", {class: "link", onclick: () => explain(g.et0.id)}, value(g.et0.value, g.et0.unit)),
+        el("button", {class: "link", onclick: () => explain(g.et0.id, g.et0.t)}, value(g.et0.value, g.et0.unit)),
         g.et0.note ? el("span", {class: "meta"}, ` (${g.et0.note})`) : null)));
   }
   return cards;
@@ -50,7 +50,7 @@ async function bedCard(b) {
     el("header", {}, el("h2", {}, b.name), el("span", {class: "meta"}, `${b.crop} · ${b.soil.replace("_", " ")} · ${b.area_m2} m²`)),
     decision(b),
     el("dl", {class: "facts"},
-      el("dt", {}, "root zone"), el("dd", {}, el("button", {class: "link", "data-role": "depletion", onclick: () => explain(b.signal)},
+      el("dt", {}, "root zone"), el("dd", {}, el("button", {class: "link", "data-role": "depletion", onclick: () => explain(b.signal, b.t)},
         b.depletion === null ? "no value" : `${Math.round(b.depletion * 100)} % of the readily available water used`), " ", band(b.band)),
       el("dt", {}, "soil moisture"), el("dd", {"data-role": "moisture"}, value(m.latest, m.unit), m.latest_ms ? el("span", {class: "meta"}, ` (${ago(m.latest_ms)})`) : null),
       el("dt", {}, "soil temperature"), el("dd", {"data-role": "temperature"}, temperature(b.temperature)),

@@ -42,7 +42,7 @@ function patterns() {
 
 function open(entry) {
   if (entry.sites !== undefined) return explainRollup(entry);
-  return explain(entry.worst ?? entry.id);
+  return explain(entry.worst ?? entry.id, entry.t);
 }
 
 function doughnut(entries) {
@@ -88,7 +88,7 @@ function scopeCell(e) {
   if (!e.group) return e.sites ? `${Object.keys(e.sites).length} of ${SITES.length} sites` : e.scope;
   const c = e.counts;
   return el("details", {}, el("summary", {}, `${e.members.length} × — ${c.overshoot}▲ ${c.safe}● ${c.shortfall}▼ ${c.none}–`),
-    el("ul", {}, e.members.map(m => el("li", {}, el("button", {class: "link", onclick: () => explain(m.id)},
+    el("ul", {}, e.members.map(m => el("li", {}, el("button", {class: "link", onclick: () => explain(m.id, m.t)},
       `${m.scope}: ${value(m.value, m.unit)}`), " ", band(m.band)))));
 }
 
