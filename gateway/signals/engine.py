@@ -118,12 +118,9 @@ def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None,
         current += tools(data_dir, cfg, now_ms)
     past: dict[str, list[tuple[float, float]]] = {}
     if (data_dir / "signals.db").exists():
-        store = SignalStore(data_dir / "signals.db")
-        try:
+        with SignalStore(data_dir / "signals.db") as store:
             past = store.recent(now_ms - HISTORY_HOURS * HOUR_MS,
                                 {f"{v.signal}@{v.scope}" for v in current})
-        finally:
-            store.close()
     out = []
     for v in current:
         series = [p for p in past.get(f"{v.signal}@{v.scope}", []) if p[0] < now_ms / 1000]

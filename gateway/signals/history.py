@@ -71,3 +71,9 @@ class SignalStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> SignalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

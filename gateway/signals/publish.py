@@ -51,11 +51,8 @@ class SignalPublisher:
     def once(self, now_ms: int | None = None) -> list[Result]:
         now_ms = now_ms if now_ms is not None else clock_ms(self.clock)
         results = evaluate(self.data_dir, now_ms)
-        store = SignalStore(self.data_dir / "signals.db")
-        try:
+        with SignalStore(self.data_dir / "signals.db") as store:
             store.add(results, now_ms)
-        finally:
-            store.close()
         payload = json.dumps([summary(r, now_ms) for r in results], separators=(",", ":"),
                              default=str).encode()
         latest = self.data_dir / LATEST_FILE  # what the web API serves, replaced atomically

@@ -129,12 +129,11 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             {"id": s.name, "title": s.title, "level": s.level} for s in known]
         if scope == "site":
             path = data_dir / "signals.db"
-            history = SignalStore(path) if path.exists() else None
-            try:
-                entries = site_panel(own, history, now_ms)
-            finally:
-                if history is not None:
-                    history.close()
+            if path.exists():
+                with SignalStore(path) as history:
+                    entries = site_panel(own, history, now_ms)
+            else:
+                entries = site_panel(own, None, now_ms)
             title, level, sites = f"Site {site}", "site", [site]
         else:
             chosen = next((s for s in known if s.name == scope), None)
@@ -169,12 +168,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         path = data_dir / "signals.db"
         if not path.exists():
             raise HTTPException(404, f"no signal history yet for {signal_id!r}")
-        history = SignalStore(path)
-        try:
-            since = clock_ms(clock) - int(hours * 3_600_000)
-            rows = history.history(signal_id, since)
-        finally:
-            history.close()
+        with SignalStore(path) as history:
+            rows = history.history(signal_id, clock_ms(clock) - int(hours * 3_600_000))
         if not rows:
             raise HTTPException(404, f"no stored values of {signal_id!r} in the last {hours:g} h")
         return {"id": signal_id, "values": [{"t": t, "value": v, "band": b} for t, v, b in rows]}
@@ -208,11 +203,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             raise HTTPException(404, f"no signal {signal_id!r} at this site")
         stored = None
         if (data_dir / "signals.db").exists():
-            history = SignalStore(data_dir / "signals.db")
-            try:
+            with SignalStore(data_dir / "signals.db") as history:
                 stored = history.stored(signal_id, at_ms)
-            finally:
-                history.close()
         th = result.threshold
         return {
             "id": result.id, "title": result.title, "t": at_ms, "value": result.value,

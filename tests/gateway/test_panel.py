@@ -53,16 +53,16 @@ def test_csv_export_has_a_row_per_member_with_its_own_threshold() -> None:
 
 
 def test_sparkline_spans_the_history_there_is_up_to_30_days(tmp_path: Path) -> None:
-    store = SignalStore(tmp_path / "signals.db")
     hour = 3_600_000
     now = 400 * 24 * hour
-    rows = [("soil.depletion@bed-1", now - k * hour, 10.0 + k) for k in range(6)]  # 5 h young
-    rows.append(("soil.depletion@bed-1", now - 6 * hour, None))  # a run without a value
-    rows += [("water.use@site", now - k * hour, float(k)) for k in range(0, 24 * 40, 6)]
-    store.db.executemany("INSERT INTO signal_values VALUES (?,?,'s','x',?,'%',NULL,0,NULL)", rows)
-    young = spark(store, "soil.depletion@bed-1", now)
-    assert [v for _, v in young] == [15.0, 14.0, 13.0, 12.0, 11.0, 10.0]  # every run its point
-    old = spark(store, "water.use@site", now)
-    assert len(old) == 60 and old[0][0] >= now - 30 * 24 * hour  # 30 days, 12-hour means
-    assert old[-1] == [now - 6 * hour, 3.0] and old[0][1] == (720 + 714 + 708) / 3
-    assert spark(store, "no.such@signal", now) == []
+    with SignalStore(tmp_path / "signals.db") as store:
+        rows = [("soil.depletion@bed-1", now - k * hour, 10.0 + k) for k in range(6)]  # 5 h young
+        rows.append(("soil.depletion@bed-1", now - 6 * hour, None))  # a run without a value
+        rows += [("water.use@site", now - k * hour, float(k)) for k in range(0, 24 * 40, 6)]
+        store.db.executemany("INSERT INTO signal_values VALUES (?,?,'s','x',?,'%',NULL,0,NULL)", rows)
+        young = spark(store, "soil.depletion@bed-1", now)
+        assert [v for _, v in young] == [15.0, 14.0, 13.0, 12.0, 11.0, 10.0]  # every run its point
+        old = spark(store, "water.use@site", now)
+        assert len(old) == 60 and old[0][0] >= now - 30 * 24 * hour  # 30 days, 12-hour means
+        assert old[-1] == [now - 6 * hour, 3.0] and old[0][1] == (720 + 714 + 708) / 3
+        assert spark(store, "no.such@signal", now) == []
