@@ -47,6 +47,8 @@ def build(data: Path, nodes: int, days: int, now_ms: int) -> int:
         con.executemany("INSERT INTO readings (node_id, seq, series_id, t, v) VALUES "
                         "(?,?,?,?,?)", batch)
         rows += len(batch)
+    con.execute("UPDATE nodes SET readings = (SELECT count(*) FROM readings "
+                "WHERE readings.node_id = nodes.node_id)")  # what Store.commit keeps
     con.commit()
     con.close()
     return rows

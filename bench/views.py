@@ -14,6 +14,7 @@ series under 100 ms.
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import http.client
 import json
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from bench.signals import MINUTE, build
 from eil.broker import free_port
+from gateway.accounts import Accounts
 from gateway.signals.engine import evaluate
 from gateway.signals.publish import LATEST_FILE, summary
 from gateway.store import Store
@@ -55,8 +57,12 @@ def history(data: Path, ids: list[tuple[str, str, str, str]], days: int, now_ms:
     return rows
 
 
+STEWARD = ("bench", "a bench steward password")
+AUTH = {"Authorization": "Basic " + base64.b64encode(":".join(STEWARD).encode()).decode()}
+
+
 def get(conn: http.client.HTTPConnection, url: str) -> bytes:
-    conn.request("GET", url)
+    conn.request("GET", url, headers=AUTH)
     r = conn.getresponse()
     body = r.read()
     if r.status != 200:
@@ -111,6 +117,9 @@ def main() -> None:
         print(f"data: {args.nodes} nodes, {readings:,} readings (30 days at 1 min), "
               f"{len(results)} signals with {stored:,} stored values ({args.days} days every "
               f"5 min); built in {time.monotonic() - t0:.0f} s")
+        accounts = Accounts(data / "accounts.db")  # the fleet is for stewards
+        accounts.add(STEWARD[0], "steward", STEWARD[1])
+        accounts.close()
         store = Store(data / "eil.db", readonly=True)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(store, "bench"), host="127.0.0.1",
@@ -128,7 +137,10 @@ def main() -> None:
                 ("30-day series, 1000 points", "/api/v1/series?node=n000&name=soil.moisture"
                                                "&hours=720&points=1000"),
                 ("gardener's beds", "/api/v1/garden"),
-                ("a signal's explanation (computed now)",
+                ("steward's fleet", "/api/v1/fleet"),
+                ("nodes", "/api/v1/nodes"),
+                ("latest value of every quantity", "/api/v1/latest"),
+                ("a signal's explanation (recomputed)",
                  "/api/v1/signals/soil.depletion@n000/explain")):
             get(conn, url)  # warm: first-use imports and the OS page cache
             ms, size = timed(conn, url, args.requests if "explain" not in url else 5)

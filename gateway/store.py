@@ -29,7 +29,7 @@ from gateway.ingest.watermark import Watermark
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     last_seen REAL,                         -- gateway clock, last message of any kind
     state     TEXT,                         -- retained status: online / offline
     status    TEXT,                         -- last status message (JSON)
+    readings  INTEGER NOT NULL DEFAULT 0,   -- stored readings, kept by commit (a count(*)
+                                            -- per page view grew with the store: 0.4 s at 4 M)
     UNIQUE (site, node)
 );
 CREATE TABLE IF NOT EXISTS series (
@@ -111,7 +113,12 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE readings ADD COLUMN q INTEGER")
     if version in (1, 2):
         db.execute("DROP INDEX IF EXISTS readings_by_series_time")
-    elif version > SCHEMA_VERSION:
+    if version in (1, 2, 3) and db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone():
+        db.execute("ALTER TABLE nodes ADD COLUMN readings INTEGER NOT NULL DEFAULT 0")
+        db.execute("UPDATE nodes SET readings = (SELECT count(*) FROM readings "
+                   "WHERE readings.node_id = nodes.node_id)")  # once, at the upgrade
+    if version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
 
@@ -190,14 +197,20 @@ class Store:
         try:
             with self.lock, self.db:
                 self.db.execute("BEGIN IMMEDIATE")
-                rows = []
+                rows: dict[int, list[tuple[object, ...]]] = {}
                 for node, r in readings:
                     nid = self.node_id(node)
-                    rows.append((nid, r.seq, self._series_id(nid, r), r.t_ms, r.value, r.text,
-                                 r.ref, r.cal, r.q))
-                before = self.db.total_changes
-                self.db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?,?,?)", rows)
-                new = self.db.total_changes - before
+                    rows.setdefault(nid, []).append((nid, r.seq, self._series_id(nid, r), r.t_ms,
+                                                     r.value, r.text, r.ref, r.cal, r.q))
+                new = 0
+                for nid, node_rows in rows.items():
+                    before = self.db.total_changes
+                    self.db.executemany("INSERT OR IGNORE INTO readings VALUES "
+                                        "(?,?,?,?,?,?,?,?,?)", node_rows)
+                    added = self.db.total_changes - before  # duplicates are ignored, not counted
+                    self.db.execute("UPDATE nodes SET readings = readings + ? WHERE node_id = ?",
+                                    (added, nid))
+                    new += added
                 self.db.executemany(
                     "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
                     " payload, digest) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE"
@@ -276,13 +289,13 @@ class Store:
     def node_summary(self) -> list[dict[str, object]]:
         with self.lock, self._snapshot():
             nodes = self.db.execute(
-                "SELECT node_id, site, node, acked, last_seen, state, status FROM nodes "
+                "SELECT node_id, site, node, acked, last_seen, state, status, readings FROM nodes "
                 "ORDER BY site, node").fetchall()
             out = []
-            for nid, site, node, acked, last_seen, state, status in nodes:
-                count, first, last = self.db.execute(
-                    "SELECT count(*), min(seq), max(seq) FROM readings WHERE node_id=?",
-                    (nid,)).fetchone()
+            for nid, site, node, acked, last_seen, state, status, count in nodes:
+                first, last = self.db.execute(  # two seeks (min and max in one SELECT scan)
+                    "SELECT (SELECT min(seq) FROM readings WHERE node_id=?1), "
+                    "(SELECT max(seq) FROM readings WHERE node_id=?1)", (nid,)).fetchone()
                 dead = self.db.execute("SELECT coalesce(sum(count), 0) FROM dead_letters WHERE "
                                        "site=? AND node=?", (site, node)).fetchone()[0]
                 st = json.loads(status) if status else {}
@@ -294,19 +307,21 @@ class Store:
 
     def latest(self) -> list[dict[str, object]]:
         """The newest reading of every series (by node time)."""
+        # per series, one seek to the end of its (series_id, t) index, then one key lookup:
+        # joining on max(t) instead read every reading of the store (2.8 s at 4 M readings)
         with self.lock:
             rows = self.db.execute(
                 "SELECT n.site, n.node, s.name, s.kind, s.unit, r.t, r.v, r.vs, r.ref, r.cal, r.q"
-                " FROM series s"
-                " JOIN nodes n USING (node_id) JOIN readings r ON r.series_id = s.series_id"
-                " AND r.t = (SELECT max(t) FROM readings WHERE series_id ="
-                " s.series_id) ORDER BY n.site, n.node, s.name").fetchall()
-        seen: set[tuple[str, str, str]] = set()
-        out = []
+                " FROM series s CROSS JOIN nodes n ON n.node_id = s.node_id"
+                " CROSS JOIN readings r ON (r.node_id, r.seq) = (SELECT node_id, seq FROM readings"
+                " WHERE series_id = s.series_id ORDER BY t DESC, seq DESC LIMIT 1)"
+                " ORDER BY n.site, n.node, s.name, s.kind, s.unit").fetchall()
+        out: list[dict[str, object]] = []
         for site, node, name, kind, unit, t, v, vs, ref, cal, q in rows:
-            if (site, node, name) in seen:
-                continue
-            seen.add((site, node, name))
+            if out and (out[-1]["site"], out[-1]["node"], out[-1]["name"]) == (site, node, name):
+                if int(t) <= int(out[-1]["time_ms"]):  # type: ignore[call-overload]
+                    continue  # the same quantity in another unit or kind: the newest wins
+                out.pop()
             out.append({"site": site, "node": node, "name": name, "kind": kind, "unit": unit,
                         "time_ms": t, "value": v, "text": vs, "ref": ref, "cal": cal, "q": q})
         return out
@@ -318,10 +333,12 @@ class Store:
         like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in suffixes)
         args = [a for sfx in suffixes for a in (sfx, f"%.{sfx}")]
         with self.lock:
+            # from the (small) series table to each matching series' index range; the
+            # planner's own order scanned every reading of the store
             return self.db.execute(
-                "SELECT n.node, r.seq, r.t, s.name, r.vs, r.ref FROM readings r JOIN series s "
-                f"USING (series_id) JOIN nodes n ON n.node_id = r.node_id WHERE s.kind = 'event' "
-                f"AND ({like})", args).fetchall()
+                "SELECT n.node, r.seq, r.t, s.name, r.vs, r.ref FROM series s CROSS JOIN "
+                "readings r ON r.series_id = s.series_id CROSS JOIN nodes n ON n.node_id = "
+                f"r.node_id WHERE s.kind = 'event' AND ({like})", args).fetchall()
 
     def replace_ref(self, old: str, new: str) -> tuple[int, int]:
         """Erasure: every stored reading whose ref is `old` gets `new`, and dead letters whose

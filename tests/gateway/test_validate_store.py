@@ -7,7 +7,7 @@ from pathlib import Path
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, NodeId
 from gateway.ingest.validate import validate_message
-from gateway.store import Store
+from gateway.store import SCHEMA_VERSION, Store
 
 N = NodeId("site-1", "node-1")
 T0 = 1_795_392_000.0
@@ -89,7 +89,7 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_its_readings(tmp_path:
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert store.db.execute("SELECT seq, v, cal, q FROM readings").fetchall() == [
             (1, 2.5, None, None)]
         indexes = {r[0] for r in store.db.execute(
@@ -101,6 +101,33 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_its_readings(tmp_path:
         assert "COVERING INDEX readings_by_series_time_value" in plan
     with Store(path):  # opening again is a no-op
         pass
+
+
+def commit_values(store: Store, node: NodeId, values: list[tuple[int, float, str]]) -> None:
+    """(seq, time offset s, quantity name) readings of `node`, in one commit."""
+    payload = encode_pack(node, [Reading(seq, T0 + dt, name, Kind.GAUGE, float(seq), "W")
+                                 for seq, dt, name in values])
+    out = validate_message(node.topic(Channel.READINGS), payload, T0 + 100, **LIMITS)
+    store.commit([(node, r) for r in out.readings], [], {}, {})
+
+
+def test_latest_is_the_newest_by_node_time_and_counts_survive_the_upgrade(tmp_path: Path
+                                                                          ) -> None:
+    other = NodeId("site-1", "node-2")
+    with Store(tmp_path / "eil.db") as store:
+        commit_values(store, N, [(1, 10, "a"), (2, 20, "a"), (3, 20, "b")])
+        commit_values(store, N, [(4, 5, "a")])  # backfilled later, measured earlier
+        commit_values(store, other, [(7, 1, "a"), (8, 2, "a")])
+        latest = [(x["node"], x["name"], x["value"]) for x in store.latest()]
+        assert latest == [("node-1", "a", 2.0), ("node-1", "b", 3.0), ("node-2", "a", 8.0)]
+        store.db.execute("ALTER TABLE nodes DROP COLUMN readings")  # as schema 3 had it
+        store.db.execute("PRAGMA user_version=3")
+    with Store(tmp_path / "eil.db") as store:  # the upgrade counts what is stored, once
+        counts = {n["node"]: (n["readings"], n["first_seq"], n["last_seq"])
+                  for n in store.node_summary()}
+        assert counts == {"node-1": (4, 1, 4), "node-2": (2, 7, 8)}
+        commit_values(store, other, [(8, 2, "a"), (9, 3, "a")])  # a repeat and a new one
+        assert {n["node"]: n["readings"] for n in store.node_summary()}["node-2"] == 3
 
 
 def test_calibration_identity_and_flag_round_trip_through_the_store(tmp_path: Path) -> None:
