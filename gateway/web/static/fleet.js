@@ -35,7 +35,8 @@ async function refresh() {
     document.getElementById("summary").textContent = `${nodes.length} nodes: ${nodes.length - offline} online, ${offline} offline; ` +
       `${attention} with stale or suspect sensors; ${dead.reduce((s, d) => s + d.count, 0)} dead letters.`;
     document.querySelector("#dead tbody").replaceChildren(...(dead.length ? dead.map(d => el("tr", {},
-      el("td", {}, ago(d.last_at * 1000)), el("td", {}, d.node ?? "?"), el("td", {class: "num"}, d.count), el("td", {}, d.reason)))
+      el("td", {}, d.reason), el("td", {"data-label": "node"}, d.node ?? "?"),
+      el("td", {"data-label": "count", class: "num"}, d.count), el("td", {"data-label": "last seen"}, ago(d.last_at * 1000))))
       : [el("tr", {}, el("td", {colspan: 4}, "None."))]));
     document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
   } catch (e) {
