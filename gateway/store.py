@@ -133,6 +133,9 @@ class Store:
                 self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                           check_same_thread=False)
                 self.db.execute("PRAGMA busy_timeout=5000")
+                # a reader may meet a store its gateway has not upgraded yet (eil status right
+                # after installing a new version): it reads what that schema has
+                self.schema = self.db.execute("PRAGMA user_version").fetchone()[0]
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -145,6 +148,7 @@ class Store:
                         _migrate(self.db)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.db.executescript(_SCHEMA)
+                self.schema = SCHEMA_VERSION
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
@@ -289,8 +293,9 @@ class Store:
     def node_summary(self) -> list[dict[str, object]]:
         with self.lock, self._snapshot():
             nodes = self.db.execute(
-                "SELECT node_id, site, node, acked, last_seen, state, status, readings FROM nodes "
-                "ORDER BY site, node").fetchall()
+                "SELECT node_id, site, node, acked, last_seen, state, status, " + (
+                    "readings" if self.schema >= 4 else "(SELECT count(*) FROM readings r WHERE "
+                    "r.node_id = nodes.node_id)") + " FROM nodes ORDER BY site, node").fetchall()
             out = []
             for nid, site, node, acked, last_seen, state, status, count in nodes:
                 first, last = self.db.execute(  # two seeks (min and max in one SELECT scan)

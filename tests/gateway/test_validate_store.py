@@ -122,6 +122,8 @@ def test_latest_is_the_newest_by_node_time_and_counts_survive_the_upgrade(tmp_pa
         assert latest == [("node-1", "a", 2.0), ("node-1", "b", 3.0), ("node-2", "a", 8.0)]
         store.db.execute("ALTER TABLE nodes DROP COLUMN readings")  # as schema 3 had it
         store.db.execute("PRAGMA user_version=3")
+    with Store(tmp_path / "eil.db", readonly=True) as reader:  # before the gateway upgrades it
+        assert [n["readings"] for n in reader.node_summary()] == [4, 2]
     with Store(tmp_path / "eil.db") as store:  # the upgrade counts what is stored, once
         counts = {n["node"]: (n["readings"], n["first_seq"], n["last_seq"])
                   for n in store.node_summary()}
