@@ -200,12 +200,12 @@ def test_impact_panel(running: tuple[Site, str]) -> None:
                 else:
                     assert shown.startswith(js_number(entry["value"], entry["unit"])), \
                         (entry["id"], shown, entry["value"])
-            alerting = [e for e in panel["signals"] if e["alert"]]
+            alerting = [(e["title"], m["id"]) for e in panel["signals"]
+                        for m in (e["members"] if e.get("group") else [e]) if m["alert"]]
             listed = page.locator("#alerts li").all_inner_texts()
-            assert len(listed) == len(alerting) > 0  # each alert names its scope
-            for entry, text in zip(alerting, listed, strict=True):
-                where = str(entry.get("worst", entry["id"])).split("@")[1]
-                assert text.startswith(f"ALERT {entry['title']} ({where}): "), text
+            assert len(listed) == len(alerting) > 0  # each alert names its own scope
+            for (title, sid), text in zip(alerting, listed, strict=True):
+                assert text.startswith(f"ALERT {title} ({sid.split('@')[1]}): "), text
             wedges = page.locator("#doughnut path[data-id]")
             judged = [e for e in panel["signals"] if e["threshold"] and e["value"] is not None]
             assert wedges.count() == len(judged) > 5

@@ -138,9 +138,11 @@ async function load() {
   document.getElementById("when").textContent = `${p.level === "site" ? "" : `Sites: ${p.sites.join(", ")}. `}Signals computed ${when(p.computed_ms)}.`;
   legend();
   doughnut(p.signals);
-  const alerts = p.signals.filter(e => e.alert || (e.members ?? []).some(m => m.alert));
+  // every signal in alert, a grouped one by each of its members in alert (not only its worst)
+  const alerts = p.signals.flatMap(e => e.group ? e.members.filter(m => m.alert).map(m => ({...m, title: e.title}))
+    : e.alert ? [e] : []);
   document.getElementById("alerts").replaceChildren(el("h2", {}, "Alerts"), alerts.length
-    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${(e.worst ?? e.id).split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band))))
+    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${e.id.split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band))))
     : el("p", {}, "No signal is in alert."));
   document.querySelector("#signals tbody").replaceChildren(...p.signals.map(row));
 }
