@@ -46,6 +46,8 @@ class Status:
     version: str = ""
     last_seq: int | None = None  # node only: newest sequence number assigned
     outbox: int | None = None  # node only: readings held, not yet acknowledged
+    acked: int | None = None  # node only: the newest acknowledgement it applied
+    ack_refused: int | None = None  # node only: an acknowledgement beyond what it has sent
 
     def encode(self) -> bytes:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None},
@@ -60,8 +62,8 @@ class Status:
             return Status(
                 state=doc["state"], boot=str(doc.get("boot", "")), time=float(doc.get("time", 0)),
                 version=str(doc.get("version", "")),
-                last_seq=None if doc.get("last_seq") is None else int(doc["last_seq"]),
-                outbox=None if doc.get("outbox") is None else int(doc["outbox"]),
+                **{key: None if doc.get(key) is None else int(doc[key])
+                   for key in ("last_seq", "outbox", "acked", "ack_refused")},
             )
         except (TypeError, ValueError) as exc:
             raise PackError(f"status has a field of the wrong type: {exc}") from None

@@ -80,6 +80,8 @@ class NodeAgent:
         self.gateway_boot: str | None = None  # newest gateway boot seen online
         self.stall_timeout = cfg.publish.ack_timeout_s
         self.published_upto = self.outbox.acked
+        self.sent_upto = self.outbox.acked  # newest seq this run has published; never rewinds
+        self.ack_refused: int | None = None  # newest acknowledgement refused (see _apply_ack)
         self.waiting_since = time.monotonic()
         self.last_flush = time.monotonic()
         self.last_status = 0.0
@@ -91,7 +93,8 @@ class NodeAgent:
     # --- MQTT shell (paho thread) -------------------------------------------------------------
     def _make_client(self):  # type: ignore[no-untyped-def]
         b, node = self.cfg.broker, self.cfg.id
-        client = make_client(f"eil-node-{node.site}-{node.node}", b.username, b.password,
+        # the client id is the credential's user name, as the generated broker enforces
+        client = make_client(b.username, b.username, b.password,
                              tls=b.tls, ca_file=b.ca_file)
         client.will_set(node.topic(Channel.STATUS),
                         Status("offline", self.boot, time.time(), __version__).encode(),
@@ -114,6 +117,10 @@ class NodeAgent:
         self.wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code == "Session taken over":
+            log.error("the broker closed our session because another client connected with "
+                      "this node's credential (%s): is its SD card cloned to a second device?",
+                      self.cfg.broker.username)
         self.inbox.put(("disconnected", str(reason_code)))
         self.wake.set()
 
@@ -145,12 +152,7 @@ class NodeAgent:
                 log.warning("disconnected from broker (%s); buffering in the outbox", arg)
             elif kind == "ack":
                 assert isinstance(arg, int)
-                if arg > self.outbox.last_seq:
-                    log.error("gateway acknowledges seq %d beyond our newest seq %d: was this "
-                              "node's outbox reset? Ignoring the ack.", arg, self.outbox.last_seq)
-                if self.outbox.ack(arg):
-                    self.waiting_since = time.monotonic()
-                    self.stall_timeout = self.cfg.publish.ack_timeout_s
+                self._apply_ack(arg)
             elif kind == "library" and self.library_view is not None:
                 assert isinstance(arg, bytes)
                 self.library_view.save(arg)
@@ -160,6 +162,36 @@ class NodeAgent:
                     if self.gateway_boot is not None:
                         self._rewind(f"gateway started (boot {arg.boot})")
                     self.gateway_boot = arg.boot
+
+    def _apply_ack(self, seq: int) -> None:
+        """Delete what the gateway acknowledges, but only among readings this run has
+        published: an acknowledgement beyond them says the gateway's watermark is not about
+        this node's stream (a forged or cloned identity moved it), and applying it, even capped,
+        would delete readings the gateway never received."""
+        if seq > self.sent_upto:
+            if seq > self.outbox.last_seq:
+                if self.ack_refused != seq:
+                    log.error("gateway acknowledges seq %d, beyond our newest reading %d: its "
+                              "watermark is not this node's stream (a cloned SD card or a "
+                              "forged pack?). Not applied: nothing is deleted until a steward "
+                              "repairs it (eil gateway sequence %s --set %d)", seq,
+                              self.outbox.last_seq, self.cfg.id.node, self.outbox.acked)
+                    self.ack_refused = seq
+                    self._publish_status()
+            else:  # e.g. the retained ack of readings our previous run sent
+                log.debug("acknowledgement %d covers readings this run has not sent (newest "
+                          "sent %d): not applied; the gateway acknowledges them again when they "
+                          "are resent", seq, self.sent_upto)
+            return
+        if self.ack_refused is not None:  # repaired: what we sent meanwhile went unacknowledged
+            self.ack_refused = None
+            self.outbox.ack(seq)
+            self._rewind(f"the gateway acknowledges {seq}, within what we sent, again")
+            self._publish_status()
+            return
+        if self.outbox.ack(seq):
+            self.waiting_since = time.monotonic()
+            self.stall_timeout = self.cfg.publish.ack_timeout_s
 
     def _rewind(self, why: str) -> None:
         if self.published_upto > self.outbox.acked:
@@ -227,6 +259,7 @@ class NodeAgent:
                 if info.rc != 0:
                     return  # not connected any more: the reconnect rewinds
             self.published_upto = batch[-1].seq
+            self.sent_upto = max(self.sent_upto, self.published_upto)
 
     def _check_stall(self) -> None:
         outstanding = self.published_upto > self.outbox.acked
@@ -238,7 +271,8 @@ class NodeAgent:
         if not self.connected:
             return
         status = Status("online", self.boot, time.time(), __version__,
-                        last_seq=self.outbox.last_seq, outbox=self.outbox.depth)
+                        last_seq=self.outbox.last_seq, outbox=self.outbox.depth,
+                        acked=self.outbox.acked, ack_refused=self.ack_refused)
         self.client.publish(self.cfg.id.topic(Channel.STATUS), status.encode(), qos=1, retain=True)
         self.last_status = time.monotonic()
 

@@ -120,10 +120,13 @@ class Outbox:
         """The gateway has committed everything up to `seq`: it will not be sent again, and is
         deleted with the next write. Returns how many readings were newly acknowledged.
 
-        An ack beyond our newest sequence number cannot be about our readings (the outbox was
-        reset, or another node holds this identity); it is ignored rather than deleting new data.
+        The caller applies only acknowledgements of readings it has published (edge/agent.py);
+        one beyond our newest sequence number cannot be about our readings at all and raises
+        OutboxError, deleting nothing (capping it would delete readings never sent).
         """
-        seq = min(seq, self.last_seq)
+        if seq > self.last_seq:
+            raise OutboxError(f"acknowledgement {seq} is beyond the newest reading "
+                              f"{self.last_seq} of {self.path}: not applied")
         if seq <= self.acked:
             return 0
         newly, self.acked = seq - self.acked, seq

@@ -243,7 +243,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = _store(args.data)
     nodes = store.node_summary()
     if args.json:
-        print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20)}, indent=2))
+        print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20),
+                          "conflicts": store.conflicts(20)}, indent=2))
         return 0
     now = time.time()
     head = f"{'node':24} {'state':8} {'last seen':>10} {'last seq':>9} {'acked':>9} " \
@@ -261,6 +262,55 @@ def cmd_status(args: argparse.Namespace) -> int:
           + (":" if dead else ""))
     for d in dead:
         print(f"  {d['node'] or '?'}: {d['reason']} (x{d['count']})")
+    for n in nodes:
+        problems = [str(n["sequence"])] if n["sequence"] != "ok" else []
+        problems += [_anomaly_text(a) for a in n["anomalies"]]  # type: ignore[attr-defined]
+        if n["conflicts"]:
+            problems.append(f"{n['conflicts']} sequence numbers arrived twice with different "
+                            "content (two devices under one identity?): eil status --json")
+        if problems:
+            print(f"\n{n['node']}: sequence needs a steward:")
+            print("".join(f"  {p}\n" for p in problems), end="")
+    return 0
+
+
+def _anomaly_text(a: dict[str, object]) -> str:
+    if a["kind"] == "floor":
+        what = f"a pack claimed its outbox starts at {a['claimed']} (bfloor)"
+    else:
+        what = f"a pack jumped to seq {a['claimed']} and was refused"
+    return f"{what} while the watermark was {a['watermark']} (x{a['count']})"
+
+
+def cmd_sequence(args: argparse.Namespace) -> int:
+    """eil gateway sequence NODE: a node's acknowledgement watermark, and its repair."""
+    from contract.topics import NodeId
+    from gateway.store import Store
+
+    data = Path(args.data)
+    path = data / "eil.db" if data.is_dir() else data
+    with Store(path, readonly=args.set is None) as store:
+        found = [n for n in store.node_summary() if n["node"] == args.node]
+        if not found:
+            raise EilError(f"the store at {path} has no node {args.node!r}")
+        n = found[0]
+        if args.set is not None:
+            old, new = store.set_watermark(NodeId(str(n["site"]), args.node), args.set,
+                                           accept_gap=args.accept_gap)
+            print(f"{args.node}: watermark {old} -> {new}; the gateway acknowledges it with the "
+                  "node's next pack")
+            return 0
+        print(f"node {n['site']}/{args.node}")
+        print(f"  gateway watermark (acknowledged)   {n['acked']}")
+        print(f"  stored seqs                        {n['first_seq']}..{n['last_seq']} "
+              f"({n['readings']} readings)")
+        print(f"  floor of its newest pack           {n['floor']}")
+        print(f"  node reports: newest seq {n['node_last_seq']}, acknowledged {n['node_acked']}"
+              f", refused ack {n['ack_refused']}")
+        print(f"  state: {n['sequence']}")
+        for a in n["anomalies"]:  # type: ignore[attr-defined]
+            print(f"  {_anomaly_text(a)}")
+        print(f"  conflicts: {n['conflicts']}")
     return 0
 
 
@@ -315,6 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input (scripts), not a prompt")
     acc.set_defaults(func=cmd_account)
+    seq = gw.add_parser("sequence", help="a node's acknowledgement watermark, and its repair")
+    seq.add_argument("node", help="node id")
+    seq.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
+    seq.add_argument("--set", type=int, metavar="N",
+                     help="set the watermark to N: lowering is always safe (the node resends); "
+                          "raising needs --accept-gap")
+    seq.add_argument("--accept-gap", action="store_true",
+                     help="with --set above the watermark: readings up to N are gone for good")
+    seq.set_defaults(func=cmd_sequence)
 
     demo = sub.add_parser("demo", help="run a whole simulated site locally")
     demo.add_argument("--data", help="data directory (default ./eil-demo-data)")

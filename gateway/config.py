@@ -10,6 +10,7 @@ from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from eil.clock import Clock, SystemClock, clock_from
 from eil.config import BrokerConfig, Table, parse_broker, read_toml
+from gateway.ingest.watermark import MAX_SEQ_AHEAD
 
 GATEWAY_USER = "_gateway"  # cannot collide with a node id (ids cannot start with '_')
 
@@ -21,6 +22,7 @@ class IngestConfig:
     batch_max: int  # readings per store commit, at most
     batch_wait_s: float  # how long a commit waits to gather more messages
     shared_group: str  # MQTT 5 shared subscription group: run several gateways to scale out
+    max_seq_ahead: int = MAX_SEQ_AHEAD  # a pack further beyond a node's watermark is refused
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             max_future_s=ing.positive("max_future_s", 366 * 86400.0),
             batch_max=int(ing.positive("batch_max", 50_000)),
             batch_wait_s=ing.positive("batch_wait_s", 0.05),
-            shared_group=ing.get("shared_group", str, "eil-ingest")),
+            shared_group=ing.get("shared_group", str, "eil-ingest"),
+            max_seq_ahead=int(ing.positive("max_seq_ahead", MAX_SEQ_AHEAD))),
         http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
         clock=_clock(root.table("clock")),

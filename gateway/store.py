@@ -12,6 +12,7 @@ every one of them computes the same, correct watermark.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -21,15 +22,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.ingest.validate import DeadLetter, StoredReading
-from gateway.ingest.watermark import Watermark
+from gateway.ingest.watermark import Anomaly, Watermark
 
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
+Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     status    TEXT,                         -- last status message (JSON)
     readings  INTEGER NOT NULL DEFAULT 0,   -- stored readings, kept by commit (a count(*)
                                             -- per page view grew with the store: 0.4 s at 4 M)
+    floor     INTEGER,                      -- bfloor of the node's newest pack
     UNIQUE (site, node)
 );
 CREATE TABLE IF NOT EXISTS series (
@@ -71,6 +75,27 @@ CREATE TABLE IF NOT EXISTS committed_ranges (  -- committed above a gap in a nod
     first   INTEGER NOT NULL,
     last    INTEGER NOT NULL,
     PRIMARY KEY (node_id, first)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conflicts (  -- one (node, seq) arrived with two contents
+    id       INTEGER PRIMARY KEY,
+    node_id  INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    first_at REAL NOT NULL,
+    last_at  REAL NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 1,
+    stored   TEXT NOT NULL,               -- the version kept in readings (JSON)
+    arriving TEXT NOT NULL,               -- the other version (JSON)
+    digest   TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS seq_anomalies (  -- sequence claims the gateway did not act on
+    node_id   INTEGER NOT NULL,
+    kind      TEXT NOT NULL,              -- floor | ahead (gateway/ingest/watermark.py)
+    claimed   INTEGER NOT NULL,
+    watermark INTEGER NOT NULL,
+    first_at  REAL NOT NULL,
+    last_at   REAL NOT NULL,
+    count     INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (node_id, kind, claimed)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id       INTEGER PRIMARY KEY,
@@ -104,6 +129,19 @@ class ExportRow:
     q: int | None = None
 
 
+def sequence_state(acked: int, floor: int | None, status: dict[str, object]) -> str:
+    """"ok", or what is wrong with the node's sequence as its own status reports it (shown by
+    eil status and the fleet view, repaired with eil gateway sequence). Its status is stale by
+    up to one status interval, so only a refusal the node reports counts, never a comparison
+    of its last_seq with the watermark."""
+    refused, node_acked = status.get("ack_refused"), status.get("acked")
+    if isinstance(refused, int):  # cleared by the node's next status once an ack is good
+        return (f"the node refuses acknowledgement {refused}, beyond its newest reading: the "
+                f"watermark {acked} is not this node's stream; repair with: eil gateway "
+                f"sequence NODE --set {node_acked if isinstance(node_acked, int) else 'N'}")
+    return "ok"
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring an older store up to SCHEMA_VERSION in place (columns only ever get added; the
     new index is built by the schema script that follows, once, at the first start)."""
@@ -118,6 +156,9 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE nodes ADD COLUMN readings INTEGER NOT NULL DEFAULT 0")
         db.execute("UPDATE nodes SET readings = (SELECT count(*) FROM readings "
                    "WHERE readings.node_id = nodes.node_id)")  # once, at the upgrade
+    if version in (1, 2, 3, 4) and db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone():
+        db.execute("ALTER TABLE nodes ADD COLUMN floor INTEGER")
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
@@ -177,44 +218,87 @@ class Store:
             self.series_ids[key] = sid
         return sid
 
-    def _advance(self, nid: int, items: list[tuple[list[int], int | None]]) -> int:
-        """Merge newly committed sequence numbers into the node's stored watermark."""
-        acked = self.db.execute("SELECT acked FROM nodes WHERE node_id=?", (nid,)).fetchone()[0]
-        wm = Watermark(acked)
-        wm.above = self.db.execute("SELECT first, last FROM committed_ranges WHERE node_id=? "
-                                   "ORDER BY first", (nid,)).fetchall()
-        for seqs, floor in items:
-            wm.commit(seqs, floor)
+    def _load_watermark(self, nid: int) -> Watermark:
+        acked, count = self.db.execute("SELECT acked, readings FROM nodes WHERE node_id=?",
+                                       (nid,)).fetchone()
+        above = self.db.execute("SELECT first, last FROM committed_ranges WHERE node_id=? "
+                                "ORDER BY first", (nid,)).fetchall()
+        return Watermark(acked, above, fresh=acked == 0 and count == 0 and not above)
+
+    def _save_watermark(self, nid: int, wm: Watermark, floor: int | None, now: float) -> None:
         self.db.execute("DELETE FROM committed_ranges WHERE node_id=?", (nid,))
         self.db.executemany("INSERT INTO committed_ranges VALUES (?,?,?)",
                             [(nid, a, b) for a, b in wm.above])
-        self.db.execute("UPDATE nodes SET acked=? WHERE node_id=?", (wm.acked, nid))
-        return wm.acked
+        self.db.execute("UPDATE nodes SET acked=?, floor=coalesce(?, floor) WHERE node_id=?",
+                        (wm.acked, floor, nid))
+        self._record_anomalies(nid, wm.anomalies, now)
+
+    def _record_anomalies(self, nid: int, anomalies: Sequence[Anomaly], now: float) -> None:
+        self.db.executemany(
+            "INSERT INTO seq_anomalies (node_id, kind, claimed, watermark, first_at, last_at)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT (node_id, kind, claimed) DO UPDATE SET"
+            " count = count + 1, last_at = excluded.last_at, watermark = excluded.watermark",
+            [(nid, a.kind, a.claimed, a.watermark, now, now) for a in anomalies])
+
+    def _insert(self, nid: int, node_rows: dict[int, Row], late: list[Row], now: float) -> int:
+        """Insert one node's rows (keyed by seq); a seq already stored with other content is a
+        conflict, recorded with both versions (a cloned SD card, a forged pack). Returns how
+        many readings are new."""
+        found: dict[int, Row] = {}
+        for a, b in contiguous_ranges(node_rows):  # one primary-key seek per run of seqs
+            for row in self.db.execute("SELECT * FROM readings WHERE node_id=? AND seq BETWEEN "
+                                       "? AND ?", (nid, a, b)):
+                found[row[1]] = tuple(row)
+        fresh = [row for seq, row in node_rows.items() if seq not in found]
+        clashes = [(found[seq], row) for seq, row in node_rows.items()
+                   if seq in found and found[seq][2:] != row[2:]]
+        clashes += [(node_rows[row[1]], row) for row in late  # type: ignore[index]
+                    if node_rows[row[1]][2:] != row[2:]]  # type: ignore[index]
+        self.db.executemany("INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)", fresh)
+        self.db.execute("UPDATE nodes SET readings = readings + ? WHERE node_id = ?",
+                        (len(fresh), nid))
+        self.db.executemany(
+            "INSERT INTO conflicts (node_id, seq, first_at, last_at, stored, arriving, digest)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE SET count = count + 1,"
+            " last_at = excluded.last_at",
+            [(nid, stored[1], now, now, self._version(stored), self._version(arriving),
+              hashlib.sha256(f"{nid}:{stored[1]}:{self._version(arriving)}".encode()).hexdigest())
+             for stored, arriving in clashes])
+        return len(fresh)
+
+    def _version(self, row: Row) -> str:
+        """One stored or arriving reading as JSON, for a conflict record."""
+        name, kind, unit = self.db.execute("SELECT name, kind, unit FROM series WHERE "
+                                           "series_id=?", (row[2],)).fetchone()
+        return json.dumps({"seq": row[1], "time_ms": row[3], "name": name, "kind": kind,
+                           "unit": unit, "value": row[4], "text": row[5], "ref": row[6],
+                           "cal": row[7], "q": row[8]}, separators=(",", ":"))
 
     def commit(self, readings: Sequence[tuple[NodeId, StoredReading]],
-               dead: Sequence[DeadLetter], handled: Handled, seen: dict[NodeId, float]
+               dead: Sequence[DeadLetter], handled: Handled, seen: dict[NodeId, float],
+               anomalies: Sequence[tuple[NodeId, Anomaly]] = ()
                ) -> tuple[int, dict[NodeId, int]]:
-        """Store readings (duplicates ignored), dead letters, last-seen times and the advanced
+        """Store readings (exact replays ignored, a seq stored with other content recorded as
+        a conflict), dead letters, last-seen times, sequence anomalies and the advanced
         watermarks in one durable transaction. Returns (new readings, watermark per handled
         node)."""
         now = time.time()
         try:
             with self.lock, self.db:
                 self.db.execute("BEGIN IMMEDIATE")
-                rows: dict[int, list[tuple[object, ...]]] = {}
+                marks = {node: self._load_watermark(self.node_id(node)) for node in handled}
+                rows: dict[int, dict[int, Row]] = {}
+                late: dict[int, list[Row]] = {}
                 for node, r in readings:
                     nid = self.node_id(node)
-                    rows.setdefault(nid, []).append((nid, r.seq, self._series_id(nid, r), r.t_ms,
-                                                     r.value, r.text, r.ref, r.cal, r.q))
-                new = 0
-                for nid, node_rows in rows.items():
-                    before = self.db.total_changes
-                    self.db.executemany("INSERT OR IGNORE INTO readings VALUES "
-                                        "(?,?,?,?,?,?,?,?,?)", node_rows)
-                    added = self.db.total_changes - before  # duplicates are ignored, not counted
-                    self.db.execute("UPDATE nodes SET readings = readings + ? WHERE node_id = ?",
-                                    (added, nid))
-                    new += added
+                    row = (nid, r.seq, self._series_id(nid, r), r.t_ms, r.value, r.text, r.ref,
+                           r.cal, r.q)
+                    if r.seq in rows.setdefault(nid, {}):  # the same seq twice in one batch
+                        late.setdefault(nid, []).append(row)
+                    else:
+                        rows[nid][r.seq] = row
+                new = sum(self._insert(nid, node_rows, late.get(nid, []), now)
+                          for nid, node_rows in rows.items())
                 self.db.executemany(
                     "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
                     " payload, digest) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE"
@@ -225,13 +309,32 @@ class Store:
                 for node, at in seen.items():
                     self.db.execute("UPDATE nodes SET last_seen=? WHERE node_id=?",
                                     (at, self.node_id(node)))
-                acked = {node: self._advance(self.node_id(node), items)
-                         for node, items in handled.items()}
+                acked: dict[NodeId, int] = {}
+                for node, items in handled.items():
+                    wm = marks[node]
+                    for seqs, floor in items:
+                        wm.commit(seqs, floor)
+                    floors = [f for _, f in items if f is not None]
+                    self._save_watermark(self.node_id(node), wm, max(floors, default=None), now)
+                    acked[node] = wm.acked
+                for node, anomaly in anomalies:
+                    self._record_anomalies(self.node_id(node), [anomaly], now)
         except sqlite3.Error as exc:
             self.node_ids.clear()  # ids made in a rolled-back transaction are not real
             self.series_ids.clear()
             raise StoreError(f"commit to {self.path} failed: {exc}") from exc
         return new, acked
+
+    def watermark_of(self, node: NodeId) -> tuple[int, bool]:
+        """(acknowledged seq, whether the store holds nothing of the node yet)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT acked, readings, EXISTS (SELECT 1 FROM committed_ranges c WHERE "
+                "c.node_id = nodes.node_id) FROM nodes WHERE site=? AND node=?",
+                (node.site, node.node)).fetchone()
+        if row is None:
+            return 0, True
+        return row[0], row[0] == 0 and row[1] == 0 and not row[2]
 
     def set_status(self, node: NodeId, state: str, status_json: str, at: float) -> None:
         with self.lock, self.db:
@@ -295,20 +398,80 @@ class Store:
             nodes = self.db.execute(
                 "SELECT node_id, site, node, acked, last_seen, state, status, " + (
                     "readings" if self.schema >= 4 else "(SELECT count(*) FROM readings r WHERE "
-                    "r.node_id = nodes.node_id)") + " FROM nodes ORDER BY site, node").fetchall()
+                    "r.node_id = nodes.node_id)") + (", floor" if self.schema >= 5 else ", NULL")
+                + " FROM nodes ORDER BY site, node").fetchall()
             out = []
-            for nid, site, node, acked, last_seen, state, status, count in nodes:
+            for nid, site, node, acked, last_seen, state, status, count, floor in nodes:
                 first, last = self.db.execute(  # two seeks (min and max in one SELECT scan)
                     "SELECT (SELECT min(seq) FROM readings WHERE node_id=?1), "
                     "(SELECT max(seq) FROM readings WHERE node_id=?1)", (nid,)).fetchone()
                 dead = self.db.execute("SELECT coalesce(sum(count), 0) FROM dead_letters WHERE "
                                        "site=? AND node=?", (site, node)).fetchone()[0]
+                conflicts, anomalies = 0, []
+                if self.schema >= 5:
+                    conflicts = self.db.execute("SELECT count(*) FROM conflicts WHERE node_id=?",
+                                                (nid,)).fetchone()[0]
+                    anomalies = [dict(zip(("kind", "claimed", "watermark", "first_at", "last_at",
+                                           "count"), row, strict=True)) for row in self.db.execute(
+                        "SELECT kind, claimed, watermark, first_at, last_at, count FROM "
+                        "seq_anomalies WHERE node_id=? ORDER BY last_at DESC", (nid,))]
                 st = json.loads(status) if status else {}
                 out.append({"site": site, "node": node, "state": state or "unknown",
                             "last_seen": last_seen, "acked": acked, "readings": count,
                             "first_seq": first, "last_seq": last, "dead_letters": dead,
-                            "node_last_seq": st.get("last_seq"), "outbox": st.get("outbox")})
+                            "node_last_seq": st.get("last_seq"), "outbox": st.get("outbox"),
+                            "node_acked": st.get("acked"), "status_time": st.get("time"),
+                            "ack_refused": st.get("ack_refused"), "floor": floor,
+                            "conflicts": conflicts, "anomalies": anomalies,
+                            "sequence": sequence_state(acked, floor, st)})
         return out
+
+    def conflicts(self, limit: int = 100) -> list[dict[str, object]]:
+        """Readings whose (node, seq) arrived again with other content, newest first, with
+        both versions."""
+        if self.schema < 5:
+            return []
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT n.site, n.node, c.seq, c.first_at, c.last_at, c.count, c.stored, "
+                "c.arriving FROM conflicts c JOIN nodes n USING (node_id) ORDER BY c.last_at "
+                "DESC, c.id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"site": site, "node": node, "seq": seq, "first_at": first, "last_at": last,
+                 "count": count, "stored": json.loads(stored), "arriving": json.loads(arriving)}
+                for site, node, seq, first, last, count, stored, arriving in rows]
+
+    def set_watermark(self, node: NodeId, seq: int, *, accept_gap: bool = False
+                      ) -> tuple[int, int]:
+        """A steward's repair of a node's acknowledgement watermark: returns (old, new).
+
+        Lowering is always safe (the node resends what it still holds; replays are harmless)
+        and clears the node's sequence anomalies. Raising declares readings the store never
+        received as handled, so it needs `accept_gap` (the store was restored from an older
+        backup and the node no longer holds them)."""
+        if seq < 0:
+            raise StoreError(f"a watermark is 0 or more, got {seq}")
+        with self.lock, self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute("SELECT node_id, acked FROM nodes WHERE site=? AND node=?",
+                                  (node.site, node.node)).fetchone()
+            if row is None:
+                raise StoreError(f"the store has no node {node}")
+            nid, old = row
+            if seq > old and not accept_gap:
+                raise StoreError(
+                    f"raising {node}'s watermark from {old} to {seq} would acknowledge "
+                    f"{seq - old} readings this store never received; pass --accept-gap if "
+                    "the node no longer holds them")
+            wm = Watermark(seq, [(a, b) for a, b in self.db.execute(
+                "SELECT first, last FROM committed_ranges WHERE node_id=? AND last > ?",
+                (nid, seq))])
+            wm.commit([])  # merge ranges that now touch the watermark
+            self.db.execute("DELETE FROM committed_ranges WHERE node_id=?", (nid,))
+            self.db.executemany("INSERT INTO committed_ranges VALUES (?,?,?)",
+                                [(nid, a, b) for a, b in wm.above])
+            self.db.execute("UPDATE nodes SET acked=? WHERE node_id=?", (wm.acked, nid))
+            self.db.execute("DELETE FROM seq_anomalies WHERE node_id=?", (nid,))
+        return old, wm.acked
 
     def latest(self) -> list[dict[str, object]]:
         """The newest reading of every series (by node time)."""

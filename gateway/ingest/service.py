@@ -31,7 +31,8 @@ from eil import __version__
 from eil.mqtt import connect_properties, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
-from gateway.ingest.validate import DeadLetter, StoredReading, validate_message
+from gateway.ingest.validate import DeadLetter, Outcome, StoredReading, validate_message
+from gateway.ingest.watermark import Anomaly, too_far_ahead
 from gateway.library.sync import ViewPublisher
 from gateway.store import Handled, Store
 
@@ -47,7 +48,9 @@ class IngestService:
         self.stop = threading.Event()
         self.stats = {"messages": 0, "readings_new": 0, "dead_letters": 0, "commits": 0}
         b = cfg.broker
-        self.client = make_client(f"eil-gateway-{cfg.site}-{self.boot}", b.username, b.password,
+        # the client id is the credential's user name, as the generated broker enforces: each
+        # ingest worker has its own (eil.broker.gateway_users)
+        self.client = make_client(b.username, b.username, b.password,
                                   tls=b.tls, ca_file=b.ca_file, inflight=1000)
         self.client.will_set(gateway_status_topic(cfg.site),
                              Status("offline", self.boot, time.time(), __version__).encode(),
@@ -72,7 +75,12 @@ class IngestService:
         log.info("connected to broker; gateway boot %s", self.boot)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
-        log.warning("disconnected from broker: %s", reason_code)
+        if reason_code == "Session taken over":
+            log.error("the broker closed our session because another client connected with "
+                      "this gateway's credential (%s): every ingest worker needs its own",
+                      self.cfg.broker.username)
+        else:
+            log.warning("disconnected from broker: %s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
         self.inbox.put((msg.topic, msg.payload, time.time()))
@@ -100,6 +108,8 @@ class IngestService:
         dead: list[DeadLetter] = []
         handled: Handled = {}
         seen: dict[NodeId, float] = {}
+        anomalies: list[tuple[NodeId, Anomaly]] = []
+        marks: dict[NodeId, tuple[int, bool]] = {}
         ing = self.cfg.ingest
         for topic, payload, at in msgs:
             if topic.endswith("/" + Channel.STATUS):
@@ -107,6 +117,8 @@ class IngestService:
                 continue
             out = validate_message(topic, payload, at, max_pack_bytes=ing.max_pack_bytes,
                                    max_future_s=ing.max_future_s)
+            if out.node is not None and out.handled_seqs:
+                out = self._admit(topic, payload, out, out.node, marks, anomalies)
             dead.extend(out.dead)
             for d in out.dead:
                 log.warning("dead letter from %s: %s", topic, d.reason)
@@ -119,7 +131,7 @@ class IngestService:
         delay = 0.5
         while True:
             try:
-                new, acked = self.store.commit(readings, dead, handled, seen)
+                new, acked = self.store.commit(readings, dead, handled, seen, anomalies)
                 break
             except StoreError as exc:
                 log.error("%s; retrying in %.1f s (nothing acknowledged meanwhile)", exc, delay)
@@ -132,6 +144,27 @@ class IngestService:
         self.stats["commits"] += 1
         for node, seq in acked.items():
             self.client.publish(node.topic(Channel.ACK), Ack(seq).encode(), qos=1, retain=True)
+
+    def _admit(self, topic: str, payload: bytes, out: Outcome, node: NodeId,
+               marks: dict[NodeId, tuple[int, bool]], anomalies: list[tuple[NodeId, Anomaly]]
+               ) -> Outcome:
+        """The message's outcome, or a whole-message dead letter (nothing stored, nothing
+        acknowledged) when its seqs jump too far beyond the node's watermark (watermark.py).
+        `marks` caches each node's (watermark, fresh) for the batch."""
+        if node not in marks:
+            marks[node] = self.store.watermark_of(node)
+        acked, fresh = marks[node]
+        limit = self.cfg.ingest.max_seq_ahead
+        top = too_far_ahead(out.handled_seqs, out.floor, acked, fresh, limit)
+        if top is not None:
+            anomalies.append((node, Anomaly("ahead", top, acked)))
+            return Outcome(node, dead=[DeadLetter(
+                topic, node, None, f"seq {top} is {top - acked} beyond the node's acknowledged "
+                f"seq {acked} (limit [ingest] max_seq_ahead = {limit}): not this node's stream; "
+                "see docs/contract.md, Sequence rules", payload)])
+        if fresh and out.floor is not None:  # the store will believe this floor
+            marks[node] = (max(acked, out.floor - 1), False)
+        return out
 
     def _status(self, topic: str, payload: bytes, at: float) -> None:
         try:

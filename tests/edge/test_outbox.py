@@ -3,7 +3,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from contract.senml import Kind
+from edge.errors import OutboxError
 from edge.outbox import Outbox
 
 T0 = 1_795_392_000.0
@@ -35,12 +38,14 @@ def test_pending_respects_cursor_limit_and_acknowledgement(tmp_path: Path) -> No
     assert box.ack(4) == 0 and box.acked == 5  # acks never move backwards
 
 
-def test_ack_beyond_newest_seq_cannot_delete_unsent_readings(tmp_path: Path) -> None:
+def test_ack_beyond_newest_seq_deletes_nothing(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
     box.append(items(3))
-    assert box.ack(1000) == 3 and box.acked == 3  # clamped to what exists
+    with pytest.raises(OutboxError, match="beyond the newest reading 3"):
+        box.ack(1000)
+    assert box.acked == 0 and box.depth == 3  # not clamped: nothing acknowledged
     box.append(items(2))
-    assert [r.seq for r in box.pending(0, 10)] == [4, 5]
+    assert [r.seq for r in box.pending(0, 10)] == [1, 2, 3, 4, 5]
 
 
 def test_acknowledged_rows_go_with_the_next_write_and_a_lost_ack_only_means_a_resend(

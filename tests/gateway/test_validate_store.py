@@ -4,9 +4,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, NodeId
-from gateway.ingest.validate import validate_message
+from gateway.errors import StoreError
+from gateway.ingest.validate import StoredReading, validate_message
 from gateway.store import SCHEMA_VERSION, Store
 
 N = NodeId("site-1", "node-1")
@@ -74,6 +77,64 @@ def test_watermark_is_kept_in_the_store_across_workers_and_restarts(tmp_path: Pa
     second.close()
 
 
+def _rows(seqs: range, value: float = 1.0, t: float = T0) -> list[tuple[NodeId, StoredReading]]:
+    return [(N, StoredReading(s, round((t + s) * 1000), "a", "gauge", "W", value, None, None))
+            for s in seqs]
+
+
+def test_the_same_seq_with_other_content_is_a_conflict_with_both_versions(tmp_path: Path) -> None:
+    """Two devices under one identity (a cloned SD card): neither version is dropped."""
+    store = Store(tmp_path / "eil.db")
+    assert store.commit(_rows(range(1, 4)), [], {N: [([1, 2, 3], 1)]}, {}) == (3, {N: 3})
+    clone = _rows(range(3, 5), value=9.0)  # seq 3 differs, seq 4 is new
+    assert store.commit(clone, [], {N: [([3, 4], 3)]}, {}) == (1, {N: 4})
+    assert store.commit(_rows(range(1, 4)), [], {N: [([1, 2, 3], 1)]}, {})[0] == 0  # exact replay
+    store.commit(clone[:1], [], {N: [([3], 3)]}, {})  # the same clash again: counted, not repeated
+    (c,) = store.conflicts()
+    assert (c["node"], c["seq"], c["count"]) == ("node-1", 3, 2)
+    assert (c["stored"]["value"], c["arriving"]["value"]) == (1.0, 9.0)  # type: ignore[index]
+    assert c["stored"]["name"] == "a" and c["arriving"]["unit"] == "W"  # type: ignore[index]
+    assert [r.value for r in store.export()] == [1.0, 1.0, 1.0, 9.0]
+    (summary,) = store.node_summary()
+    assert summary["conflicts"] == 1 and summary["readings"] == 4
+    store.close()
+
+
+def test_a_clash_inside_one_batch_is_a_conflict_too(tmp_path: Path) -> None:
+    store = Store(tmp_path / "eil.db")
+    batch = _rows(range(1, 3)) + _rows(range(2, 3), value=5.0)
+    assert store.commit(batch, [], {N: [([1, 2], 1), ([2], 2)]}, {}) == (2, {N: 2})
+    assert [(c["seq"], c["arriving"]["value"]) for c in store.conflicts()] == [(2, 5.0)]  # type: ignore[index]
+
+
+def test_a_forged_floor_is_recorded_and_a_steward_lowers_or_raises_the_watermark(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path / "eil.db")
+    store.commit(_rows(range(1, 393)), [], {N: [(list(range(1, 393)), 1)]}, {})
+    forged = {N: [([1_000_000], 1_000_000)]}
+    assert store.commit([], [], forged, {})[1] == {N: 392}  # nothing moved
+    (summary,) = store.node_summary()
+    assert summary["floor"] == 1_000_000 and summary["anomalies"][0]["kind"] == "floor"  # type: ignore[index]
+    assert store.watermark_of(N) == (392, False)
+    with pytest.raises(StoreError, match="would acknowledge 8 readings this store never"):
+        store.set_watermark(N, 400)
+    assert store.set_watermark(N, 390) == (392, 390)  # lowering: the node merely resends
+    assert store.node_summary()[0]["anomalies"] == []
+    assert store.commit([], [], {N: [([391, 392, 393], 391)]}, {})[1] == {N: 393}
+    # a store restored from an older backup: the node no longer holds 394..499
+    assert store.set_watermark(N, 499, accept_gap=True) == (393, 499)
+    store.close()
+
+
+def test_a_fresh_node_is_believed_and_an_unknown_node_cannot_be_repaired(tmp_path: Path) -> None:
+    store = Store(tmp_path / "eil.db")
+    assert store.watermark_of(N) == (0, True)
+    assert store.commit(_rows(range(501, 503)), [], {N: [([501, 502], 501)]}, {})[1] == {N: 502}
+    with pytest.raises(StoreError, match="no node site-1/other"):
+        store.set_watermark(NodeId("site-1", "other"), 0)
+    store.close()
+
+
 V1_READINGS = """CREATE TABLE readings (node_id INTEGER NOT NULL, seq INTEGER NOT NULL,
     series_id INTEGER NOT NULL, t INTEGER NOT NULL, v REAL, vs TEXT, ref TEXT,
     PRIMARY KEY (node_id, seq)) WITHOUT ROWID"""
@@ -121,6 +182,7 @@ def test_latest_is_the_newest_by_node_time_and_counts_survive_the_upgrade(tmp_pa
         latest = [(x["node"], x["name"], x["value"]) for x in store.latest()]
         assert latest == [("node-1", "a", 2.0), ("node-1", "b", 3.0), ("node-2", "a", 8.0)]
         store.db.execute("ALTER TABLE nodes DROP COLUMN readings")  # as schema 3 had it
+        store.db.execute("ALTER TABLE nodes DROP COLUMN floor")
         store.db.execute("PRAGMA user_version=3")
     with Store(tmp_path / "eil.db", readonly=True) as reader:  # before the gateway upgrades it
         assert [n["readings"] for n in reader.node_summary()] == [4, 2]
