@@ -5,19 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from eil.broker import BrokerSetup
+from gateway.config import GATEWAY_USER
 
 
 def gateway_toml(broker: BrokerSetup, data_dir: Path, http_port: int, extra: str = "", *,
-                 clock: tuple[float, float, float] | None = None) -> str:
+                 clock: tuple[float, float, float] | None = None,
+                 user: str = GATEWAY_USER) -> str:
     """`clock` = (speed, simulated start, real anchor): the site's simulated timeline, which
-    the gateway's signals and views then follow too."""
+    the gateway's signals and views then follow too. `user`: the ingest worker's broker
+    identity (eil.broker.gateway_users)."""
     return f"""site = "{broker.site}"
 data_dir = "{data_dir}"
 [broker]
 host = "127.0.0.1"
 port = {broker.port}
-username = "_gateway"
-password_file = "{broker.secret_file('_gateway')}"
+username = "{user}"
+password_file = "{broker.secret_file(user)}"
 [http]
 host = "127.0.0.1"
 port = {http_port}

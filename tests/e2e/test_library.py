@@ -100,8 +100,10 @@ def capture(site: Site) -> Iterator[list[bytes]]:
     """Every message on the site's topics, as the gateway and the station may read them."""
     payloads: list[bytes] = []
     clients = []
-    for user, topics in (("_gateway", [f"{ROOT}/{site.site}/+/+"]),
-                         ("library", [library_view_topic(site.site)])):
+    # identities of their own (the spare ingest worker's, a spare node's): a credential has one
+    # session, so listening with the running gateway's or station's would close theirs
+    for user, topics in (("_gateway-2", [f"{ROOT}/{site.site}/+/+"]),
+                         ("observer", [library_view_topic(site.site)])):
         c = make_client(f"capture-{user}", user, site.setup.credentials[user])
         c.on_message = lambda _c, _u, msg: payloads.append(msg.topic.encode() + b" " + msg.payload)
         c.on_connect = lambda cl, _u, _f, _r, _p, t=topics: cl.subscribe([(x, 1) for x in t])

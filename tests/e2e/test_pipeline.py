@@ -112,7 +112,7 @@ def test_two_gateway_workers_share_one_stream_exactly_once(make_site) -> None:  
     site = make_site({"energy-1": "energy", "water-1": "water"}, speed=36000.0, interval=30.0)
     site.broker.start()
     site.start_gateway("gateway-a")
-    site.start_gateway("gateway-b")
+    site.start_gateway("gateway-b", worker=2)
     for node in ("energy-1", "water-1"):
         site.start_node(node)
     wait_until(lambda: site.stored("energy-1")[0] > 5000, 30, "ingest under way")

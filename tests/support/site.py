@@ -40,17 +40,21 @@ class Site:
                  speed: float = 3600.0, interval: float = 60.0, http_port: int = 0,
                  sim_start: float | None = None, ack_timeout_s: float = 5.0) -> None:
         self.root, self.site, self.nodes = root, site, nodes
-        self.setup = BrokerSetup(root / "broker", site, free_port())
-        self.setup.write(list(nodes))
+        self.setup = BrokerSetup(root / "broker", site, free_port(), workers=2)
+        # "observer": a node identity no process uses, for tests that listen as a node would
+        # (a credential has one session: listening with a running node's would close its own)
+        self.setup.write([*nodes, "observer"])
         self.broker = LocalBroker(self.setup)
         self.http_port = http_port
         self.gateway_cfg = root / "gateway.toml"
         now = time.time()
         self.anchor, self.speed = now, speed
         self.sim_start = sim_start if sim_start is not None else now
-        self.gateway_cfg.write_text(gateway_toml(self.setup, root / "gw", http_port,
-                                                 "[ingest]\nbatch_wait_s = 0.02\n",
-                                                 clock=(speed, self.sim_start, now)))
+        for cfg, user in ((self.gateway_cfg, "_gateway"), (root / "gateway-2.toml", "_gateway-2")):
+            # a second ingest worker has its own broker identity
+            cfg.write_text(gateway_toml(self.setup, root / "gw", http_port if user == "_gateway"
+                                        else 0, "[ingest]\nbatch_wait_s = 0.02\n",
+                                        clock=(speed, self.sim_start, now), user=user))
         self.node_cfgs: dict[str, Path] = {}
         for i, (node, kind) in enumerate(nodes.items()):
             d = root / "nodes" / node
@@ -73,8 +77,9 @@ class Site:
         self.procs[key] = subprocess.Popen([sys.executable, "-m", "eil", *args], stdout=log,
                                            stderr=subprocess.STDOUT, env={**os.environ})
 
-    def start_gateway(self, key: str = "gateway") -> None:
-        self._spawn(key, ["gateway", "run", "--config", str(self.gateway_cfg)])
+    def start_gateway(self, key: str = "gateway", worker: int = 1) -> None:
+        cfg = self.gateway_cfg if worker == 1 else self.root / f"gateway-{worker}.toml"
+        self._spawn(key, ["gateway", "run", "--config", str(cfg)])
 
     def start_node(self, node: str) -> None:
         self._spawn(node, ["node", "run", "--config", str(self.node_cfgs[node]), "--drain", "20"])
