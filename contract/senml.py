@@ -164,6 +164,15 @@ def _int_field(rec: dict[str, Any], key: str, index: int) -> int:
     return value
 
 
+def _check_version(bver: Any, index: int) -> None:
+    """RFC 8428 section 4.4: a receiver refuses only a pack of a higher version than it knows."""
+    if isinstance(bver, bool) or not isinstance(bver, int) or bver < 1:
+        raise PackError(f"record {index}: bver must be a positive integer, got {bver!r}")
+    if bver > _SENML_VERSION:
+        raise PackError(f"record {index}: SenML version bver={bver} is newer than this gateway "
+                        f"reads (versions up to {_SENML_VERSION}, RFC 8428)")
+
+
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise RecordError(f"{what} must be a finite number, got {value!r}")
@@ -200,8 +209,8 @@ def decode_pack(payload: bytes, node: NodeId, max_bytes: int = MAX_PACK_BYTES) -
         must_understand = [k for k in rec if k.endswith("_") and k not in _KNOWN_FIELDS]
         if must_understand:
             raise PackError(f"record {i} has must-understand fields {must_understand} (RFC 8428 4.4)")
-        if "bver" in rec and rec["bver"] != _SENML_VERSION:
-            raise PackError(f"record {i}: unsupported SenML version bver={rec['bver']!r}")
+        if "bver" in rec:
+            _check_version(rec["bver"], i)
         if "bn" in rec:
             if not isinstance(rec["bn"], str):
                 raise PackError(f"record {i}: bn must be a string")
@@ -219,6 +228,11 @@ def decode_pack(payload: bytes, node: NodeId, max_bytes: int = MAX_PACK_BYTES) -
                 bs = _number(rec["bs"], "bs")
         except RecordError as exc:
             raise PackError(f"record {i}: {exc}") from None
+        if "seq" not in rec:
+            raise PackError(
+                f"record {i} has no 'seq': every record of an EIL pack carries this contract's "
+                "required extension 'seq', the node's strictly increasing sequence number that "
+                "makes (node, seq) the reading's identity (docs/contract.md, 'SenML packs')")
         seq = _int_field(rec, "seq", i)
         if seq in seen:
             raise PackError(f"record {i}: seq {seq} appears twice in the pack")

@@ -98,8 +98,8 @@ def registry() -> pint.UnitRegistry:
 def check_symbol(symbol: str) -> str:
     if symbol not in UNITS:
         raise RecordError(
-            f"unknown unit {symbol!r}: not a SenML unit this contract accepts "
-            f"(see contract/units.py; e.g. {', '.join(sorted(UNITS)[:8])}, ...)"
+            f"unknown unit {symbol!r}: not a SenML unit this contract accepts (the accepted "
+            f"symbols are listed in docs/contract.md, 'Units'; e.g. Cel, %, W, Wh, l, m3, Pa)"
         )
     return symbol
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -76,14 +77,18 @@ def pack(*records: dict, bn: str = "site-1/node-1/") -> bytes:
     (b'{"n": "x"}', "JSON array of records, got dict"),
     (b"[]", "holds no records"),
     (b"[1]", "record 0 is a int, not a JSON object"),
-    (pack({"n": "a", "v": 1, "u": "W"}), "'seq' must be a positive integer, got None"),
+    (pack({"n": "a", "v": 1, "u": "W"}), "record 0 has no 'seq': every record of an EIL pack "
+     "carries this contract's required extension 'seq'"),
+    (pack({"n": "a", "v": 1, "u": "W"}), "(docs/contract.md, 'SenML packs')"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": 0}), "'seq' must be a positive integer, got 0"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": True}), "positive integer, got True"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": 1}, {"n": "b", "v": 2, "u": "W", "seq": 1}),
      "seq 1 appears twice"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": 1}, bn="site-1/other/"),
      "names must start with 'site-1/node-1/'"),
-    (pack({"n": "a", "v": 1, "u": "W", "seq": 1, "bver": 99}), "unsupported SenML version"),
+    (pack({"n": "a", "v": 1, "u": "W", "seq": 1, "bver": 99}),
+     "SenML version bver=99 is newer than this gateway reads (versions up to 10, RFC 8428)"),
+    (pack({"n": "a", "v": 1, "u": "W", "seq": 1, "bver": "10"}), "bver must be a positive integer"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": 1, "crit_": 1}), "must-understand fields"),
     (pack({"n": "a", "v": 1, "u": "W", "seq": 1, "bt": "noon"}), "bt must be a finite number"),
     (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
@@ -92,6 +97,24 @@ def test_pack_level_faults_name_the_problem(payload: bytes, reason: str) -> None
     with pytest.raises(PackError, match=None) as exc:
         decode_pack(payload, NODE)
     assert reason in str(exc.value)
+
+
+@pytest.mark.parametrize("bver", [1, 5, 10])
+def test_a_pack_of_an_older_or_the_same_senml_version_is_read(bver: int) -> None:
+    """RFC 8428 section 4.4 refuses only versions higher than the receiver knows."""
+    decoded = decode_pack(pack({"n": "a", "v": 1, "u": "W", "seq": 1, "bver": bver}), NODE)
+    assert [r.value for r in decoded.readings] == [1.0]
+
+
+def test_every_accepted_unit_is_listed_in_the_contract_docs() -> None:
+    """The unit error points integrators to docs/contract.md, not to a file they lack."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "contract.md").read_text()
+    section = docs.split("### Units", 1)[1].split("\n## ", 1)[0]
+    listed = {cell.strip().strip("`") for line in section.splitlines() if line.startswith("| `")
+              for cell in [line.split("|")[1]]}
+    assert listed == set(UNITS)
+    for symbol, (_, canonical) in UNITS.items():
+        assert f"| `{symbol}` | `{canonical}` |" in section
 
 
 def test_oversized_payload_is_refused_before_parsing() -> None:

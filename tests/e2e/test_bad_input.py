@@ -78,7 +78,8 @@ def test_each_bad_message_is_dead_lettered_and_ingest_goes_on(make_site) -> None
     assert "names must start with 'test-site/node-a/'" in text
     assert "larger than the 262144 byte limit" in text
     assert (3, "record 1 (seq 3): unknown unit 'furlong': not a SenML unit this contract "
-               "accepts (see contract/units.py; e.g. %, %EL, %RH, /, 1/s, A, Ah, B, ...)") in reasons
+               "accepts (the accepted symbols are listed in docs/contract.md, 'Units'; e.g. Cel,"
+               " %, W, Wh, l, m3, Pa)") in reasons
     assert len(reasons) == 5
     node.close()
 
