@@ -62,8 +62,9 @@ DEFS = {d.id: d for d in (
     SignalDef("soil.depletion", "Root-zone water depletion", "/",
               (("soil.moisture", "%"),),
               "D_r / RAW, with D_r = 1000 (θ_FC − θ) Z_r and RAW = p · 1000 (θ_FC − θ_WP) Z_r "
-              "(FAO-56 eqs. 82-83, 85); θ the latest volumetric water content; irrigation need "
-              "= D_r · area / efficiency litres once D_r > RAW"),
+              "(FAO-56 eqs. 82-83, 85); θ the latest volumetric water content; p the crop's "
+              "FAO-56 Table 22 value + 0.04 (5 − ETc), within 0.1-0.8 (or the bed's own p); "
+              "irrigation need = D_r · area / efficiency litres once D_r > RAW"),
     SignalDef("soil.irrigation_need", "Irrigation need", "l", (("soil.moisture", "%"),),
               "D_r x area / application efficiency once D_r > RAW (FAO-56 eq. 84: before that "
               "the crop is not stressed and the need is 0); the site total is the sum over beds"),
@@ -89,11 +90,14 @@ DEFS = {d.id: d for d in (
               (("pv.power", "W"), ("load.power", "W")),
               "grid import (kWh, last 24 h) x the site's grid factor (g CO2e/kWh) / 1000"),
     SignalDef("weather.et0", "Reference evapotranspiration", "mm",
-              (("air.temperature", "Cel"), ("air.humidity", "%RH"), ("wind.speed", "m/s"),
-               ("solar.radiation", "W/m2")),
-              "FAO-56 Penman-Monteith (eq. 6) for yesterday from Tmin, Tmax, RHmin, RHmax, mean "
-              "wind and mean solar radiation x 0.0864 MJ/m2 per W/m2; Hargreaves-Samani "
-              "(eq. 52) when only air temperature covers the day"),
+              (("air.temperature", "Cel"), ("air.humidity", "%RH"), ("air.dewpoint", "Cel"),
+               ("air.wet_bulb", "Cel"), ("wind.speed", "m/s"), ("solar.radiation", "W/m2")),
+              "FAO-56 Penman-Monteith (eq. 6, G = 0 for a day) for yesterday from Tmin, Tmax, "
+              "the actual vapour pressure (dew point eq. 14, else psychrometer eqs. 15-16, else "
+              "RHmin and RHmax eq. 17), mean wind and mean solar radiation x 0.0864 MJ/m2 per "
+              "W/m2, once Rs passes the physical bounds (fail above Ra, suspect above Rso by "
+              "more than the pyranometer tolerance); Hargreaves-Samani (eq. 52) when only air "
+              "temperature covers the day"),
     SignalDef("soil.etc", "Crop evapotranspiration", "mm", (),
               "ETc = Kc x ET0, Kc from the crop's growth stage on yesterday's date (FAO-56 "
               "Tables 11-12, eq. 66)"),
@@ -164,11 +168,13 @@ def families() -> tuple[tuple[tuple[str, ...], Family], ...]:
     from gateway.signals.weather import weather
 
     return (
-        (("soil.moisture", "soil.temperature"), soil),
+        # soil reads the weather too: the depletion fraction p follows the day's ETc
+        (("soil.moisture", "soil.temperature", "air.temperature", "air.humidity",
+          "air.dewpoint", "air.wet_bulb", "wind.speed", "solar.radiation"), soil),
         (("water.volume", "water.flow", "water.tank"), water),
         (("pv.power", "load.power"), energy),
-        (("air.temperature", "air.humidity", "wind.speed", "solar.radiation",
-          "soil.moisture"), weather),
+        (("air.temperature", "air.humidity", "air.dewpoint", "air.wet_bulb", "wind.speed",
+          "solar.radiation", "soil.moisture"), weather),
         (("water.ph", "water.ec", "water.turbidity", "water.nitrate", "water.do"), water_quality),
         (("battery.voltage", "battery.current"), battery),
     )

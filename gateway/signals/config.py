@@ -43,6 +43,8 @@ class SignalConfig:
         default_factory=dict)
     beds: dict[str, dict[str, Any]] = field(default_factory=dict)
     allocations: dict[str, Threshold] = field(default_factory=dict)
+    depletion: dict[str, float] = field(default_factory=dict)  # crop -> p (FAO-56 Table 22)
+    depletion_source: str = ""
 
 
 def _threshold(raw: dict[str, Any], where: str, override: bool) -> Threshold:
@@ -81,6 +83,10 @@ def load_config(data_dir: Path | None) -> SignalConfig:
                        {k: (v["fc"], v["wp"]) for k, v in base["soils"].items()},
                        dict(base["site"]),
                        {k: (tuple(v["lengths"]), tuple(v["kc"])) for k, v in base["stages"].items()})
+    cfg.depletion_source = base["depletion"].pop("source")
+    cfg.depletion = dict(base["depletion"])
+    if missing := set(cfg.crops) - set(cfg.depletion):
+        raise SignalConfigError(f"{DEFAULTS}: depletion: no p for {', '.join(sorted(missing))}")
     site_path = data_dir / SITE_FILE if data_dir is not None else None
     if site_path is None or not site_path.exists():
         return cfg
@@ -137,8 +143,10 @@ def _allocation(raw: dict[str, Any], where: str, sid: str, cfg: SignalConfig) ->
         cfg.thresholds.get(sid))
 
 
+# p None: the crop's p from FAO-56 Table 22, adjusted for the day's ETc (soil.py); a bed's own
+# p (a steward's measured or local figure) is used as it is
 BED_DEFAULTS: dict[str, Any] = {"soil": "loam", "crop": "tomato", "root_depth_m": 0.3,
-                                "area_m2": 1.0, "efficiency": 0.8, "p": 0.5, "sown": None,
+                                "area_m2": 1.0, "efficiency": 0.8, "p": None, "sown": None,
                                 "name": None}
 
 
@@ -153,9 +161,12 @@ def _bed(params: dict[str, Any], where: str, cfg: SignalConfig) -> dict[str, Any
     if bed["crop"] not in cfg.crops:
         raise SignalConfigError(f"{where}: crop {bed['crop']!r} is not one of "
                                 f"{', '.join(cfg.crops)}")
-    for key in ("root_depth_m", "area_m2", "efficiency", "p"):
+    for key in ("root_depth_m", "area_m2", "efficiency"):
         if not isinstance(bed[key], int | float) or bed[key] <= 0:
             raise SignalConfigError(f"{where}: {key} must be a positive number")
+    if bed["p"] is not None and (not isinstance(bed["p"], int | float) or not 0 < bed["p"] < 1):
+        raise SignalConfigError(f"{where}: p must be a fraction between 0 and 1 (FAO-56 Table "
+                                "22), or left out to take the crop's")
     if bed["name"] is not None and not (isinstance(bed["name"], str) and bed["name"].strip()):
         raise SignalConfigError(f"{where}: name must be a text (name = \"Bed 3, tomatoes\")")
     if bed["sown"] is not None and not isinstance(bed["sown"], date):

@@ -39,6 +39,32 @@ def actual_vp_from_rh(tmin: float, tmax: float, rh_min: float, rh_max: float) ->
     return (saturation_vp(tmin) * rh_max / 100.0 + saturation_vp(tmax) * rh_min / 100.0) / 2.0
 
 
+def actual_vp_from_dewpoint(t_dew: float) -> float:
+    """e_a from the dew point temperature, eq. 14 (FAO-56's preferred humidity input)."""
+    return saturation_vp(t_dew)
+
+
+# eq. 16: a_psy for the psychrometer's ventilation, degC-1
+PSYCHROMETER_VENTILATED = 0.000662  # Asmann type, air movement about 5 m/s
+PSYCHROMETER_NATURAL = 0.000800  # natural ventilation, about 1 m/s
+PSYCHROMETER_INDOOR = 0.001200  # non-ventilated, installed indoors
+
+
+def actual_vp_psychrometric(t_dry: float, t_wet: float, pressure_kpa: float,
+                            a_psy: float = PSYCHROMETER_VENTILATED) -> float:
+    """e_a from dry and wet bulb temperatures, eqs. 15-16."""
+    return saturation_vp(t_wet) - a_psy * pressure_kpa * (t_dry - t_wet)
+
+
+def soil_heat_flux_monthly(t_month: float, t_prev: float, t_next: float | None = None) -> float:
+    """G for a monthly step, MJ m-2 day-1: eq. 43 from the mean air temperatures of the months
+    before and after, or eq. 44 when the next month is not known yet. (A daily step takes
+    G = 0, eq. 42.)"""
+    if t_next is not None:
+        return 0.07 * (t_next - t_prev)
+    return 0.14 * (t_month - t_prev)
+
+
 def wind_at_2m(u_z: float, z_m: float) -> float:
     """Eq. 47: wind measured at height z to 2 m above grass."""
     return u_z * 4.87 / math.log(67.8 * z_m - 5.42)
@@ -62,13 +88,17 @@ def solar_from_sunshine(ra: float, n_hours: float, daylight_hours: float) -> flo
 
 @dataclass(frozen=True)
 class DailyWeather:
+    """The weather of one step (a day, or a month of daily means)."""
+
     tmin: float
     tmax: float
-    rh_min: float
-    rh_max: float
+    rh_min: float | None  # needed unless `ea` is measured
+    rh_max: float | None
     wind: float  # m/s at `wind_height_m`
     solar: float  # R_s, MJ m-2 day-1 (a pyranometer, or solar_from_sunshine)
     wind_height_m: float = 2.0
+    ea: float | None = None  # measured actual vapour pressure, kPa (eq. 14 or 15); else eq. 17
+    g: float = 0.0  # soil heat flux, MJ m-2 day-1: 0 for a day (eq. 42), eq. 43/44 for a month
 
 
 @dataclass(frozen=True)
@@ -86,26 +116,47 @@ class Et0Terms:
     rns: float
     rnl: float
     rn: float
+    g: float = 0.0
 
 
 def et0_penman_monteith(w: DailyWeather, lat_deg: float, z_m: float, doy: int) -> Et0Terms:
-    """Daily reference evapotranspiration, FAO-56 Penman-Monteith, eq. 6 (G = 0 for a day)."""
+    """Reference evapotranspiration, FAO-56 Penman-Monteith, eq. 6, for a day (G = 0) or for a
+    month of daily means (G from soil_heat_flux_monthly, doy of the month's middle day)."""
     tmean = (w.tmax + w.tmin) / 2.0
     gamma = psychrometric_constant(atmospheric_pressure(z_m))
     es = (saturation_vp(w.tmax) + saturation_vp(w.tmin)) / 2.0
-    ea = actual_vp_from_rh(w.tmin, w.tmax, w.rh_min, w.rh_max)
+    if w.ea is not None:
+        ea = w.ea
+    elif w.rh_min is not None and w.rh_max is not None:
+        ea = actual_vp_from_rh(w.tmin, w.tmax, w.rh_min, w.rh_max)
+    else:
+        raise ValueError("Penman-Monteith needs the actual vapour pressure or RHmin and RHmax")
     delta = slope_svp(tmean)
     u2 = w.wind if w.wind_height_m == 2.0 else wind_at_2m(w.wind, w.wind_height_m)
     ra, _ = extraterrestrial_radiation(lat_deg, doy)
-    rso = (0.75 + 2e-5 * z_m) * ra  # eq. 37
+    rso = clear_sky_radiation(ra, z_m)
     rns = (1.0 - ALBEDO) * w.solar  # eq. 38
     tk4 = ((w.tmax + 273.16) ** 4 + (w.tmin + 273.16) ** 4) / 2.0
     rnl = STEFAN_BOLTZMANN * tk4 * (0.34 - 0.14 * math.sqrt(ea)) * (
         1.35 * min(w.solar / rso, 1.0) - 0.35)  # eq. 39
     rn = rns - rnl  # eq. 40
-    et0 = (0.408 * delta * rn + gamma * 900.0 / (tmean + 273.0) * u2 * (es - ea)) / (
+    et0 = (0.408 * delta * (rn - w.g) + gamma * 900.0 / (tmean + 273.0) * u2 * (es - ea)) / (
         delta + gamma * (1.0 + 0.34 * u2))
-    return Et0Terms(max(et0, 0.0), delta, gamma, es, ea, u2, ra, rso, rns, rnl, rn)
+    return Et0Terms(max(et0, 0.0), delta, gamma, es, ea, u2, ra, rso, rns, rnl, rn, w.g)
+
+
+def clear_sky_radiation(ra: float, z_m: float) -> float:
+    """R_so, eq. 37."""
+    return (0.75 + 2e-5 * z_m) * ra
+
+
+def depletion_fraction(p_table: float, etc_mm_day: float | None) -> float:
+    """p, the fraction of TAW a crop can use before stress: Table 22's value (for ETc about
+    5 mm/day) adjusted for the day's ETc, p = p_table + 0.04 (5 − ETc), within 0.1-0.8
+    (Table 22 footnote). Without an ETc, the table's value."""
+    if etc_mm_day is None:
+        return p_table
+    return min(0.8, max(0.1, p_table + 0.04 * (5.0 - etc_mm_day)))
 
 
 def et0_hargreaves(tmin: float, tmax: float, lat_deg: float, doy: int) -> float:

@@ -3,15 +3,17 @@ per bed, frost risk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from gateway.signals import fao56
-from gateway.signals.catalogue import HOUR_MS, Value, checked, unusable
+from gateway.signals.catalogue import HOUR_MS, InputUse, Value, checked, unusable
 from gateway.signals.config import SignalConfig, bed_params
 from gateway.signals.data import Readings
+from gateway.signals.quality import FAIL, SUSPECT
 
 MIN_HOURS = 18  # of a day's 24 with readings, for a daily value
 
@@ -30,6 +32,46 @@ def _day(frame: pl.DataFrame, start: int, end: int) -> pl.DataFrame:
 
 def _hours(frame: pl.DataFrame) -> int:
     return frame.select((pl.col("t") // HOUR_MS).n_unique()).item() if frame.height else 0
+
+
+def solar_bounds(rs: float, ra: float, rso: float, tolerance: float
+                 ) -> tuple[int, str] | None:
+    """A day's measured solar radiation against physics: above the extraterrestrial Ra it is
+    impossible (fail); above the clear-sky Rso by more than the pyranometer's tolerance it is
+    suspect (a dirty, tilted or misread sensor; a very clear day stays within it). None when
+    plausible. All in MJ m-2 day-1."""
+    if rs > ra:
+        return FAIL, (f"solar radiation Rs {rs:.1f} MJ/m2 exceeds the extraterrestrial Ra "
+                      f"{ra:.1f}: impossible, so not used (check the pyranometer's level, "
+                      "cleanliness and unit)")
+    if rs > rso * (1.0 + tolerance):
+        return SUSPECT, (f"solar radiation Rs {rs:.1f} MJ/m2 is above the clear-sky Rso "
+                         f"{rso:.1f} by more than the pyranometer tolerance "
+                         f"({tolerance:.0%}, site.pyranometer_tolerance): suspect")
+    return None
+
+
+def _flagged(use: InputUse, flag: int) -> InputUse:
+    q = use.quality
+    return replace(use, quality=replace(q, flag=max(q.flag, flag) if q.flag != 9 else q.flag))
+
+
+def _vapour_pressure(others: dict[str, pl.DataFrame], temps: pl.DataFrame, alt: float
+                     ) -> tuple[float | None, str | None]:
+    """e_a by FAO-56's order of preference: the dew point (eq. 14), a psychrometer's wet bulb
+    with the air temperature (eqs. 15-16), relative humidity (eq. 17, inside Penman-Monteith).
+    Returns (e_a or None for eq. 17, how), or (None, None) when nothing measures humidity."""
+    if "air.dewpoint" in others:
+        t_dew = float(others["air.dewpoint"]["v"].mean())  # type: ignore[arg-type]
+        return fao56.actual_vp_from_dewpoint(t_dew), "dewpoint"
+    if "air.wet_bulb" in others:
+        pressure = fao56.atmospheric_pressure(alt)
+        return fao56.actual_vp_psychrometric(float(temps["v"].mean()),  # type: ignore[arg-type]
+                                             float(others["air.wet_bulb"]["v"].mean()),  # type: ignore[arg-type]
+                                             pressure), "psychrometer"
+    if "air.humidity" in others:
+        return None, "rh"
+    return None, None
 
 
 def weather(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
@@ -63,7 +105,8 @@ def weather(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
         numbers = {"Tmin_C": tmin, "Tmax_C": tmax, "latitude": float(lat), "altitude_m":
                    float(alt), "day_of_year": float(doy)}
         others = {}
-        for quantity in ("air.humidity", "wind.speed", "solar.radiation"):
+        for quantity in ("air.humidity", "air.dewpoint", "air.wet_bulb", "wind.speed",
+                         "solar.radiation"):
             found = next((x for x in r.series(quantity) if x.node == s.node), None)
             if found is None:
                 continue
@@ -72,21 +115,41 @@ def weather(r: Readings, cfg: SignalConfig, now_ms: int) -> list[Value]:
             fd = _day(f, start, end)
             if _hours(fd) >= MIN_HOURS and use.quality.flag != 9:
                 others[quantity] = fd
-        if len(others) == 3:
-            rh, wind, sun = others["air.humidity"], others["wind.speed"], others["solar.radiation"]
-            w = fao56.DailyWeather(tmin, tmax, float(rh["v"].min()), float(rh["v"].max()),  # type: ignore[arg-type]
-                                   float(wind["v"].mean()), float(sun["v"].mean()) * 0.0864)  # type: ignore[arg-type]
+        ra, _ = fao56.extraterrestrial_radiation(float(lat), doy)
+        rso = fao56.clear_sky_radiation(ra, float(alt))
+        if "solar.radiation" in others:
+            rs = float(others["solar.radiation"]["v"].mean()) * 0.0864  # type: ignore[arg-type]
+            tolerance = float(cfg.site.get("pyranometer_tolerance", 0.1))
+            verdict = solar_bounds(rs, ra, rso, tolerance)
+            if verdict is not None:
+                flag, why = verdict
+                et0.inputs = [_flagged(u, flag) if u.quantity == "solar.radiation" else u
+                              for u in et0.inputs]
+                et0.note = why
+                if flag == FAIL:
+                    del others["solar.radiation"]
+        ea, ea_how = _vapour_pressure(others, td, float(alt))
+        if ea_how is not None and "wind.speed" in others and "solar.radiation" in others:
+            wind, sun = others["wind.speed"], others["solar.radiation"]
+            rh = others.get("air.humidity")
+            w = fao56.DailyWeather(
+                tmin, tmax, float(rh["v"].min()) if rh is not None else None,  # type: ignore[arg-type]
+                float(rh["v"].max()) if rh is not None else None,  # type: ignore[arg-type]
+                float(wind["v"].mean()), float(sun["v"].mean()) * 0.0864, ea=ea)  # type: ignore[arg-type]
             terms = fao56.et0_penman_monteith(w, float(lat), float(alt), doy)
             et0.value = terms.et0
-            et0.numbers = {**numbers, "method_penman_monteith": 1.0, "RHmin": w.rh_min,
-                           "RHmax": w.rh_max, "u2_m_s": terms.u2, "Rs_MJ": w.solar,
-                           "Ra_MJ": terms.ra, "Rn_MJ": terms.rn, "es_kPa": terms.es,
-                           "ea_kPa": terms.ea}
+            et0.numbers = {**numbers, "method_penman_monteith": 1.0, f"ea_from_{ea_how}": 1.0,
+                           "u2_m_s": terms.u2, "Rs_MJ": w.solar, "Ra_MJ": terms.ra,
+                           "Rso_MJ": terms.rso, "Rn_MJ": terms.rn, "G_MJ": terms.g,
+                           "es_kPa": terms.es, "ea_kPa": terms.ea}
+            if w.rh_min is not None and w.rh_max is not None:
+                et0.numbers |= {"RHmin": w.rh_min, "RHmax": w.rh_max}
         else:
             et0.value = fao56.et0_hargreaves(tmin, tmax, float(lat), doy)
-            et0.numbers = {**numbers, "method_hargreaves": 1.0}
-            et0.note = ("Hargreaves-Samani: humidity, wind or sun not measured for the whole "
-                        "day, so only temperature is used")
+            et0.numbers = {**numbers, "method_hargreaves": 1.0, "Ra_MJ": ra}
+            et0.note = "; ".join(x for x in (et0.note, (
+                "Hargreaves-Samani: humidity, wind or sun not measured (or not usable) for the "
+                "whole day, so only temperature is used")) if x)
         et0_by_node[s.node] = et0.value
     out += crop_et(r, cfg, now_ms, et0_by_node, day)
     return out

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import statistics
+from datetime import UTC, datetime
+
+import pytest
 
 from edge.sensors.sim_energy import SimEnergy
 from edge.sensors.sim_soil import SimSoil
 from edge.sensors.sim_tool_station import SimToolStation
 from edge.sensors.sim_water import SimWater
+from edge.sensors.sim_weather import SimWeather
+from gateway.signals.fao56 import clear_sky_radiation, extraterrestrial_radiation
 
 MIDNIGHT = 1_795_392_000.0  # 2026-11-22T00:00:00Z
 DAY = 86_400
@@ -75,3 +80,42 @@ def test_tool_station_checks_in_only_what_is_out() -> None:
 def test_same_seed_same_data() -> None:
     assert run(SimSoil(seed=5), 1, 600) == run(SimSoil(seed=5), 1, 600)
     assert run(SimSoil(seed=5), 1, 600) != run(SimSoil(seed=6), 1, 600)
+
+
+def _daily_solar_mj(sensor: SimWeather, day_start: float) -> float:
+    """A day of 10-minute samples of W/m2 as MJ m-2 (FAO-56's 0.0864 per daily mean W/m2)."""
+    values = [{s.key: s.value for s in sensor.read(day_start + i * 600.0)}["solar.radiation"]
+              for i in range(144)]
+    return statistics.fmean(values) * 0.0864  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("lat, date_text", [(50.85, "2026-11-22"), (50.85, "2026-06-21"),
+                                            (-33.9, "2026-06-21"), (0.0, "2026-03-20"),
+                                            (64.1, "2026-12-21")])
+def test_simulated_sun_never_beats_a_clear_sky_for_the_latitude_and_date(
+        lat: float, date_text: str) -> None:
+    """Issue 13: the demo used Rs 16.1 MJ against Ra 8.7 on 22 November at 50.85 N."""
+    start = datetime.fromisoformat(date_text).replace(tzinfo=UTC).timestamp()
+    doy = datetime.fromisoformat(date_text).timetuple().tm_yday
+    ra, _ = extraterrestrial_radiation(lat, doy)
+    rso = clear_sky_radiation(ra, 0.0)
+    days = [_daily_solar_mj(SimWeather(seed=s, latitude=lat, longitude=0.0), start)
+            for s in range(1, 8)]
+    assert all(rs <= rso * 1.02 for rs in days), (days, rso)  # within its own 2 % of noise
+    assert max(days) >= 0.5 * rso  # and a clear day reaches the clear sky
+
+
+def test_simulated_seasons_at_brussels() -> None:
+    weather = SimWeather(seed=3, latitude=50.85, longitude=4.35)
+    nov = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
+    jun = datetime(2026, 6, 21, tzinfo=UTC).timestamp()
+    assert _daily_solar_mj(weather, nov) < 0.35 * _daily_solar_mj(
+        SimWeather(seed=3, latitude=50.85, longitude=4.35), jun)
+    noon = {s.key: s.value for s in weather.read(nov + 12 * 3600 - 4.35 / 15 * 3600)}
+    midnight = {s.key: s.value for s in weather.read(nov)}
+    assert midnight["solar.radiation"] == 0.0 and noon["solar.radiation"] > 0.0  # type: ignore[operator]
+    temps_nov = [{s.key: s.value for s in weather.read(nov + h * 3600)}["air.temperature"]
+                 for h in range(24)]
+    temps_jun = [{s.key: s.value for s in weather.read(jun + h * 3600)}["air.temperature"]
+                 for h in range(24)]
+    assert statistics.fmean(temps_nov) + 6 < statistics.fmean(temps_jun)  # type: ignore[arg-type]

@@ -66,10 +66,13 @@ def by_id(data: Path) -> dict:  # type: ignore[type-arg]
 def test_every_signal_against_hand_computed_values(site: Path) -> None:
     r = by_id(site)
     soil = r["soil.depletion@garden/bed-1"]
-    # loam θ_FC .25, θ_WP .12, Z_r .3 m, p .5: TAW 39 mm, RAW 19.5; θ .201: D_r 14.7 mm
+    # loam θ_FC .25, θ_WP .12, Z_r .3 m; tomato p .40 (FAO-56 Table 22; no weather station, so
+    # no ETc to adjust it by): TAW 39 mm, RAW 15.6; θ .201: D_r 14.7 mm
     assert soil.numbers["TAW_mm"] == pytest.approx(39.0) and soil.numbers["D_r_mm"] == \
         pytest.approx(14.7)
-    assert soil.value == pytest.approx(14.7 / 19.5) and soil.band == SAFE
+    assert soil.numbers["p"] == 0.40 and soil.numbers["RAW_mm"] == pytest.approx(15.6)
+    assert soil.value == pytest.approx(14.7 / 15.6) and soil.band == SAFE
+    assert "FAO-56 Table 22 for tomato, not adjusted" in soil.threshold.source
     assert soil.numbers["irrigation_need_l"] == 0.0
     sow = r["soil.sowing_temperature@garden/bed-1"]
     assert sow.value == pytest.approx(8.0) and sow.band == SHORTFALL  # tomato: 10 C minimum
@@ -99,16 +102,21 @@ def test_site_overrides_need_a_reason_and_beds_their_soil(site: Path) -> None:
     (site / "thresholds.toml").write_text(
         '[thresholds."energy.carbon"]\nupper = 3.0\nsource = "council budget 2026"\n'
         'rationale = "r"\nset_by = "steward"\nset_at = "2026-11-20"\nreason = "heat pump"\n'
-        '[beds.bed-1]\nsoil = "clay"\nroot_depth_m = 0.4\narea_m2 = 2\nefficiency = 0.9\n')
+        '[beds.bed-1]\nsoil = "clay"\nroot_depth_m = 0.4\narea_m2 = 2\nefficiency = 0.9\n'
+        'p = 0.5\n')
     r = by_id(site)
     carbon = r["energy.carbon@garden"]
     assert carbon.band == SAFE and carbon.threshold.reason == "heat pump"
     assert carbon.threshold.replaces.limits.upper == 2.0
-    soil = r["soil.depletion@garden/bed-1"]  # clay: TAW 56, RAW 28, D_r capped at 56
+    soil = r["soil.depletion@garden/bed-1"]  # clay: TAW 56, RAW 28 (the bed's own p), D_r 56
     assert soil.value == pytest.approx(2.0) and soil.band == OVERSHOOT
+    assert "p = 0.5 set for this bed" in soil.threshold.source
     assert soil.numbers["irrigation_need_l"] == pytest.approx(56 * 2 / 0.9)
     (site / "thresholds.toml").write_text('[beds.bed-1]\nsoil = "peat"\n')
     with pytest.raises(SignalConfigError, match="beds.bed-1: soil 'peat' is not one of"):
+        load_config(site)
+    (site / "thresholds.toml").write_text('[beds.bed-1]\np = 1.5\n')
+    with pytest.raises(SignalConfigError, match="beds.bed-1: p must be a fraction"):
         load_config(site)
 
 

@@ -13,6 +13,8 @@ from gateway.signals import fao56
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.energy import LEAD_ACID, ocv_soc
 from gateway.signals.engine import evaluate
+from gateway.signals.quality import FAIL, SUSPECT
+from gateway.signals.weather import solar_bounds
 from tests.signals.test_engine import H, write
 
 JULY_7 = 1_783_382_400_000  # 2026-07-07 00:00 UTC: "yesterday" is 6 July, day 187
@@ -32,12 +34,17 @@ def smooth(low: float, high: float) -> list[float]:
             for h in range(24)]
 
 
-def example_18(tmp_path: Path, full: bool) -> dict:  # type: ignore[type-arg]
+def example_18(tmp_path: Path, full: bool, rs: float = 22.07, humidity: str = "rh"
+               ) -> dict:  # type: ignore[type-arg]
     series = {"air.temperature": ("gauge", "Cel", day(smooth(12.3, 21.5)))}
     if full:  # RH 63..84 %, wind 2.078 m/s at 2 m, R_s 22.07 MJ/m2/day as a mean W/m2
-        series |= {"air.humidity": ("gauge", "%RH", day(smooth(63.0, 84.0))),
-                   "wind.speed": ("gauge", "m/s", day([2.078])),
-                   "solar.radiation": ("gauge", "W/m2", day([22.07 / 0.0864]))}
+        series |= {"wind.speed": ("gauge", "m/s", day([2.078])),
+                   "solar.radiation": ("gauge", "W/m2", day([rs / 0.0864]))}
+        if humidity == "rh":
+            series["air.humidity"] = ("gauge", "%RH", day(smooth(63.0, 84.0)))
+        else:  # a dew point giving Example 18's own e_a = 1.409 kPa (eq. 14)
+            t_dew = 237.3 * math.log(1.409 / 0.6108) / (17.27 - math.log(1.409 / 0.6108))
+            series["air.dewpoint"] = ("gauge", "Cel", day([t_dew]))
     series["bed-1.soil.moisture"] = ("gauge", "%", day([20.0, 20.1]))
     write(tmp_path, series)
     (tmp_path / "thresholds.toml").write_text(SITE + BED)
@@ -52,6 +59,44 @@ def test_et0_from_a_stored_day_reproduces_example_18(tmp_path: Path) -> None:
     etc = r["soil.etc@garden/bed-1"]  # day 47: development stage, 17 of 40 days
     kc = 0.6 + 17 / 40 * (1.15 - 0.6)
     assert etc.numbers["Kc"] == pytest.approx(kc) and etc.value == pytest.approx(kc * et0.value)
+    # the bed's depletion fraction follows that ETc: tomato's Table 22 p + 0.04 (5 - ETc)
+    depletion = r["soil.depletion@garden/bed-1"]
+    assert depletion.numbers["p"] == pytest.approx(0.40 + 0.04 * (5 - etc.value))
+    assert f"ETc {etc.value:.2f} mm/day" in depletion.threshold.source
+    assert "FAO-56, Table 22" in depletion.threshold.source
+
+
+def test_a_dew_point_sensor_gives_e_a_by_eq_14(tmp_path: Path) -> None:
+    et0 = example_18(tmp_path, full=True, humidity="dewpoint")["weather.et0@garden"]
+    assert et0.numbers["ea_from_dewpoint"] == 1.0 and "RHmin" not in et0.numbers
+    assert round(et0.numbers["ea_kPa"], 3) == 1.409 and round(et0.value, 1) == 3.9
+
+
+@pytest.mark.parametrize("rs, ra, rso, verdict", [
+    (16.1, 8.7, 6.5, "fail"),  # issue 13: the demo on 22 November at 50.85 N
+    (7.4, 8.7, 6.5, "suspect"),  # above Rso by 14 %: more than a pyranometer's 10 %
+    (7.1, 8.7, 6.5, None),  # within the tolerance: a very clear day
+    (3.0, 8.7, 6.5, None),
+])
+def test_solar_radiation_bounds(rs: float, ra: float, rso: float, verdict: str | None) -> None:
+    got = solar_bounds(rs, ra, rso, 0.1)
+    assert (None if got is None else {FAIL: "fail", SUSPECT: "suspect"}[got[0]]) == verdict
+
+
+def test_an_impossible_pyranometer_is_not_used_and_a_suspect_one_is_flagged(tmp_path: Path
+                                                                            ) -> None:
+    ra = fao56.extraterrestrial_radiation(50.8, 187)[0]  # 41.09 on 6 July at Uccle
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    bad = example_18(tmp_path / "a", full=True, rs=ra * 1.2)["weather.et0@garden"]
+    assert bad.numbers["method_hargreaves"] == 1.0
+    assert "exceeds the extraterrestrial Ra 41.1" in bad.note
+    assert {i.series: i.quality.label for i in bad.inputs}["garden/solar.radiation"] == "fail"
+    rso = fao56.clear_sky_radiation(ra, 100.0)
+    sus = example_18(tmp_path / "b", full=True, rs=rso * 1.15)["weather.et0@garden"]
+    assert sus.numbers["method_penman_monteith"] == 1.0 and "suspect" in sus.note
+    assert {i.series: i.quality.label for i in sus.inputs}["garden/solar.radiation"] == \
+        "suspect"
 
 
 def test_et0_falls_back_to_hargreaves_with_temperature_only(tmp_path: Path) -> None:
