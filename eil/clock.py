@@ -57,6 +57,15 @@ def clock_ms(clock: Clock) -> int:
     return int(clock.now() * 1000)
 
 
+def site_time(clock: Clock, real_s: float) -> float:
+    """The site's time at real UNIX time `real_s`. What a process stamps with time.time() (the
+    gateway's receive times) is real; ages shown beside the readings' own (site) times must be
+    judged on the site's clock, which in the demo runs faster than real time."""
+    if isinstance(clock, ScaledClock):
+        return clock.start + (real_s - clock.anchor) * clock.speed
+    return real_s
+
+
 class ManualClock:
     """Test clock: time moves only when told; waiting jumps straight to the target time."""
 

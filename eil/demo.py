@@ -26,7 +26,8 @@ from eil.site_files import gateway_toml, node_toml
 KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
     "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = 300\nseed = {seed}\n'
-            '[[sensors]]\ntype = "sim.weather"\ninterval_s = 600\nseed = {seed}\n',
+            '[[sensors]]\ntype = "sim.weather"\ninterval_s = 600\nseed = {seed}\n'
+            'latitude = 50.85\nlongitude = 4.35\n',  # the site's, as in its thresholds.toml
     # 5-minute intervals: at --speed 600 a shorter one is older than "3 intervals" (stale)
     # by the time its batch has crossed the broker
     "water": '[[sensors]]\ntype = "sim.water"\ninterval_s = 300\nseed = {seed}\n'

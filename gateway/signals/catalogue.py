@@ -116,13 +116,14 @@ DEFS = {d.id: d for d in (
               (("battery.voltage", "V"), ("battery.current", "A")),
               "open-circuit voltage per cell on the chemistry's rest curve; with battery.current, "
               "coulomb counting (∫ I dt / capacity) from the last rest outside the flat region"),
-    SignalDef("tools.sharing_ratio", "Tool sharing ratio", "/", (),
+    # ratios that are not shares of a whole get units of their own, not "/" (shown as a %)
+    SignalDef("tools.sharing_ratio", "Tool sharing ratio", "members/tool", (),
               "distinct members with a loan in the last 30 days / tools in the catalogue"),
     SignalDef("tools.utilisation", "Tool utilisation", "/", (),
               "tool-days on loan in the last 30 days / (catalogued tools x 30 days)"),
-    SignalDef("tools.loans_per_tool", "Loans per tool", "/", (),
+    SignalDef("tools.loans_per_tool", "Loans per tool", "loans/tool", (),
               "loans started in the last 30 days / catalogued tools"),
-    SignalDef("tools.avoided_purchases", "Purchases avoided", "count", (),
+    SignalDef("tools.avoided_purchases", "Purchases avoided", "purchases", (),
               "Σ over members and tool categories of min(displacement x loans, 1): at most one "
               "avoided purchase per member and kind of tool (30 days)"),
     SignalDef("tools.co2e_avoided", "Embodied CO2e avoided by sharing", "kg", (),

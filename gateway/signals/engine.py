@@ -17,6 +17,10 @@ from gateway.signals.tools import tools
 
 HISTORY_HOURS = 48
 ALERT_DELAY_S = 2 * 3600.0
+ALERT_HYSTERESIS = 0.05  # share of the threshold a value must be back inside by, to clear
+# the alert rule as the views explain it (an alert on beside a "safe" band is clearing)
+ALERT_RULE = {"on_delay_s": ALERT_DELAY_S, "off_delay_s": ALERT_DELAY_S,
+              "hysteresis": ALERT_HYSTERESIS}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def _result(v: Value, cfg: SignalConfig, history: list[tuple[float, float]]) -> 
     tr, alert = None, False
     if limits is not None and history:
         tr = trend([t for t, _ in history], [x for _, x in history], limits)
-        a = Alert(limits, on_delay_s=ALERT_DELAY_S, off_delay_s=ALERT_DELAY_S)
+        a = Alert(limits, ALERT_HYSTERESIS, on_delay_s=ALERT_DELAY_S, off_delay_s=ALERT_DELAY_S)
         for t, x in history:
             alert = a.update(t, x)
     flagged = [f"{i.series}: {i.quality.suspect} suspect, {i.quality.failed} failed (left out)"

@@ -17,6 +17,7 @@ from eil.clock import Clock, clock_ms
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.catalogue import DEFS
 from gateway.signals.config import SignalConfigError, bed_params, load_config
+from gateway.signals.engine import ALERT_RULE, evaluate
 from gateway.signals.history import SignalStore
 from gateway.signals.publish import read_latest
 from gateway.signals.rollup import Scope, load_scopes, rollup, scope_sites
@@ -148,7 +149,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             title, level, sites = chosen.title, chosen.level, sorted(by_site)
         computed = max((int(s["t"]) for s in own if "t" in s), default=None)
         return {"scope": scope, "title": title, "level": level, "sites": sites,
-                "scopes": levels, "computed_ms": computed, "signals": entries}
+                "scopes": levels, "computed_ms": computed, "alert_rule": ALERT_RULE,
+                "signals": entries}
 
     @r.get("/signals")
     def signals(scope: str | None = Query(None, max_length=100,
@@ -184,8 +186,6 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         from the stored readings as of that run, so it explains the number a page showed;
         readings for that time that arrived after the run (a node catching up) are included,
         and `published_value` says what the run stored."""
-        from gateway.signals.engine import evaluate
-
         if at is not None:
             at_ms = at
         else:
@@ -212,6 +212,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             "published_value": None if stored is None else stored[0], "unit": result.unit,
             "band": result.band, "distance": result.distance, "note": result.note,
             "formula": result.formula, "numbers": result.numbers, "alert": result.alert,
+            "alert_rule": ALERT_RULE,
             "inputs": [{"series": i.series, "quality": i.quality.label,
                         "readings": i.quality.readings, "suspect": i.quality.suspect,
                         "failed": i.quality.failed, "first_seq": i.first_seq,
@@ -270,6 +271,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
             name = f"{prefix}.soil.moisture" if prefix else "soil.moisture"
             bed = bed_params(cfg, scope)
             fc, wp = cfg.soils[bed["soil"]]
+            # the p the depletion signal used (Table 22, adjusted for ETc), else the table's
+            p = (s.get("numbers") or {}).get("p") or bed["p"] or cfg.depletion[bed["crop"]]
             need = by_id.get(f"soil.irrigation_need@{scope}", {})
             temp = by_id.get(f"soil.sowing_temperature@{scope}") or \
                 by_id.get(f"soil.sowing_temperature@{node}")
@@ -284,7 +287,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                 "moisture": {"latest": values[-1] if values else None, "unit": unit,
                              "latest_ms": times[-1] if times else None,
                              "field_capacity": fc * 100, "wilting_point": wp * 100,
-                             "readily_available": (fc - bed["p"] * (fc - wp)) * 100},
+                             "readily_available": (fc - p * (fc - wp)) * 100},
                 "temperature": None if not temp else {
                     "signal": temp["id"], "mean_24h": temp["value"],
                     "minimum": (temp.get("threshold") or {}).get("lower"), "band": temp["band"],

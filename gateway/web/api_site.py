@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from eil.clock import Clock, clock_ms
+from eil.clock import Clock, ScaledClock, clock_ms, site_time
 from gateway.signals.publish import read_latest
 from gateway.store import Store
 from gateway.web.auth import Auth
@@ -25,15 +25,29 @@ def _online(n: Json, now: float) -> bool:
     return n["state"] == "online" and not silent
 
 
+def site_ms(clock: Clock, real_s: object) -> int | None:
+    """A real-time stamp of the gateway's (a receive time) on the site's clock, in ms."""
+    return None if not isinstance(real_s, int | float) else int(site_time(clock, real_s) * 1000)
+
+
 def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
     data_dir = store.path.parent
     r = APIRouter(prefix="/api/v1", tags=["site"])
 
+    @r.get("/clock")
+    def site_clock() -> Json:
+        """The site's time, which every view judges ages by ("3 min ago"): the real time, or
+        the demo's and tests' simulated timeline running `speed` times faster."""
+        return {"now_ms": clock_ms(clock),
+                "speed": clock.speed if isinstance(clock, ScaledClock) else 1.0}
+
     @r.get("/nodes")
     def nodes() -> list[Json]:
-        """Every node: online state (retained MQTT status, or silence), last seen, ack lag."""
+        """Every node: online state (retained MQTT status, or silence), last seen (real UNIX
+        seconds, and `last_seen_ms` on the site's clock), ack lag."""
         now = time.time()
-        return [{**n, "online": _online(n, now)} for n in store.node_summary()]
+        return [{**n, "online": _online(n, now), "last_seen_ms": site_ms(clock, n["last_seen"])}
+                for n in store.node_summary()]
 
     @r.get("/latest")
     def latest() -> list[Json]:
@@ -66,8 +80,16 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
     @r.get("/dead-letters", dependencies=[steward], responses=refused)
     def dead_letters(limit: int = Query(100, ge=1, le=1000)) -> list[Json]:
         """Stewards: messages and records the gateway refused, newest first, with the reason
-        (a refused payload may hold anything, so this is not public)."""
-        return store.dead_letters(limit)
+        (a refused payload may hold anything, so this is not public); `last_at_ms` on the site's
+        clock."""
+        return [{**d, "last_at_ms": site_ms(clock, d["last_at"])} for d in store.dead_letters(limit)]
+
+    @r.get("/conflicts", dependencies=[steward], responses=refused)
+    def conflicts(limit: int = Query(100, ge=1, le=1000)) -> list[Json]:
+        """Stewards: readings whose (node, seq) arrived again with other content (two devices
+        under one identity, a forged pack), newest first, with both versions
+        (docs/contract.md, Sequence rules)."""
+        return [{**c, "last_at_ms": site_ms(clock, c["last_at"])} for c in store.conflicts(limit)]
 
     @r.get("/fleet", dependencies=[steward], responses=refused)
     def fleet() -> list[Json]:
@@ -93,10 +115,10 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
         for n in store.node_summary():
             node = str(n["node"])
             streams = quality.get(node, {})
-            last = n["node_last_seq"]
-            out.append({**n, "online": _online(n, now),
-                        "unacknowledged": None if last is None else
-                        max(0, int(last) - int(n["acked"])),  # type: ignore[call-overload]
+            out.append({**n, "online": _online(n, now), "last_seen_ms": site_ms(clock, n["last_seen"]),
+                        "status_ms": site_ms(clock, n["status_time"]),
+                        "unacknowledged": None if not isinstance(last := n["node_last_seq"], int)
+                        else max(0, last - int(n["acked"])),  # type: ignore[call-overload]
                         "battery": None if node not in battery else {
                             k: battery[node][k] for k in ("name", "value", "unit", "time_ms")},
                         "streams": streams,

@@ -81,14 +81,18 @@ def create_app(store: Store, site: str = "site", clock: Clock | None = None) -> 
             if not page.roles:
                 return HTMLResponse(html)
             who = auth.who(request)
-            if who is None or who.role not in page.roles:
-                need = f"need={page.roles[0]}&" if who is not None else ""
-                return RedirectResponse(f"/signin?{need}next={path}", status_code=303)
+            if who is None or who.role not in page.roles:  # the sign-in page says which
+                why = "role" if who is not None else "signin"
+                return RedirectResponse(f"/signin?why={why}&need={'+'.join(page.roles)}&"
+                                        f"next={path}", status_code=303)
             return HTMLResponse(html, headers={"Cache-Control": "no-store"})
         return handler
 
     for path, page in PAGES.items():
         app.add_api_route(path, serve(path, page), include_in_schema=False)
+    icon = (HERE / "static" / "favicon.svg").read_bytes()
+    app.add_api_route("/favicon.ico", lambda: Response(icon, media_type="image/svg+xml", headers={
+        "Cache-Control": "max-age=86400"}), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(auth.router())
     app.include_router(api_site.router(store, auth, clock))

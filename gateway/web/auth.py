@@ -25,7 +25,11 @@ from gateway.accounts import SESSION_S, AccountError, Accounts
 
 COOKIE = "eil_session"
 FIRST_RUN_FILE = "first-run-token"
-MAX_FAILURES, FAILURE_WINDOW_S = 10, 900.0  # then that account name is locked for the window
+# Failed sign-ins are counted per (client address, account name): 10 in 15 minutes lock that name
+# from that address only, so a stranger's guesses cannot lock a steward out of their own device;
+# 30 from one address, whatever the names, lock that address. (Behind a reverse proxy on the
+# same machine, uvicorn takes the client's address from X-Forwarded-For.)
+MAX_FAILURES, MAX_ADDRESS_FAILURES, FAILURE_WINDOW_S = 10, 30, 900.0
 BASIC = HTTPBasic(auto_error=False, description="a steward's or volunteer's account")
 
 
@@ -57,6 +61,10 @@ def first_run_token(data_dir: Path) -> Path | None:
     return path
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @contextmanager
 def _accounts(data_dir: Path) -> Iterator[Accounts]:
     accounts = Accounts(data_dir / "accounts.db")
@@ -69,7 +77,7 @@ def _accounts(data_dir: Path) -> Iterator[Accounts]:
 class Auth:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.failures: dict[str, list[float]] = {}
+        self.failures: dict[tuple[str, str], list[float]] = {}  # (address, name) -> times
 
     def who(self, request: Request, basic: HTTPBasicCredentials | None = None) -> Who | None:
         token = request.cookies.get(COOKIE)
@@ -79,19 +87,25 @@ class Auth:
                 if found:
                     return Who(name=found[0], role=found[1])
             if basic is not None:
-                role = self.check(accounts, basic.username, basic.password)
+                role = self.check(accounts, basic.username, basic.password, _address(request))
                 return Who(name=basic.username, role=role) if role else None
         return None
 
-    def check(self, accounts: Accounts, name: str, password: str) -> str | None:
+    def check(self, accounts: Accounts, name: str, password: str, address: str) -> str | None:
         now = time.monotonic()
-        recent = [t for t in self.failures.pop(name, []) if now - t < FAILURE_WINDOW_S]
-        if len(recent) >= MAX_FAILURES:
-            self.failures[name] = recent
-            raise HTTPException(429, f"too many failed sign-ins for {name!r}: try again later")
+        if len(self.failures) > 5000:  # forget stale keys, so a spray cannot grow this for ever
+            self.failures = {k: v for k, v in self.failures.items() if now - v[-1] < FAILURE_WINDOW_S}
+        key = (address, name)
+        recent = [t for t in self.failures.pop(key, []) if now - t < FAILURE_WINDOW_S]
+        from_address = sum(len([t for t in times if now - t < FAILURE_WINDOW_S])
+                           for (a, _), times in self.failures.items() if a == address)
+        if len(recent) >= MAX_FAILURES or from_address + len(recent) >= MAX_ADDRESS_FAILURES:
+            self.failures[key] = recent
+            raise HTTPException(429, f"too many failed sign-ins for {name!r} from {address}: "
+                                     f"try again in {FAILURE_WINDOW_S / 60:.0f} minutes")
         role = accounts.check(name, password)
-        if role is None:  # only names with recent failures are kept: guessed names cost nothing
-            self.failures[name] = [*recent, now]
+        if role is None:  # only keys with recent failures are kept: guessed names cost nothing
+            self.failures[key] = [*recent, now]
         return role
 
     def require(self, *roles: str) -> Callable[..., Who]:
@@ -123,7 +137,7 @@ class Auth:
         def sign_in(body: SignIn, request: Request, response: Response) -> Who:
             """Sign in: sets the session cookie the steward and volunteer pages use."""
             with _accounts(self.data_dir) as accounts:
-                role = self.check(accounts, body.name, body.password)
+                role = self.check(accounts, body.name, body.password, _address(request))
                 if role is None:
                     raise HTTPException(401, "wrong account name or password")
                 set_cookie(response, request, accounts.open_session(body.name))

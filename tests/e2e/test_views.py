@@ -117,6 +117,12 @@ def open_page(pw: Any, size: str) -> tuple[Any, Any, list[str]]:
     return browser, page, errors
 
 
+def words(locator: Any) -> str:
+    """What a person reads: the text without the zero-width spaces that let names wrap only
+    after their separators (EIL.breakable)."""
+    return str(locator.inner_text()).replace("\u200b", "")
+
+
 def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -168,7 +174,7 @@ def test_garden_view(running: tuple[Site, str], size: str) -> None:
             dialog.locator("pre").wait_for()
             assert dialog.locator("pre").inner_text().startswith("D_r / RAW")
             assert "[object" not in dialog.inner_text()
-            assert "soil-1/soil.moisture" in dialog.inner_text()
+            assert "soil-1/soil.moisture" in words(dialog)
             assert "Allen et al. (1998) FAO-56" in dialog.locator(
                 "[data-role=threshold]").inner_text()
             shot(page, f"garden-explain-{size}")
@@ -224,7 +230,7 @@ def test_impact_panel(running: tuple[Site, str]) -> None:
             if js_number(explained["value"], "l") != js_number(water["value"], "l"):
                 assert dialog.locator("[data-role=late]").inner_text().startswith(
                     f"Published as {js_number(water['value'], 'l')} l")
-            assert "water-1/water.volume" in dialog.inner_text()
+            assert "water-1/water.volume" in words(dialog)
             dialog.locator("button.close").click()
             shot(page, "panel-desktop")
 
@@ -295,7 +301,9 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
             shot(page, "index-phone")
 
             page.goto(f"{base}/fleet")
-            assert page.url.endswith("/signin?next=/fleet")
+            assert page.url.endswith("/signin?why=signin&need=steward&next=/fleet")
+            notice = page.locator("#need")  # the page says why the visitor was sent there
+            assert notice.inner_text() == "/fleet is for stewards: sign in to open it."
             with pytest.raises(urllib.error.HTTPError) as refused:
                 get(f"{base}/api/v1/fleet")
             assert refused.value.code == 401
@@ -342,6 +350,101 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
         finally:
             browser.close()
     assert site.alive("gateway")
+
+
+# Words split across two lines inside an element: a Range over each word has two boxes.
+BROKEN_WORDS = """sel => [...document.querySelectorAll(sel)].flatMap(e => {
+  const out = [];
+  const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+    for (const m of t.data.matchAll(/[^\\s\u200b]+/g)) {
+      const r = document.createRange();
+      r.setStart(t, m.index); r.setEnd(t, m.index + m[0].length);
+      const tops = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+      if (tops.size > 1) out.push(m[0]);
+    }
+  }
+  return out;
+})"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_views_judge_ages_on_the_site_clock_and_break_no_words(running: tuple[Site, str],
+                                                               size: str) -> None:
+    """Issue 13's view defects: ages on the site's (simulated) clock, no mid-word breaks, the
+    display units, plurals, no "null" in an explanation, ratios that are not shares, the
+    favicon."""
+    from playwright.sync_api import sync_playwright
+
+    site, base = running
+    with sync_playwright() as pw:
+        browser, page, errors = open_page(pw, size)
+        try:
+            with page.expect_response(lambda r: r.url.endswith("/api/v1/latest")) as got:
+                page.goto(f"{base}/readings")
+            latest = got.value.json()
+            page.locator("article[data-node='soil-1'] tbody tr").first.wait_for()
+            clock = get(f"{base}/api/v1/clock")
+            assert clock["speed"] == 600.0
+            # the page's "now" is the site's, which runs 600x faster than the browser's
+            drift_s = abs(page.evaluate("EIL.siteNow()") - site.sim_now() * 1000) / 1000
+            assert drift_s < 600 * 3, drift_s
+            assert page.evaluate("EIL.ago(EIL.siteNow() - 3 * 3600 * 1000)") == "3 h ago"
+            gauges = page.evaluate("""[...document.querySelectorAll("td[data-role=value]")]
+                .filter(td => td.dataset.unit).map(td => td.parentElement.lastChild.textContent)""")
+            assert len(gauges) > 10
+            for when in gauges:  # fresh readings (events may be older): minutes, not days
+                assert re.fullmatch(r"\d+ (s|min) ago", when), when
+            for node in ("soil-1", "weather-1"):
+                card = page.locator(f"article[data-node='{node}']")
+                assert "days ago" not in card.locator(".meta").inner_text()
+            temperature = next(r for r in latest if r["node"] == "weather-1" and
+                               r["name"] == "air.temperature")
+            shown = page.locator("article[data-node='weather-1'] tr[data-quantity="
+                                 "'air.temperature'] [data-role=value]").inner_text()
+            assert shown.endswith(" °C") and "Cel" not in page.locator("#nodes").inner_text()
+            assert shown == f"{js_number(temperature['value'], 'Cel')} °C"
+            assert page.evaluate(BROKEN_WORDS, "th, td.ident, h2") == []
+            assert "Updated " in page.locator("#updated").inner_text()
+            shot(page, f"readings-{size}")
+
+            page.goto(f"{base}/panel")
+            page.locator("#signals tbody tr").first.wait_for()
+            per_tool = page.locator("tr[data-id='tools.loans_per_tool@library'] "
+                                    "[data-role=value]").inner_text()
+            assert per_tool.endswith("loans per tool") and "%" not in per_tool, per_tool
+            assert page.locator("tr[data-id='tools.avoided_purchases@library'] "
+                                "[data-role=value]").inner_text().endswith(" purchases")
+            page.locator("tr[data-id='weather.frost@weather-1'] [data-role=value]").click()
+            dialog = page.locator("dialog#explain")
+            dialog.locator("pre").wait_for()
+            assert "null" not in dialog.inner_text() and "undefined" not in dialog.inner_text()
+            assert page.evaluate(BROKEN_WORDS, "dialog#explain td, dialog#explain th") == []
+            SCREENSHOTS.mkdir(exist_ok=True)
+            dialog.screenshot(path=str(SCREENSHOTS / f"explanation-{size}.png"))
+            dialog.locator("button.close").click()
+            icon = page.request.get(f"{base}/favicon.ico")
+            assert icon.ok and icon.headers["content-type"] == "image/svg+xml"
+
+            sign_in(page, base, STEWARD, "/fleet")
+            page.locator("article[data-node='soil-1']").wait_for()
+            summary = page.locator("#summary").inner_text()
+            assert not re.search(r"\b1 (nodes|dead letters)\b", summary), summary
+            assert page.evaluate("[EIL.plural(1, 'dead letter'), EIL.plural(2, 'dead letter')]"
+                                 ) == ["1 dead letter", "2 dead letters"]
+            for text in page.locator("[data-role=last-seen]").all_inner_texts():
+                assert re.fullmatch(r"\d+ (s|min) ago", text), text
+            for text in page.locator("[data-role=backlog]").all_inner_texts():
+                # one figure, never "N waiting" beside "0 not yet acknowledged"
+                assert text.startswith(("none: everything", "1 reading not", "–")) or \
+                    re.match(r"\d+ readings not yet stored", text), text
+            assert page.evaluate(BROKEN_WORDS, "article h2") == []
+            assert [t for t in page.locator("[data-role=sequence]").all_inner_texts()
+                    if t != "● in order"] == []
+            shot(page, f"fleet-{size}")
+            assert errors == []
+        finally:
+            browser.close()
 
 
 def test_openapi_schema_property_based(running: tuple[Site, str], tmp_path: Path) -> None:

@@ -16,10 +16,20 @@ const EIL = (() => {
     return e;
   }
 
+  // The site's clock: ages ("3 min ago") and "now" are judged on it, not on the browser's,
+  // because the site may run on a simulated timeline (the demo) and readings carry site times.
+  let clock = {now_ms: Date.now(), speed: 1, at: Date.now()};
+  const clockReady = fetch("/api/v1/clock", {credentials: "same-origin"})
+    .then(r => r.ok ? r.json() : null)
+    .then(c => { if (c) clock = {...c, at: Date.now()}; })
+    .catch(() => { /* an older gateway: the browser's clock */ });
+  function siteNow() { return clock.now_ms + (Date.now() - clock.at) * clock.speed; }
+
   async function getJSON(path) {
+    await clockReady;  // every view reads the API first, so its ages use the site's clock
     const r = await fetch(path, {credentials: "same-origin"});
     if (r.status === 401 || r.status === 403) {
-      location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
+      location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname + location.search)}`);
       throw new Error("sign-in needed");
     }
     if (!r.ok) {
@@ -31,7 +41,8 @@ const EIL = (() => {
   }
 
   const UNITS = {"Cel": "°C", "%RH": "% RH", "m/s": "m/s", "W/m2": "W/m²", "l/h": "l/h",
-                 "S/m": "S/m", "/": "", "count": ""};
+                 "S/m": "S/m", "/": "", "count": "", "kg/m3": "kg/m³", "m3": "m³",
+                 "members/tool": "members per tool", "loans/tool": "loans per tool"};
 
   // A ratio (unit "/") reads better as a percentage in a meeting room.
   function number(v, unit) {
@@ -63,9 +74,11 @@ const EIL = (() => {
     if (ms === null || ms === undefined) return "never";
     return new Date(ms).toLocaleString("en-GB", {dateStyle: "medium", timeStyle: "short"});
   }
+  function updated() { return `Updated ${when(siteNow())}.`; }
+  function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
   function ago(ms) {
     if (ms === null || ms === undefined) return "never";
-    const s = Math.max(0, (Date.now() - ms) / 1000);
+    const s = Math.max(0, (siteNow() - ms) / 1000);
     if (s < 90) return `${Math.round(s)} s ago`;
     if (s < 5400) return `${Math.round(s / 60)} min ago`;
     if (s < 172800) return `${Math.round(s / 3600)} h ago`;
@@ -128,7 +141,10 @@ const EIL = (() => {
     try { x = await getJSON(`/api/v1/signals/${encodeURIComponent(id)}/explain${run}`); }
     catch (e) { d.replaceChildren(el("p", {class: "error"}, e.message), closeButton(d)); return; }
     const th = x.threshold;
-    d.replaceChildren(
+    const offDelay = x.alert && x.band === "safe" && x.alert_rule ? el("p", {class: "notice", "data-role": "alert-rule"},
+      alertRuleText(x.alert_rule)) : null;
+    // replaceChildren would print an absent part (null) as the text "null": leave those out
+    d.replaceChildren(...[
       el("h2", {id: "explain-title"}, `${x.title}`),
       el("p", {class: "meta"}, `${x.id} · as of ${when(x.t)}`),
       el("p", {}, el("strong", {"data-role": "value"}, value(x.value, x.unit)), " ", band(x.band),
@@ -137,19 +153,21 @@ const EIL = (() => {
         ? el("p", {class: "notice", "data-role": "late"}, `Published as ${value(x.published_value, x.unit)}: ` +
           "readings for that time arrived after it was computed (a node catching up), and are included here.")
         : null,
+      offDelay,
       x.note ? el("p", {class: "notice"}, x.note) : null,
       el("h3", {}, "Formula"), el("pre", {}, x.formula),
       el("h3", {}, "Inputs and their quality"),
-      el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "series"), el("th", {}, "quality"),
+      el("table", {class: "cards"}, el("thead", {}, el("tr", {}, el("th", {}, "series"), el("th", {}, "quality"),
           el("th", {class: "num"}, "readings"), el("th", {class: "num"}, "suspect"),
           el("th", {class: "num"}, "failed"), el("th", {}, "stored sequence numbers"))),
-        el("tbody", {}, x.inputs.map(i => el("tr", {}, el("td", {}, i.series), el("td", {}, i.quality),
-          el("td", {class: "num"}, i.readings), el("td", {class: "num"}, i.suspect),
-          el("td", {class: "num"}, i.failed),
-          el("td", {}, i.first_seq === null ? "–" : `${i.first_seq} … ${i.last_seq}`))))),
+        el("tbody", {}, x.inputs.map(i => el("tr", {}, el("td", {class: "ident"}, breakable(i.series)), el("td", {"data-label": "quality"}, i.quality),
+          el("td", {class: "num", "data-label": "readings"}, i.readings), el("td", {class: "num", "data-label": "suspect"}, i.suspect),
+          el("td", {class: "num", "data-label": "failed"}, i.failed),
+          el("td", {"data-label": "sequence numbers"}, i.first_seq === null ? "–" : `${i.first_seq} … ${i.last_seq}`))))),
       el("h3", {}, "Numbers"),
       el("table", {"data-role": "numbers"}, el("tbody", {}, Object.entries(x.numbers).map(([k, v]) =>
-        el("tr", {}, el("td", {}, k), el("td", {class: "num"}, typeof v === "number" ? +v.toPrecision(5) : v))))),
+        el("tr", {}, el("td", {class: "ident"}, breakable(k)),
+          el("td", {class: "num"}, typeof v === "number" ? +v.toPrecision(5) : v))))),
       el("h3", {}, "Threshold"),
       th ? el("dl", {class: "facts", "data-role": "threshold"},
         el("dt", {}, "limit"), el("dd", {}, thresholdText(th, x.unit)),
@@ -163,11 +181,30 @@ const EIL = (() => {
       x.trend ? el("section", {}, el("h3", {}, "Trend"), el("p", {},
         `${number(x.trend.slope_per_s * 86400, x.unit)} ${unitText(x.unit)} per day (R² ${x.trend.r2.toFixed(2)})` +
         (x.trend.time_to_threshold_s !== null ? `; reaches its threshold in about ${duration(x.trend.time_to_threshold_s)}` : ""))) : null,
-      closeButton(d));
+      closeButton(d)].filter(part => part !== null && part !== undefined));
     d.querySelector("button.close").focus();
+  }
+  // A series or quantity name that may wrap only after its "/", "." and "_" separators.
+  function breakable(name) { return name.replace(/([/._])/g, "$1\u200b"); }
+
+  // An alert still on while the value is back inside: it clears only after staying inside by a
+  // margin for a while, so a value wavering at a threshold does not make it flap.
+  function alertRuleText(rule) {
+    return `Back inside its threshold: the alert stays on until the value has been inside by a ` +
+      `${Math.round(rule.hysteresis * 100)} % margin for ${duration(rule.off_delay_s)} (so it does not flap).`;
   }
   function closeButton(d) {
     return el("p", {}, el("button", {class: "close", onclick: () => d.close()}, "Close"));
+  }
+
+  // Time ticks the way the rest of the pages write dates (en-GB: "22 Nov", "14:00"), not
+  // uPlot's default US style ("11/22").
+  function timeTicks(u, splits) {
+    const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+    const opts = span > 2 * 86400 ? {day: "numeric", month: "short"}
+      : span > 86400 / 2 ? {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"}
+      : {hour: "2-digit", minute: "2-digit"};
+    return splits.map(s => new Date(s * 1000).toLocaleString("en-GB", opts));
   }
 
   // A time series with labelled horizontal reference lines (bands): the label is drawn on the
@@ -194,14 +231,14 @@ const EIL = (() => {
     return new uPlot({
       width, height, legend: {show: false},
       scales: {x: {time: true}, y: {range: [lo - pad, hi + pad]}},
-      axes: [{space: 90}, {label: `${label} (${unitText(unit)})`, size: 55}],
+      axes: [{space: 90, values: timeTicks}, {label: `${label} (${unitText(unit)})`, size: 55}],
       series: [{}, {label, stroke: "#1d232b", width: 2}],
       hooks: {draw: [drawLines]},
     }, [t.map(x => x / 1000), v], target);
   }
 
   return {el, getJSON, number, unitText, value, band, BANDS, when, ago, duration, nav, explain,
-          thresholdText, lineChart};
+          thresholdText, lineChart, siteNow, updated, plural, alertRuleText, breakable};
 })();
 
 document.addEventListener("DOMContentLoaded", () => { EIL.nav(); });

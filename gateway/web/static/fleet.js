@@ -1,27 +1,55 @@
 "use strict";
 // Stewards: every node's health at a glance, trouble first.
-const {el, getJSON, ago, value} = EIL;
+const {el, getJSON, ago, value, plural, updated} = EIL;
 
 function trouble(n) {
-  return (!n.online) * 4 + (n.attention.length > 0) * 2 + (n.unacknowledged > 0) + (n.dead_letters > 0);
+  return (n.sequence !== "ok" || n.conflicts > 0 || n.anomalies.length > 0) * 8 + (!n.online) * 4 +
+    (n.attention.length > 0) * 2 + (n.unacknowledged > 0) + (n.dead_letters > 0);
+}
+
+// One figure for the backlog: what the node holds that the gateway has not stored. The node's
+// own outbox count (from its last status) also holds readings acknowledged since; say so rather
+// than show "8 waiting" beside "0 not yet acknowledged".
+function backlog(n) {
+  if (n.unacknowledged === null) return n.outbox === null ? "–" : `${plural(n.outbox, "reading")} in the outbox (node's report)`;
+  const text = n.unacknowledged === 0 ? "none: everything the node reported is stored"
+    : `${plural(n.unacknowledged, "reading")} not yet stored at the gateway`;
+  const since = n.outbox !== null && n.outbox > n.unacknowledged
+    ? ` (the node's report ${ago(n.status_ms)} counted ${n.outbox} in its outbox; the gateway has acknowledged the rest since)` : "";
+  return text + since;
+}
+
+function sequence(n) {
+  const parts = [];
+  if (n.sequence !== "ok") parts.push(el("div", {class: "band overshoot"}, `▲ ${n.sequence.replace("NODE", n.node)}`));
+  for (const a of n.anomalies) {
+    parts.push(el("div", {class: "band overshoot"}, a.kind === "floor"
+      ? `▲ a pack claimed its outbox starts at ${a.claimed} while the store had ${a.watermark} (×${a.count}): not applied`
+      : `▲ a pack jumped to seq ${a.claimed}, far beyond ${a.watermark} (×${a.count}): refused`));
+  }
+  if (n.conflicts) {
+    parts.push(el("div", {class: "band overshoot"}, `▲ ${plural(n.conflicts, "sequence number")} arrived twice with different content: two devices under one identity?`));
+  }
+  if (parts.length) parts.push(el("div", {class: "meta"}, `inspect and repair: eil gateway sequence ${n.node} --data DIR (docs/contract.md, Sequence rules)`));
+  return parts.length ? parts : el("span", {class: "band safe"}, "● in order");
 }
 
 function card(n) {
   const state = n.online ? "online" : n.state === "unknown" ? "unknown" : "offline";
   const cal = Object.entries(n.calibrations);
   return el("article", {class: "card", "data-node": n.node},
-    el("header", {}, el("h2", {}, n.node), el("span", {class: `badge ${state}`}, state)),
+    el("header", {}, el("h2", {class: "ident"}, n.node), el("span", {class: `badge ${state}`}, state)),
     el("dl", {class: "facts"},
-      el("dt", {}, "last seen"), el("dd", {"data-role": "last-seen"}, ago(n.last_seen === null ? null : n.last_seen * 1000)),
+      el("dt", {}, "last seen"), el("dd", {"data-role": "last-seen"}, ago(n.last_seen_ms)),
       el("dt", {}, "battery"), el("dd", {"data-role": "battery"}, n.battery ? `${value(n.battery.value, n.battery.unit)} (${n.battery.name})` : "no battery sensor"),
-      el("dt", {}, "outbox"), el("dd", {"data-role": "outbox"}, n.outbox === null ? "–" : `${n.outbox} waiting on the node`),
-      el("dt", {}, "ack lag"), el("dd", {"data-role": "ack-lag"}, n.unacknowledged === null ? "–" : `${n.unacknowledged} readings not yet acknowledged`),
-      el("dt", {}, "stored"), el("dd", {}, `${n.readings} readings, acked up to seq ${n.acked}`),
+      el("dt", {}, "backlog"), el("dd", {"data-role": "backlog"}, backlog(n)),
+      el("dt", {}, "stored"), el("dd", {}, `${plural(n.readings, "reading")}, acknowledged up to seq ${n.acked}`),
+      el("dt", {}, "sequence"), el("dd", {"data-role": "sequence"}, sequence(n)),
       el("dt", {}, "dead letters"), el("dd", {"data-role": "dead"}, String(n.dead_letters)),
       el("dt", {}, "sensors"), el("dd", {"data-role": "streams"}, n.attention.length
         ? n.attention.map(k => el("div", {class: "band overshoot"}, `▲ ${k}: ${n.streams[k]}`))
         : Object.keys(n.streams).length ? el("span", {class: "band safe"}, "● all pass quality checks") : "–"),
-      el("dt", {}, "calibration"), el("dd", {}, cal.length ? cal.map(([s, c]) => el("div", {}, `${s || "node"}: ${c.id}, ${c.age_days} days old`)) : "none recorded")));
+      el("dt", {}, "calibration"), el("dd", {}, cal.length ? cal.map(([s, c]) => el("div", {}, `${s || "node"}: ${c.id}, ${plural(c.age_days, "day")} old`)) : "none recorded")));
 }
 
 async function refresh() {
@@ -32,13 +60,15 @@ async function refresh() {
     main.replaceChildren(...(nodes.length ? nodes.map(card) : [el("p", {}, "No node has reported yet.")]));
     main.setAttribute("aria-busy", "false");
     const offline = nodes.filter(n => !n.online).length, attention = nodes.filter(n => n.attention.length).length;
-    document.getElementById("summary").textContent = `${nodes.length} nodes: ${nodes.length - offline} online, ${offline} offline; ` +
-      `${attention} with stale or suspect sensors; ${dead.reduce((s, d) => s + d.count, 0)} dead letters.`;
+    const sequences = nodes.filter(n => n.sequence !== "ok" || n.conflicts || n.anomalies.length).length;
+    document.getElementById("summary").textContent = `${plural(nodes.length, "node")}: ${nodes.length - offline} online, ${offline} offline; ` +
+      `${attention} with stale or suspect sensors; ${sequences ? `${sequences} whose sequence needs a steward; ` : ""}` +
+      `${plural(dead.reduce((s, d) => s + d.count, 0), "dead letter")}.`;
     document.querySelector("#dead tbody").replaceChildren(...(dead.length ? dead.map(d => el("tr", {},
-      el("td", {}, d.reason), el("td", {"data-label": "node"}, d.node ?? "?"),
-      el("td", {"data-label": "count", class: "num"}, d.count), el("td", {"data-label": "last seen"}, ago(d.last_at * 1000))))
+      el("td", {}, d.reason), el("td", {"data-label": "node", class: "ident"}, d.node ?? "?"),
+      el("td", {"data-label": "count", class: "num"}, d.count), el("td", {"data-label": "last seen"}, ago(d.last_at_ms))))
       : [el("tr", {}, el("td", {colspan: 4}, "None."))]));
-    document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+    document.getElementById("updated").textContent = updated();
   } catch (e) {
     document.getElementById("updated").textContent = `Update failed: ${e.message}`;
   }

@@ -5,6 +5,15 @@ const {el, getJSON, number, unitText, value, band, BANDS, when, duration, explai
 const SVG = "http://www.w3.org/2000/svg";
 const C = 230, HOLE = 38, R1 = 105, R2 = 160, RMAX = 196;  // doughnut geometry (viewBox 460)
 let SITES = [];  // the sites of the scope shown
+let RULE = null;  // how alerts go on and off (the gateway's ALERT_RULE)
+
+// ALERT, and when the value is already back inside, why the alert is still on
+function alertBadge(e) {
+  if (!e.alert) return null;
+  const clearing = e.band === "safe" && RULE;
+  return [el("span", {class: "alert", title: clearing ? EIL.alertRuleText(RULE) : "past its threshold for a while"}, "ALERT"),
+          clearing ? el("div", {class: "meta", "data-role": "alert-rule"}, EIL.alertRuleText(RULE)) : null];
+}
 
 function svg(tag, attrs = {}, ...children) {
   const e = document.createElementNS(SVG, tag);
@@ -97,7 +106,7 @@ function row(e, i) {
   const td = (label, attrs, ...children) => el("td", {"data-label": label, ...attrs}, el("div", {}, ...children));
   return el("tr", {"data-id": e.id},
     td("", {class: "signal"}, `${i + 1}. `, el("button", {class: "link", onclick: () => open(e)}, e.title),
-      e.alert ? el("span", {class: "alert"}, "ALERT") : null, e.note ? el("div", {class: "meta"}, e.note) : null),
+      alertBadge(e), e.note ? el("div", {class: "meta"}, e.note) : null),
     td("scope", {}, scopeCell(e)),
     td("value", {class: "num"}, el("button", {class: "link", "data-role": "value", onclick: () => open(e)}, value(e.value, e.unit))),
     td("band", {}, band(e.band)),
@@ -128,6 +137,7 @@ async function load() {
   try { p = await getJSON(`/api/v1/panel?scope=${encodeURIComponent(scope)}`); }
   catch (e) { document.getElementById("when").replaceChildren(el("span", {class: "error"}, e.message)); return; }
   SITES = p.sites;
+  RULE = p.alert_rule ?? null;
   document.getElementById("title").textContent = `Impact panel — ${p.title}`;
   document.title = `Impact panel — ${p.title}`;
   const sel = document.getElementById("scope");
@@ -142,7 +152,8 @@ async function load() {
   const alerts = p.signals.flatMap(e => e.group ? e.members.filter(m => m.alert).map(m => ({...m, title: e.title}))
     : e.alert ? [e] : []);
   document.getElementById("alerts").replaceChildren(el("h2", {}, "Alerts"), alerts.length
-    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${e.id.split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band))))
+    ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${e.id.split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band),
+        e.band === "safe" && RULE ? el("span", {class: "meta"}, ` — ${EIL.alertRuleText(RULE)}`) : null)))
     : el("p", {}, "No signal is in alert."));
   document.querySelector("#signals tbody").replaceChildren(...p.signals.map(row));
 }

@@ -4,10 +4,18 @@
   const params = new URLSearchParams(location.search);
   const next = params.get("next");
   const target = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // say why the visitor is here: a page for stewards or volunteers, or a session that ended
   const need = document.getElementById("need");
-  if (need && params.get("need")) {
+  const roles = (params.get("need") ?? "").split(/[+ ]/).filter(Boolean).join(" or ");
+  const page = next && next.startsWith("/") ? next.split("?")[0] : "That page";
+  const why = params.get("why");
+  const reason = why === "role" ? `${page} needs a ${roles} account; you are signed in with another one.`
+    : why === "signin" ? `${page} is for ${roles ? roles + "s" : "signed-in accounts"}: sign in to open it.`
+    : why === "expired" ? `Your sign-in has ended (sessions last 12 hours), or ${page} needs another account: sign in again.`
+    : null;
+  if (need && reason) {
     need.hidden = false;
-    need.textContent = `That page needs a ${params.get("need")} account.`;
+    need.textContent = reason;
   }
   const form = document.getElementById("signin") ?? document.getElementById("setup");
   form.addEventListener("submit", async ev => {
