@@ -4,14 +4,17 @@ session is disturbed (issue 13)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
-from eil.broker import find_binary
+from eil.broker import find_binary, free_port
 from eil.cli import main as eil
+from gateway.accounts import Accounts
 from gateway.store import Store
 from tests.conftest import EXAMPLES
 from tests.support.site import Site, wait_until
@@ -120,12 +123,17 @@ def test_a_node_refuses_an_ack_beyond_what_it_sent_and_a_steward_repairs_it(
 
 
 def test_a_cloned_identity_is_a_recorded_conflict_not_a_silent_drop(make_site) -> None:  # type: ignore[no-untyped-def]
-    """A second device with the same outbox history sends its own seq N with other content."""
-    site = make_site({"soil-1": "soil"}, speed=3600.0, interval=60.0)
+    """A second device with the same outbox history sends its own seq N with other content:
+    both versions are kept and shown to the steward."""
+    port = free_port()
+    site = make_site({"soil-1": "soil"}, speed=3600.0, interval=60.0, http_port=port)
     site.broker.start()
     site.start_gateway()
     site.start_node("soil-1")
-    wait_until(lambda: site.stored("soil-1")[0] >= 20, 60, "readings stored")
+    # acknowledged, not merely stored: seqs 5..8 must be in the store before the forgery (a pack
+    # the node sent before the gateway subscribed is resent later, and a forgery filling that
+    # gap first would be the kept version: also recorded, but the other way round)
+    wait_until(lambda: (acked(site, "soil-1") or 0) >= 20, 60, "readings 1..20 stored")
     pack = forged_pack(site, "soil-1", 5)  # seqs 5..8 exist, with other values
     mosquitto_pub(site, "soil-1", f"eil/v1/{site.site}/soil-1/readings", pack)
     with Store(site.db_path(), readonly=True) as store:
@@ -134,6 +142,15 @@ def test_a_cloned_identity_is_a_recorded_conflict_not_a_silent_drop(make_site) -
         for c in store.conflicts():
             assert c["stored"]["value"] == stored[c["seq"]]  # type: ignore[index]
             assert c["arriving"]["value"] in (27.4, 27.3, 11.85, 11.9)  # type: ignore[index]
+    accounts = Accounts(site.root / "gw" / "accounts.db")
+    accounts.add("sam", "steward", "a long steward pass")
+    accounts.close()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/conflicts")
+    request.add_header("Authorization", "Basic " + base64.b64encode(
+        b"sam:a long steward pass").decode())
+    shown = json.loads(urllib.request.urlopen(request, timeout=20).read())
+    assert sorted(c["seq"] for c in shown) == [5, 6, 7, 8]
+    assert {c["arriving"]["value"] for c in shown} == {27.4, 27.3, 11.85, 11.9}
     assert site.stop("soil-1") == 0
     site.assert_exactly_once("soil-1")
 

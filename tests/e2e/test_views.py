@@ -441,6 +441,11 @@ def test_views_judge_ages_on_the_site_clock_and_break_no_words(running: tuple[Si
             assert page.evaluate(BROKEN_WORDS, "article h2") == []
             assert [t for t in page.locator("[data-role=sequence]").all_inner_texts()
                     if t != "● in order"] == []
+            assert page.locator("#conflicts tbody").inner_text() == "None."
+            rule = get(f"{base}/api/v1/panel")["alert_rule"]
+            assert page.evaluate("r => EIL.alertRuleText(r)", rule) == (
+                "Back inside its threshold: the alert stays on until the value has been inside "
+                "by a 5 % margin for 2 h (so it does not flap).")
             shot(page, f"fleet-{size}")
             assert errors == []
         finally:

@@ -1,6 +1,6 @@
 "use strict";
 // Stewards: every node's health at a glance, trouble first.
-const {el, getJSON, ago, value, plural, updated} = EIL;
+const {el, getJSON, ago, value, plural, updated, when} = EIL;
 
 function trouble(n) {
   return (n.sequence !== "ok" || n.conflicts > 0 || n.anomalies.length > 0) * 8 + (!n.online) * 4 +
@@ -34,6 +34,12 @@ function sequence(n) {
   return parts.length ? parts : el("span", {class: "band safe"}, "● in order");
 }
 
+// one version of a conflicting reading: what, how much, when the node said it was measured
+function version(v) {
+  const what = v.kind === "event" ? `${v.text ?? ""}${v.ref ? ` (${v.ref})` : ""}` : value(v.value, v.unit);
+  return `${v.name} = ${what}, measured ${when(v.time_ms)}`;
+}
+
 function card(n) {
   const state = n.online ? "online" : n.state === "unknown" ? "unknown" : "offline";
   const cal = Object.entries(n.calibrations);
@@ -54,7 +60,8 @@ function card(n) {
 
 async function refresh() {
   try {
-    const [nodes, dead] = await Promise.all([getJSON("/api/v1/fleet"), getJSON("/api/v1/dead-letters?limit=50")]);
+    const [nodes, dead, conflicts] = await Promise.all([getJSON("/api/v1/fleet"),
+      getJSON("/api/v1/dead-letters?limit=50"), getJSON("/api/v1/conflicts?limit=50")]);
     nodes.sort((a, b) => trouble(b) - trouble(a) || a.node.localeCompare(b.node));
     const main = document.getElementById("nodes");
     main.replaceChildren(...(nodes.length ? nodes.map(card) : [el("p", {}, "No node has reported yet.")]));
@@ -68,6 +75,11 @@ async function refresh() {
       el("td", {}, d.reason), el("td", {"data-label": "node", class: "ident"}, d.node ?? "?"),
       el("td", {"data-label": "count", class: "num"}, d.count), el("td", {"data-label": "last seen"}, ago(d.last_at_ms))))
       : [el("tr", {}, el("td", {colspan: 4}, "None."))]));
+    document.querySelector("#conflicts tbody").replaceChildren(...(conflicts.length ? conflicts.map(c => el("tr", {},
+      el("td", {class: "ident"}, `${c.node} #${c.seq}`),
+      el("td", {"data-label": "kept"}, version(c.stored)), el("td", {"data-label": "arrived again"}, version(c.arriving)),
+      el("td", {"data-label": "count", class: "num"}, c.count), el("td", {"data-label": "last seen"}, ago(c.last_at_ms))))
+      : [el("tr", {}, el("td", {colspan: 5}, "None."))]));
     document.getElementById("updated").textContent = updated();
   } catch (e) {
     document.getElementById("updated").textContent = `Update failed: ${e.message}`;
