@@ -41,11 +41,11 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
                 "energy-1", "soil-1", "tools-1", "water-1"]
             assert page.locator("article.node .badge.online").count() == 4
             moisture = page.locator("article[data-node='soil-1'] tr[data-quantity='soil.moisture']")
-            cells = moisture.locator("td").all_inner_texts()
-            assert cells[2] == "%" and 5 <= float(cells[1]) <= 48
-            volts = page.locator("article[data-node='energy-1'] "
-                                 "tr[data-quantity='battery.voltage'] td").all_inner_texts()
-            assert volts[2] == "V" and 11.5 < float(volts[1]) < 13.6
+            number, unit = moisture.locator("[data-role=value]").inner_text().split(" ")
+            assert unit == "%" and 5 <= float(number) <= 48
+            volts, unit = page.locator("article[data-node='energy-1'] tr[data-quantity="
+                                       "'battery.voltage'] [data-role=value]").inner_text().split(" ")
+            assert unit == "V" and 11.5 < float(volts) < 13.6
             screenshot(page, "demo-home")
         out, err = demo.communicate(timeout=90)
     finally:

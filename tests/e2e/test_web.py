@@ -27,10 +27,13 @@ def test_page_shows_online_offline_and_latest_values(make_site) -> None:  # type
         page.wait_for_selector("article[data-node='energy-1'] .badge.offline", timeout=15000)
         assert page.locator("article[data-node='soil-1'] .badge").inner_text() == "online"
         row = page.locator("article[data-node='soil-1'] tr[data-quantity='soil.temperature'] td")
-        name, value, unit, _ = row.all_inner_texts()
-        assert (name, unit) == ("soil.temperature", "Cel") and -10 < float(value) < 40
-        watts = page.locator("article[data-node='energy-1'] tr[data-quantity='load.power'] td")
-        assert watts.all_inner_texts()[2] == "W"
+        name, shown, when = row.all_inner_texts()
+        value, unit = shown.split(" ")  # the unit as people write it, not the wire's "Cel"
+        assert (name.replace("\u200b", ""), unit) == ("soil.temperature", "°C")
+        assert -10 < float(value) < 40 and when.endswith(" ago")
+        watts = page.locator("article[data-node='energy-1'] tr[data-quantity='load.power'] "
+                             "[data-role=value]")
+        assert watts.inner_text().endswith(" W")
         screenshot(page, "gateway-phone")
 
 
