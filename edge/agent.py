@@ -328,7 +328,8 @@ class NodeAgent:
             info = self.client.publish(
                 self.cfg.id.topic(Channel.STATUS),
                 Status("offline", self.boot, time.time(), __version__,
-                       last_seq=self.outbox.last_seq, outbox=self.outbox.depth).encode(),
+                       last_seq=self.outbox.last_seq, outbox=self.outbox.depth,
+                       acked=self.outbox.acked, ack_refused=self.ack_refused).encode(),
                 qos=1, retain=True)
             try:
                 info.wait_for_publish(timeout=2)

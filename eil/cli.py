@@ -300,13 +300,15 @@ def cmd_sequence(args: argparse.Namespace) -> int:
             print(f"{args.node}: watermark {old} -> {new}; the gateway acknowledges it with the "
                   "node's next pack")
             return 0
+        shown = {k: "–" if n[k] is None else n[k] for k in ("node_last_seq", "node_acked",
+                                                             "ack_refused", "floor")}
         print(f"node {n['site']}/{args.node}")
         print(f"  gateway watermark (acknowledged)   {n['acked']}")
         print(f"  stored seqs                        {n['first_seq']}..{n['last_seq']} "
               f"({n['readings']} readings)")
-        print(f"  floor of its newest pack           {n['floor']}")
-        print(f"  node reports: newest seq {n['node_last_seq']}, acknowledged {n['node_acked']}"
-              f", refused ack {n['ack_refused']}")
+        print(f"  floor of its newest pack           {shown['floor']}")
+        print(f"  node reports: newest seq {shown['node_last_seq']}, acknowledged "
+              f"{shown['node_acked']}, refused acknowledgement {shown['ack_refused']}")
         print(f"  state: {n['sequence']}")
         for a in n["anomalies"]:  # type: ignore[attr-defined]
             print(f"  {_anomaly_text(a)}")
