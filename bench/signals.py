@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from contract.topics import NodeId
-from gateway.ingest.validate import StoredReading
 from gateway.signals.engine import evaluate
 from gateway.store import Store
+from gateway.store.rows import StoredReading
 
 MINUTE = 60_000
 

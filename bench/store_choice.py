@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from contract.topics import NodeId
-from gateway.ingest.validate import StoredReading
 from gateway.store import Store
+from gateway.store.rows import StoredReading
 
 NODES = [NodeId("bench", f"node-{i}") for i in range(10)]
 SERIES = [("soil.moisture", "%"), ("soil.temperature", "Cel"), ("pv.power", "W"),

@@ -1,7 +1,11 @@
-"""Errors raised by the contract codec. One root so callers can catch contract faults only."""
+"""Errors raised by the contract codec: ContractError lets callers catch contract faults only,
+and it is an EilError like every error of the stack, so the command line's one handler reports
+it too."""
+
+from core.errors import EilError
 
 
-class ContractError(Exception):
+class ContractError(EilError):
     """Root of every wire-contract error."""
 
 

@@ -25,19 +25,19 @@ from contract.errors import ContractError
 from contract.messages import Ack, Status
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, gateway_status_topic, library_view_topic
+from core import __version__
+from core.clock import Clock, clock_from
+from core.mqtt import connect_properties, make_client
 from edge.calibration import CalibrationBook
 from edge.config import NodeConfig
+from edge.driver import QuantitySpec, Sensor
 from edge.errors import SensorError
 from edge.handoff import Handoff
-from edge.hardware import Hardware, hardware_from_env
+from edge.hardware import Hardware
 from edge.outbox import Outbox
 from edge.registry import attach
 from edge.scheduler import Schedule
-from edge.sensors.base import QuantitySpec, Sensor
 from edge.station import VIEW_FILE, ViewFile
-from eil import __version__
-from eil.clock import Clock, clock_from
-from eil.mqtt import connect_properties, make_client
 
 log = logging.getLogger("eil.node")
 MAX_BUFFER = 5000  # readings held in memory before a forced outbox commit
@@ -61,7 +61,7 @@ class NodeAgent:
         self.cfg = cfg
         self.clock = clock or clock_from(cfg.clock.speed, cfg.clock.start, cfg.clock.anchor)
         self.outbox = Outbox(cfg.data_dir / "outbox.db")
-        self.hw = hardware or hardware_from_env(cfg.data_dir)
+        self.hw = hardware or Hardware(data_dir=cfg.data_dir)  # the shell may pass fakes
         self.hw.outbox_depth = lambda: self.outbox.depth + len(self.buffer)
         self.hw.handoff = Handoff(self.outbox.marks())
         self.calibrations = CalibrationBook(cfg.data_dir / "calibrations.json")

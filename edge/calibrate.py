@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.errors import ConfigError
 from edge.calibration import Calibration, CalibrationBook, CalibrationError, fit
 from edge.config import NodeConfig
+from edge.driver import SensorConfig
 from edge.hardware import Hardware
 from edge.registry import driver_for, parse_options
-from edge.sensors.base import SensorConfig
-from eil.errors import ConfigError
 
 Ask = Callable[[str], str]  # prompt -> answer (input() interactively)
 

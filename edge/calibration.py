@@ -27,34 +27,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from contract.senml import Kind
+from edge.driver import CalibrationSpec, QuantitySpec, Sample, Sensor
 from edge.errors import EdgeError
-from edge.sensors.base import QuantitySpec, Sample, Sensor
 
 METHODS = ("two_point", "multi_point", "k_factor")
 
 
 class CalibrationError(EdgeError):
     pass
-
-
-@dataclass(frozen=True)
-class Output:
-    """A calibrated quantity computed from a raw one: factor * (gain * raw + offset)."""
-
-    raw: str
-    spec: QuantitySpec
-    factor: float = 1.0
-
-
-@dataclass(frozen=True)
-class CalibrationSpec:
-    methods: tuple[str, ...]
-    raw: str  # the raw quantity measured at each calibration point
-    reference: str  # what the reference values are, with their unit, for prompts
-    outputs: tuple[Output, ...] = ()
-    nominal: tuple[float, float] | None = None  # (gain, offset) from the datasheet, if any
-    device_side: bool = False  # applied inside the device (outputs then name tagged keys)
-    tagged: tuple[str, ...] = ()  # device-side: quantities that carry the calibration identity
 
 
 @dataclass(frozen=True)
@@ -246,12 +226,4 @@ class CalibratedSensor:
         if close is not None:
             close()
 
-
-def vwc_calibration(raw: str) -> CalibrationSpec:
-    """Soil probes: a raw signal becomes volumetric water content once calibrated in the soil."""
-    return CalibrationSpec(
-        methods=("two_point", "multi_point"), raw=raw,
-        reference="volumetric water content of the soil around the probe, % VWC",
-        outputs=(Output(raw, QuantitySpec("soil.moisture", "%", Kind.GAUGE,
-                                          "volumetric water content", (0.0, 100.0))),))
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from contract.errors import TopicError
 from contract.topics import NodeId
+from core.config import BrokerConfig, Table, parse_broker, read_toml
+from edge.driver import SensorConfig
 from edge.registry import driver_for, parse_options
-from edge.sensors.base import SensorConfig
-from eil.config import BrokerConfig, Table, parse_broker, read_toml
 
 _SENSOR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 

@@ -1,6 +1,6 @@
 """Node-side errors, under one root."""
 
-from eil.errors import ConfigError, EilError
+from core.errors import ConfigError, EilError
 
 __all__ = ["ConfigError", "EdgeError", "OutboxError", "SensorError"]
 

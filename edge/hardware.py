@@ -1,7 +1,8 @@
 """Where drivers get their buses, pins and ports: the real ones of a Pi, or simulated ones.
 
 A driver never opens /dev/i2c-1 or /dev/ttyAMA0 itself; it asks the Hardware it is given. The
-node agent passes the real one; `EIL_HW=fake` and the tests pass edge.fakes.hardware.FakeHardware,
+node agent uses the real one unless its caller gives another: the `eil` command passes
+edge.fakes.hardware.FakeHardware when `EIL_HW=fake` (eil/hardware.py), and so do the tests,
 whose buses carry register-level models of the chips, so the same driver code runs either way.
 The node also shares two facts with drivers through it: the latest value of each quantity (for
 temperature compensation) and its outbox depth (for node health).
@@ -9,7 +10,6 @@ temperature compensation) and its outbox depth (for node health).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +19,13 @@ from edge.errors import SensorError
 from edge.handoff import Handoff
 
 W1_ROOT = Path("/sys/bus/w1/devices")
-HW_ENV = "EIL_HW"  # "fake": run a node config against simulated hardware
 
 
 class Hardware:
+    """The real buses. Each hardware library (Blinka's I2C, pyserial, spidev) is imported when
+    its bus is first asked for, never at import: a node without SPI needs no spidev, and nothing
+    touches hardware at import time."""
+
     fake = False
 
     def __init__(self, *, w1_root: Path = W1_ROOT, data_dir: Path = Path("/var/lib/eil/node"),
@@ -59,9 +62,17 @@ class Hardware:
 
     def spi(self, bus: int, device: int) -> Any:
         """/dev/spidev<bus>.<device> (spidev: xfer2, close)."""
-        from edge.sensors.mfrc522 import open_spi
+        import spidev
 
-        return open_spi(bus, device)
+        spi = spidev.SpiDev()
+        try:
+            spi.open(bus, device)
+        except OSError as exc:
+            raise SensorError(f"SPI /dev/spidev{bus}.{device}: {exc} (is SPI enabled: "
+                              "dtparam=spi=on?)") from exc
+        spi.max_speed_hz = 1_000_000
+        spi.mode = 0
+        return spi
 
     def secret_path(self, path: Path) -> Path:
         """Where a secret the config names lives (simulated hardware keeps its own)."""
@@ -82,17 +93,3 @@ class Hardware:
         for bus in self._i2c.values():
             bus.deinit()
         self._i2c.clear()
-
-
-def hardware_from_env(data_dir: Path) -> Hardware:
-    """Real hardware, unless EIL_HW=fake asks for simulated devices."""
-    mode = os.environ.get(HW_ENV, "real")
-    if mode == "fake":
-        from edge.fakes.hardware import FakeHardware
-
-        return FakeHardware(data_dir=data_dir)
-    if mode != "real":
-        from eil.errors import ConfigError
-
-        raise ConfigError(f"{HW_ENV}={mode!r}: expected 'real' or 'fake'")
-    return Hardware(data_dir=data_dir)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.driver import i2c_locked
 from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.registry import REGISTRY
 from edge.sensors import ds18b20, jsn_sr04t, pzem004t
-from edge.sensors.base import i2c_locked
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,18 @@
 """The sensor registry: every driver type by name, and how a [[sensors]] block becomes a sensor.
 
-To add a driver: write `edge/sensors/<name>.py` with a `DRIVER = Driver(...)` (options parser,
-driver class, declared quantities, SAMPLE_CONFIG, and a `simulate` that attaches a device model to
-FakeHardware), add the module to MODULES below, and add one test file.
+To add a driver: write `edge/sensors/<name>.py` with `DRIVERS = (Driver(...),)` (options
+parser, driver class, declared quantities, SAMPLE_CONFIG, and a `simulate` that attaches a device
+model to FakeHardware), import it and add it to MODULES below, and add one test file. Each
+module may declare several types (DRIVERS is a tuple): a chip and its simulated twin, say.
 """
 
 from __future__ import annotations
 
 import logging
 
+from core.errors import ConfigError
 from edge.calibration import CalibratedSensor, CalibrationBook, CalibrationError
+from edge.driver import Driver, Options, QuantitySpec, Sample, Sensor, SensorConfig
 from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.sensors import (
@@ -36,8 +39,6 @@ from edge.sensors import (
     tool_station,
     yf_s201,
 )
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample, Sensor, SensorConfig
-from eil.errors import ConfigError
 
 log = logging.getLogger("eil.node")
 MODULES = (seesaw_soil, ads1115_soil, ds18b20, yf_s201, jsn_sr04t, atlas_ezo, dfrobot_tds, ina219,

@@ -1,3 +1,2 @@
-"""EIL stack core: the `eil` command line, the local broker used by the demo and tests, clocks."""
-
-__version__ = "0.1.0"
+"""The `eil` command line on top of the stack: node and gateway commands, the local broker with
+its generated secure config, the demo and the site files. Nothing imports it."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contract.topics import GATEWAY, ROOT, check_id
-from eil.errors import EilError
+from core.errors import EilError
 from gateway.config import GATEWAY_USER
 
 INSTALL_HINT = "install it with: sudo apt-get install mosquitto  (Debian / Raspberry Pi OS)"

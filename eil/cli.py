@@ -11,12 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import EilError
 from eil.cli_library import add_parser as add_library_parser
 from eil.cli_signals import add_parser as add_signals_parser
-from eil.errors import EilError
+from eil.times import parse_time, rfc3339
 
 
 def _stop_on_signals() -> threading.Event:
@@ -31,31 +31,14 @@ def _logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def rfc3339(t_ms: int) -> str:
-    return datetime.fromtimestamp(t_ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
-def parse_time(text: str | None, what: str) -> int | None:
-    """RFC 3339 / ISO 8601 (a date alone means midnight UTC) -> ms since the epoch."""
-    if text is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise EilError(f"{what}: {text!r} is not an RFC 3339 time such as "
-                       "2026-11-23T08:00:00Z or 2026-11-23") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return round(dt.timestamp() * 1000)
-
-
 def cmd_node_run(args: argparse.Namespace) -> int:
     from edge.agent import NodeAgent
     from edge.config import load_node_config
+    from eil.hardware import hardware_for
 
     _logging(args.verbose)
-    agent = NodeAgent(load_node_config(Path(args.config)))
+    cfg = load_node_config(Path(args.config))
+    agent = NodeAgent(cfg, hardware=hardware_for(cfg.data_dir))
     stop = _stop_on_signals()
 
     def relay() -> None:
@@ -81,10 +64,10 @@ def _raw_pair(text: str) -> tuple[float, float]:
 def cmd_node_calibrate(args: argparse.Namespace) -> int:
     from edge.calibrate import Request, calibrate
     from edge.config import load_node_config
-    from edge.hardware import hardware_from_env
+    from eil.hardware import hardware_for
 
     cfg = load_node_config(Path(args.config))
-    hw = hardware_from_env(cfg.data_dir)
+    hw = hardware_for(cfg.data_dir)
     req = Request(args.sensor, args.method, tuple(args.reference), tuple(args.raw),
                   args.note or "", args.samples)
     try:
@@ -133,12 +116,12 @@ def cmd_node_station_key(args: argparse.Namespace) -> int:
 def cmd_node_probe(args: argparse.Namespace) -> int:
     from edge.calibration import CalibrationBook
     from edge.config import load_node_config
-    from edge.hardware import hardware_from_env
     from edge.probe import probe
     from edge.registry import attach
+    from eil.hardware import hardware_for
 
     data_dir = Path(args.data_dir) if args.data_dir else Path.cwd()
-    hw = hardware_from_env(data_dir)
+    hw = hardware_for(data_dir)
     try:
         if args.config and hw.fake:  # simulate what the config describes, then look for it
             cfg = load_node_config(Path(args.config))

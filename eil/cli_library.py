@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eil.errors import EilError
+from core.errors import EilError
 
 
 def _library(args: argparse.Namespace) -> Any:

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eil.errors import EilError
+from core.errors import EilError
+from eil.times import parse_time
 
 
 def _now_ms(data: Path, at: str | None) -> int:
@@ -18,8 +19,6 @@ def _now_ms(data: Path, at: str | None) -> int:
     if at is None:
         return int(time.time() * 1000)
     if at != "latest":
-        from eil.cli import parse_time
-
         parsed = parse_time(at, "--at")
         assert parsed is not None
         return parsed

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.hardware import HW_ENV
 from eil.broker import BrokerSetup, LocalBroker, free_port
+from eil.hardware import HW_ENV
 from eil.site_files import gateway_toml, node_toml
 
 KINDS = ("soil", "water", "energy", "tools")

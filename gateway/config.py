@@ -8,10 +8,10 @@ from pathlib import Path
 from contract.errors import TopicError
 from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
-from eil.clock import Clock, SystemClock, clock_from
-from eil.config import BrokerConfig, Table, parse_broker, read_toml
-from gateway.ingest.watermark import MAX_SEQ_AHEAD
+from core.clock import Clock, SystemClock, clock_from
+from core.config import BrokerConfig, Table, parse_broker, read_toml
 
+MAX_SEQ_AHEAD = 100_000  # default [ingest] max_seq_ahead: a node's window is 20,000 by default
 GATEWAY_USER = "_gateway"  # cannot collide with a node id (ids cannot start with '_')
 
 

@@ -1,6 +1,6 @@
 """Gateway errors, under one root."""
 
-from eil.errors import ConfigError, EilError
+from core.errors import ConfigError, EilError
 
 __all__ = ["ConfigError", "GatewayError", "StoreError"]
 

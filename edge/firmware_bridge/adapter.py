@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 
 from contract.senml import Kind
+from edge.driver import Options, QuantitySpec, Sample
 from edge.errors import SensorError
 from edge.firmware_bridge.transport import READ_TIMEOUT_S, Bridge
 from edge.hardware import Hardware
-from edge.sensors.base import Options, QuantitySpec, Sample
 from eilfw import firmware, proto
 
 log = logging.getLogger("eil.bridge")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.driver import Options
 from edge.errors import SensorError
 from edge.fakes.i2c import RegisterDevice
-from edge.sensors.base import Options
 
 REG_CONVERSION, REG_CONFIG = 0x00, 0x01
 GAIN_FSR = {2 / 3: 6.144, 1: 4.096, 2: 2.048, 4: 1.024, 8: 0.512, 16: 0.256}

@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.calibration import vwc_calibration
+from edge.driver import Driver, Options, QuantitySpec, Sample, vwc_calibration
 from edge.sensors.ads1115 import ADCOptions, ADS1115Channel, attach_fake, parse_adc
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

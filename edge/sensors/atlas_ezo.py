@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.calibration import CalibrationSpec
+from edge.driver import CalibrationSpec, Driver, Options, QuantitySpec, Sample, i2c_locked
 from edge.errors import SensorError
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample, i2c_locked
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

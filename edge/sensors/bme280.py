@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
+from edge.driver import Driver, I2CAddress, Options, QuantitySpec, Sample, i2c_read, parse_i2c
 from edge.errors import SensorError
 from edge.fakes.i2c import ByteRegisterDevice
-from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, i2c_read, parse_i2c
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contract.senml import Kind
-from edge.calibration import CalibrationSpec, Output
+from edge.driver import CalibrationSpec, Driver, Options, Output, QuantitySpec, Sample
 from edge.hardware import Hardware
 from edge.sensors.ads1115 import ADCOptions, ADS1115Channel, attach_fake, parse_adc
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.errors import SensorError
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

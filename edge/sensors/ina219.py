@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
+from edge.driver import Driver, I2CAddress, Options, QuantitySpec, Sample, parse_i2c, ti_ids
 from edge.errors import SensorError
 from edge.fakes.i2c import RegisterDevice
-from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, parse_i2c, ti_ids
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

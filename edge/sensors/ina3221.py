@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample, ti_ids
 from edge.errors import SensorError
 from edge.fakes.i2c import RegisterDevice
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample, ti_ids
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

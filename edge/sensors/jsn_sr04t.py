@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.errors import SensorError
 from edge.fakes.serial import PtyDevice
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

@@ -14,7 +14,6 @@ rev. 3.9; frames: ISO/IEC 14443-3.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from crc import Calculator, Configuration
 
@@ -200,17 +199,3 @@ class FakeMFRC522:
 
     def close(self) -> None:
         self.closed = True
-
-
-def open_spi(bus: int, device: int) -> Any:
-    import spidev
-
-    spi = spidev.SpiDev()
-    try:
-        spi.open(bus, device)
-    except OSError as exc:
-        raise SensorError(f"SPI /dev/spidev{bus}.{device}: {exc} (is SPI enabled: "
-                          "dtparam=spi=on?)") from exc
-    spi.max_speed_hz = 1_000_000
-    spi.mode = 0
-    return spi

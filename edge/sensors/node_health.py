@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.errors import SensorError
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edge.calibration import vwc_calibration
+from edge.driver import Driver, vwc_calibration
 from edge.firmware_bridge.adapter import BridgeOptions, BridgeSensor, bridge_quantities, parse_bridge
-from edge.sensors.base import Driver
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from edge.driver import Options
 from edge.errors import SensorError
-from edge.sensors.base import Options
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 from edge.sensors.pulses import PulseCounter, PulseOptions, RateTracker, parse_pulses
 
 if TYPE_CHECKING:

@@ -16,9 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
-from edge.calibration import vwc_calibration
+from edge.driver import (
+    Driver,
+    I2CAddress,
+    Options,
+    QuantitySpec,
+    Sample,
+    i2c_read,
+    parse_i2c,
+    vwc_calibration,
+)
 from edge.errors import SensorError
-from edge.sensors.base import Driver, I2CAddress, Options, QuantitySpec, Sample, i2c_read, parse_i2c
 
 if TYPE_CHECKING:
     from edge.fakes.hardware import FakeHardware

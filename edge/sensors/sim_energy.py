@@ -11,7 +11,7 @@ import math
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.driver import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]

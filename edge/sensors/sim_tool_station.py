@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.station import pseudonym
 
 SAMPLE_CONFIG = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.driver import Driver, Options, QuantitySpec, Sample
 
 SAMPLE_CONFIG = """
 [[sensors]]

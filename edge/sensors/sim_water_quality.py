@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from contract.senml import Kind
-from edge.sensors.base import Driver, QuantitySpec, Sample
+from edge.driver import Driver, QuantitySpec, Sample
 from edge.sensors.sim_soil import diurnal
 
 SAMPLE_CONFIG = """

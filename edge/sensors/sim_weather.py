@@ -12,7 +12,7 @@ import random
 import time
 
 from contract.senml import Kind
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.sensors.sim_soil import DAY, diurnal
 
 SAMPLE_CONFIG = """

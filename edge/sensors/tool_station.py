@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.senml import Kind
+from edge.driver import Driver, Options, QuantitySpec, Sample
 from edge.errors import SensorError
 from edge.hardware import Hardware
 from edge.sensors import pn532
-from edge.sensors.base import Driver, Options, QuantitySpec, Sample
 from edge.sensors.mfrc522 import FakeMFRC522, Mfrc522
 from edge.sensors.pn532 import Pn532
 from edge.sensors.rdm6300 import FakeRdm6300, Rdm6300

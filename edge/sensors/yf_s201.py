@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from contract.senml import Kind
-from edge.calibration import CalibrationSpec, Output
+from edge.driver import CalibrationSpec, Driver, Output, QuantitySpec, Sample
 from edge.hardware import Hardware
-from edge.sensors.base import Driver, QuantitySpec, Sample
 from edge.sensors.pulses import PulseCounter, PulseOptions, RateTracker, parse_pulses
 
 if TYPE_CHECKING:

@@ -27,14 +27,15 @@ from contract.topics import (
     parse,
     subscription,
 )
-from eil import __version__
-from eil.mqtt import connect_properties, make_client
+from core import __version__
+from core.mqtt import connect_properties, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
-from gateway.ingest.validate import DeadLetter, Outcome, StoredReading, validate_message
-from gateway.ingest.watermark import Anomaly, too_far_ahead
+from gateway.ingest.validate import Outcome, validate_message
 from gateway.library.sync import ViewPublisher
 from gateway.store import Handled, Store
+from gateway.store.rows import DeadLetter, StoredReading
+from gateway.store.watermark import Anomaly, too_far_ahead
 
 log = logging.getLogger("eil.gateway")
 

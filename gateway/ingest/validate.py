@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,33 +10,7 @@ from contract.errors import ContractError, PackError, RecordError
 from contract.senml import Kind, Reading, decode_pack
 from contract.topics import DATA_CHANNELS, Channel, NodeId, parse
 from contract.units import conversion
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReading:
-    seq: int
-    t_ms: int
-    name: str
-    kind: str
-    unit: str | None  # canonical SenML symbol
-    value: float | None
-    text: str | None
-    ref: str | None
-    cal: str | None = None
-    q: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    topic: str
-    node: NodeId | None
-    seq: int | None  # set when one record of a pack failed; None when the whole message did
-    reason: str
-    payload: bytes
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
+from gateway.store.rows import DeadLetter, StoredReading
 
 
 @dataclass(slots=True)

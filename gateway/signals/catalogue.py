@@ -8,14 +8,13 @@ never guessed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from gateway.signals.bands import Limits
-from gateway.signals.config import SignalConfig, Threshold
-from gateway.signals.data import Readings, Series
+from gateway.signals.config import Threshold
+from gateway.signals.data import Series
 from gateway.signals.quality import (
     FAIL,
     FLAG_NAMES,
@@ -155,27 +154,3 @@ def unusable(use: InputUse) -> str | None:
     if use.quality.flag == MISSING:
         return f"{use.series}: {FLAG_NAMES[MISSING]} (stale: no reading for over 3 intervals)"
     return None
-
-
-# --- families --------------------------------------------------------------------------------
-Family = Callable[[Readings, SignalConfig, int], list[Value]]
-
-
-def families() -> tuple[tuple[tuple[str, ...], Family], ...]:
-    """(quantities read, family) for every family of the catalogue."""
-    from gateway.signals.energy import battery, energy
-    from gateway.signals.soil import soil
-    from gateway.signals.water import water, water_quality
-    from gateway.signals.weather import weather
-
-    return (
-        # soil reads the weather too: the depletion fraction p follows the day's ETc
-        (("soil.moisture", "soil.temperature", "air.temperature", "air.humidity",
-          "air.dewpoint", "air.wet_bulb", "wind.speed", "solar.radiation"), soil),
-        (("water.volume", "water.flow", "water.tank"), water),
-        (("pv.power", "load.power"), energy),
-        (("air.temperature", "air.humidity", "air.dewpoint", "air.wet_bulb", "wind.speed",
-          "solar.radiation", "soil.moisture"), weather),
-        (("water.ph", "water.ec", "water.turbidity", "water.nitrate", "water.do"), water_quality),
-        (("battery.voltage", "battery.current"), battery),
-    )

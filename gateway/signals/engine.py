@@ -4,15 +4,16 @@ when the fit allows, and an alert state replayed with hysteresis over that histo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.signals.bands import Alert, Limits, Trend, band, distance, trend
-from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, InputUse, Value, families
-from gateway.signals.config import SignalConfig, Threshold, load_config
+from gateway.signals.bands import Alert, band, distance, trend
+from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, Value
+from gateway.signals.config import SignalConfig, load_config
 from gateway.signals.data import Readings
+from gateway.signals.families import FAMILIES
 from gateway.signals.history import SignalStore
 from gateway.signals.quality import MISSING
+from gateway.signals.result import Result
 from gateway.signals.tools import tools
 
 HISTORY_HOURS = 48
@@ -21,26 +22,6 @@ ALERT_HYSTERESIS = 0.05  # share of the threshold a value must be back inside by
 # the alert rule as the views explain it (an alert on beside a "safe" band is clearing)
 ALERT_RULE = {"on_delay_s": ALERT_DELAY_S, "off_delay_s": ALERT_DELAY_S,
               "hysteresis": ALERT_HYSTERESIS}
-
-
-@dataclass(frozen=True)
-class Result:
-    id: str  # signal@scope
-    signal: str
-    title: str
-    scope: str
-    value: float | None
-    unit: str
-    band: str | None
-    distance: float | None
-    threshold: Threshold | None
-    limits: Limits | None
-    trend: Trend | None
-    alert: bool
-    inputs: list[InputUse]
-    numbers: dict[str, float]
-    formula: str
-    note: str | None
 
 
 SITE = "site"
@@ -109,7 +90,7 @@ def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None,
     With `node`, only that node's own signals (no site totals, no tool library): what an
     explanation of one of them needs, without reading the whole site."""
     cfg = cfg or load_config(data_dir)
-    fams = families()
+    fams = FAMILIES
     since = {q: now_ms - LOOKBACK_MS.get(q, DEFAULT_LOOKBACK_MS)
              for names, _ in fams for q in names}
     readings = Readings.from_store(data_dir / "eil.db", since, now_ms,

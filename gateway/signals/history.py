@@ -7,10 +7,8 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gateway.signals.engine import Result
+from gateway.signals.result import Result
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_values (

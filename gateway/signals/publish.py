@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eil.clock import Clock, SystemClock, clock_ms
+from core.clock import Clock, SystemClock, clock_ms
 from gateway.errors import GatewayError
-from gateway.signals.engine import Result, evaluate
+from gateway.signals.engine import evaluate
 from gateway.signals.history import SignalStore
+from gateway.signals.result import Result
 
 log = logging.getLogger("eil.signals")
 LATEST_FILE = "signals.json"

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from eil.clock import Clock, clock_ms
+from core.clock import Clock, clock_ms
 from gateway.web.auth import Auth
 
 Json = dict[str, Any]

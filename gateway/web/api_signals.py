@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as Path_
 from fastapi.responses import Response
 
-from eil.clock import Clock, clock_ms
+from core.clock import Clock, clock_ms
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.catalogue import DEFS
 from gateway.signals.config import SignalConfigError, bed_params, load_config

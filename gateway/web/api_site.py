@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from eil.clock import Clock, ScaledClock, clock_ms, site_time
+from core.clock import Clock, ScaledClock, clock_ms, site_time
 from gateway.signals.publish import read_latest
 from gateway.store import Store
 from gateway.web.auth import Auth

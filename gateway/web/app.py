@@ -12,8 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from eil import __version__
-from eil.clock import Clock, SystemClock
+from core import __version__
+from core.clock import Clock, SystemClock
 from gateway.store import Store
 from gateway.web import api_library, api_signals, api_site
 from gateway.web.auth import Auth

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from contract.topics import ROOT, library_view_topic
+from core.mqtt import make_client
 from edge.agent import NodeAgent
 from edge.config import load_node_config
 from edge.fakes.hardware import FakeHardware
 from edge.sensors.rdm6300 import FakeRdm6300
 from edge.station import new_site_key, pseudonym
-from eil.mqtt import make_client
 from eil.site_files import node_toml
 from tests.support.site import Site, wait_until
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from contract.topics import signals_topic
-from eil.mqtt import make_client
+from core.mqtt import make_client
 from tests.support.site import Site, wait_until
 
 

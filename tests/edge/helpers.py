@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.sensors.base import Sample
+from edge.driver import Sample
 
 
 class StepClock:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.senml import Kind
+from core.clock import ManualClock
 from edge.agent import NodeAgent
 from edge.config import load_node_config
+from edge.driver import QuantitySpec, Sample
 from edge.errors import SensorError
-from edge.sensors.base import QuantitySpec, Sample
-from eil.clock import ManualClock
 
 CONFIG = """
 site = "s"

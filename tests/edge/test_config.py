@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from edge.calibration import CalibrationBook
 from edge.config import load_node_config
 from edge.fakes.hardware import FakeHardware
 from edge.registry import REGISTRY, attach
-from eil.errors import ConfigError
 
 GOOD = """
 site = "garden-1"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from core.clock import ManualClock
 from edge.scheduler import Schedule
-from eil.clock import ManualClock
 
 
 def test_sensors_fire_at_their_own_intervals_without_sleeping() -> None:

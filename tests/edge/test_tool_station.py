@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import ConfigError
 from edge.config import NodeConfig, load_node_config
 from edge.errors import SensorError
 from edge.fakes.hardware import FakeHardware
@@ -28,7 +29,6 @@ from edge.station import (
     new_site_key,
     pseudonym,
 )
-from eil.errors import ConfigError
 
 KEY = b"k" * 32
 MEMBER_UID, OTHER_UID, STRANGER_UID = "0A1B2C3D4E", "0A1B2C3D4F", "0F0F0F0F0F"

@@ -62,8 +62,8 @@ def test_closing_the_calibrated_sensor_releases_its_gpio(tmp_path: Path) -> None
     from gpiozero import DigitalInputDevice
     from gpiozero.exc import GPIOPinInUse
 
+    from edge.driver import SensorConfig
     from edge.registry import attach
-    from edge.sensors.base import SensorConfig
 
     hw = FakeHardware()
     cfg = SensorConfig("yf_s201", "drip", 60.0, {"pin": 17}, "test: sensors[0]")

@@ -9,11 +9,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from core.clock import SystemClock
 from edge.agent import NodeAgent
 from edge.config import load_node_config
 from edge.fakes.hardware import FakeHardware
 from edge.fakes.mcu import SimulatedMcu
-from eil.clock import SystemClock
 from eilfw import proto
 from tests.support.site import wait_until
 

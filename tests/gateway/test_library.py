@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract.topics import NodeId
-from gateway.ingest.validate import StoredReading
 from gateway.library.catalogue import CatalogueError, parse_catalogue
 from gateway.library.db import LibraryError
 from gateway.library.ledger import DAY_MS, LoanEvent, ToolInfo, build
 from gateway.library.library import Library
 from gateway.store import Store
+from gateway.store.rows import StoredReading
 
 CSV = """tag,name,category,purchase_price,currency,embodied_co2e_kg,co2e_source
 5500aa0001,Cordless drill,power-tools,129.00,EUR,24.5,Bosch EPD 2021

@@ -9,8 +9,9 @@ import pytest
 from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, NodeId
 from gateway.errors import StoreError
-from gateway.ingest.validate import StoredReading, validate_message
+from gateway.ingest.validate import validate_message
 from gateway.store import SCHEMA_VERSION, Store
+from gateway.store.rows import StoredReading
 
 N = NodeId("site-1", "node-1")
 T0 = 1_795_392_000.0

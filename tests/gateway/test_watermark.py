@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.ingest.watermark import Anomaly, Watermark, too_far_ahead
+from gateway.store.watermark import Anomaly, Watermark, too_far_ahead
 
 
 @given(st.integers(1, 300).flatmap(lambda n: st.permutations(range(1, n + 1)).map(

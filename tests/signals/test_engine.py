@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract.topics import NodeId
-from gateway.ingest.validate import StoredReading
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.config import SignalConfigError, load_config
 from gateway.signals.engine import evaluate
 from gateway.store import Store
+from gateway.store.rows import StoredReading
 
 H = 3_600_000
 NOW = 1_795_564_800_000  # 2026-11-25 00:00 UTC

@@ -30,7 +30,7 @@ def test_once_stores_and_publishes_every_signal(site: Path) -> None:  # noqa: F8
 
 
 def test_gateway_signals_config(tmp_path: Path) -> None:
-    from eil.errors import ConfigError
+    from core.errors import ConfigError
     from gateway.config import load_gateway_config
 
     base = 'site = "s"\n[broker]\npassword = "x"\n'
@@ -44,8 +44,8 @@ def test_gateway_signals_config(tmp_path: Path) -> None:
 def test_gateway_clock_follows_a_simulated_timeline(tmp_path: Path) -> None:
     import time
 
-    from eil.clock import ScaledClock, SystemClock
-    from eil.errors import ConfigError
+    from core.clock import ScaledClock, SystemClock
+    from core.errors import ConfigError
     from gateway.config import load_gateway_config
 
     base = 'site = "s"\n[broker]\npassword = "x"\n'
@@ -81,7 +81,7 @@ def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # no
 
 def test_an_explanation_is_of_the_published_value_unless_asked_for_another_time(
         site: Path) -> None:  # noqa: F811
-    from eil.clock import ManualClock
+    from core.clock import ManualClock
     from gateway.store import Store
     from gateway.web.api_signals import router
 

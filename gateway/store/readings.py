@@ -25,8 +25,8 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
-from gateway.ingest.validate import DeadLetter, StoredReading
-from gateway.ingest.watermark import Anomaly, Watermark
+from gateway.store.rows import DeadLetter, StoredReading
+from gateway.store.watermark import Anomaly, Watermark
 
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
@@ -89,7 +89,7 @@ CREATE TABLE IF NOT EXISTS conflicts (  -- one (node, seq) arrived with two cont
 );
 CREATE TABLE IF NOT EXISTS seq_anomalies (  -- sequence claims the gateway did not act on
     node_id   INTEGER NOT NULL,
-    kind      TEXT NOT NULL,              -- floor | ahead (gateway/ingest/watermark.py)
+    kind      TEXT NOT NULL,              -- floor | ahead (gateway/store/watermark.py)
     claimed   INTEGER NOT NULL,
     watermark INTEGER NOT NULL,
     first_at  REAL NOT NULL,

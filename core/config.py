@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eil.errors import ConfigError
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ corrupting it. Pure.
 
 The watermark is the highest sequence number N such that every reading of the node up to N has
 been committed (stored, dead-lettered or recorded as a conflict). Ranges committed above a gap
-wait (the store keeps them, see gateway/store.py) until the gap is filled.
+wait (the store keeps them, see gateway/store/readings.py) until the gap is filled.
 
 A pack also says where the node's outbox starts (`floor`): everything below it was acknowledged
 earlier. That claim is taken only from a node this store knows nothing of yet (first contact, or
@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contract.senml import contiguous_ranges
-
-MAX_SEQ_AHEAD = 100_000  # default [ingest] max_seq_ahead: a node's window is 20,000 by default
 
 
 @dataclass(frozen=True, slots=True)

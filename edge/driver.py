@@ -1,4 +1,6 @@
-"""What every sensor driver declares and returns.
+"""What every sensor driver (one module in edge/sensors/) declares and returns: its quantities,
+its calibration, its options; shared by the drivers, the calibration, the firmware bridge and
+the registry, so it sits beneath them all in the layers.
 
 A driver module declares its quantities as data (key, SenML unit, kind, possible range), parses
 its options without touching hardware, opens its device through the Hardware it is given, and
@@ -11,14 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from contract.senml import Kind
-
-if TYPE_CHECKING:
-    from edge.calibration import CalibrationSpec
-    from edge.fakes.hardware import FakeHardware
-    from edge.hardware import Hardware
+from edge.hardware import Hardware
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +119,41 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Output:
+    """A calibrated quantity computed from a raw one: factor * (gain * raw + offset)."""
+
+    raw: str
+    spec: QuantitySpec
+    factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """How a driver's readings are calibrated (edge.calibration applies it)."""
+
+    methods: tuple[str, ...]
+    raw: str  # the raw quantity measured at each calibration point
+    reference: str  # what the reference values are, with their unit, for prompts
+    outputs: tuple[Output, ...] = ()
+    nominal: tuple[float, float] | None = None  # (gain, offset) from the datasheet, if any
+    device_side: bool = False  # applied inside the device (outputs then name tagged keys)
+    tagged: tuple[str, ...] = ()  # device-side: quantities that carry the calibration identity
+
+
+def vwc_calibration(raw: str) -> CalibrationSpec:
+    """Soil probes: a raw signal becomes volumetric water content once calibrated in the soil."""
+    return CalibrationSpec(
+        methods=("two_point", "multi_point"), raw=raw,
+        reference="volumetric water content of the soil around the probe, % VWC",
+        outputs=(Output(raw, QuantitySpec("soil.moisture", "%", Kind.GAUGE,
+                                          "volumetric water content", (0.0, 100.0))),))
+
+
+@dataclass(frozen=True)
 class Driver:
     """A sensor type as the registry knows it. `parse` validates options (no hardware), `open`
-    makes the driver on a Hardware, `simulate` attaches a device model to a FakeHardware."""
+    makes the driver on a Hardware, `simulate` attaches a device model to a FakeHardware
+    (edge.fakes; typed loosely so that production modules never import their fakes)."""
 
     type: str
     summary: str
@@ -131,7 +161,7 @@ class Driver:
     open: Callable[[Any, Hardware], Sensor]
     quantities: Callable[[Any], tuple[QuantitySpec, ...]]
     sample_config: str
-    simulate: Callable[[Any, FakeHardware], None] | None = None
+    simulate: Callable[[Any, Any], None] | None = None
     calibration: CalibrationSpec | None = None
     i2c_addresses: tuple[int, ...] = ()  # where `eil node probe` looks for it
     identify: Callable[[Any, int], bool] | None = None  # (i2c bus, address) -> is it this chip?

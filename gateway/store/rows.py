@@ -1,0 +1,36 @@
+"""The rows the store keeps: a validated reading in canonical units, and a dead letter (what was
+refused, and why). Ingest makes them (gateway/ingest/validate.py); the store owns their shape."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from contract.topics import NodeId
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    seq: int
+    t_ms: int
+    name: str
+    kind: str
+    unit: str | None  # canonical SenML symbol
+    value: float | None
+    text: str | None
+    ref: str | None
+    cal: str | None = None
+    q: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    node: NodeId | None
+    seq: int | None  # set when one record of a pack failed; None when the whole message did
+    reason: str
+    payload: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
