@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from contract.errors import ContractError
 from contract.messages import Ack, Status
@@ -34,13 +35,43 @@ from edge.driver import QuantitySpec, Sensor
 from edge.errors import SensorError
 from edge.handoff import Handoff
 from edge.hardware import Hardware
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Sampled
 from edge.registry import attach
+from edge.sampling import available, check_samples, unavailable
 from edge.scheduler import Schedule
 from edge.station import VIEW_FILE, ViewFile
 
 log = logging.getLogger("eil.node")
 MAX_BUFFER = 5000  # readings held in memory before a forced outbox commit
+
+
+# What paho's network thread hands the agent thread (through its inbox)
+@dataclass(frozen=True, slots=True)
+class Connected:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckReceived:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryView:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayPresence:
+    status: Status
+
+
+Inbound = Connected | Disconnected | AckReceived | LibraryView | GatewayPresence
 
 
 def split_by_channel(readings: Sequence[Reading]) -> list[tuple[Channel, list[Reading]]]:
@@ -70,9 +101,9 @@ class NodeAgent:
         self.specs: list[dict[str, QuantitySpec]] = [
             {q.key: q for q in s.quantities} for s in self.sensors]
         self.schedule = Schedule([s.interval_s for s in cfg.sensors], self.clock.now())
-        self.buffer: list[tuple] = []
+        self.buffer: list[Sampled] = []
         self.failing: set[int] = set()
-        self.inbox: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.boot = uuid.uuid4().hex[:12]
@@ -113,7 +144,7 @@ class NodeAgent:
         if self.library_view is not None:
             subs.append((library_view_topic(node.site), 1))
         client.subscribe(subs)
-        self.inbox.put(("connected", None))
+        self.inbox.put(Connected())
         self.wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
@@ -121,17 +152,17 @@ class NodeAgent:
             log.error("the broker closed our session because another client connected with "
                       "this node's credential (%s): is its SD card cloned to a second device?",
                       self.cfg.broker.username)
-        self.inbox.put(("disconnected", str(reason_code)))
+        self.inbox.put(Disconnected(str(reason_code)))
         self.wake.set()
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
         try:
             if msg.topic.endswith("/" + Channel.ACK):
-                self.inbox.put(("ack", Ack.decode(msg.payload).seq))
+                self.inbox.put(AckReceived(Ack.decode(msg.payload).seq))
             elif msg.topic == library_view_topic(self.cfg.id.site):
-                self.inbox.put(("library", msg.payload))
+                self.inbox.put(LibraryView(msg.payload))
             else:
-                self.inbox.put(("gateway", Status.decode(msg.payload)))
+                self.inbox.put(GatewayPresence(Status.decode(msg.payload)))
         except ContractError as exc:
             log.warning("ignoring malformed message on %s: %s", msg.topic, exc)
         self.wake.set()
@@ -140,28 +171,26 @@ class NodeAgent:
     def _handle_inbox(self) -> None:
         while True:
             try:
-                kind, arg = self.inbox.get_nowait()
+                message = self.inbox.get_nowait()
             except queue.Empty:
                 return
-            if kind == "connected":
-                self.connected = True
-                self._rewind("connected")
-                self._publish_status()
-            elif kind == "disconnected":
-                self.connected = False
-                log.warning("disconnected from broker (%s); buffering in the outbox", arg)
-            elif kind == "ack":
-                assert isinstance(arg, int)
-                self._apply_ack(arg)
-            elif kind == "library" and self.library_view is not None:
-                assert isinstance(arg, bytes)
-                self.library_view.save(arg)
-            elif kind == "gateway":
-                assert isinstance(arg, Status)
-                if arg.state == "online" and arg.boot != self.gateway_boot:
+            match message:
+                case Connected():
+                    self.connected = True
+                    self._rewind("connected")
+                    self._publish_status()
+                case Disconnected(reason):
+                    self.connected = False
+                    log.warning("disconnected from broker (%s); buffering in the outbox", reason)
+                case AckReceived(seq):
+                    self._apply_ack(seq)
+                case LibraryView(payload) if self.library_view is not None:
+                    self.library_view.save(payload)
+                case GatewayPresence(status) if status.state == "online" and \
+                        status.boot != self.gateway_boot:
                     if self.gateway_boot is not None:
-                        self._rewind(f"gateway started (boot {arg.boot})")
-                    self.gateway_boot = arg.boot
+                        self._rewind(f"gateway started (boot {status.boot})")
+                    self.gateway_boot = status.boot
 
     def _apply_ack(self, seq: int) -> None:
         """Delete what the gateway acknowledges, but only among readings this run has
@@ -207,31 +236,18 @@ class NodeAgent:
             except SensorError as exc:
                 if i not in self.failing:  # report the change once, as an event, never a 0
                     log.warning("%s unavailable: %s", cfg.source, exc)
-                    self.buffer.append((now, "sensor.unavailable", Kind.EVENT, None, None,
-                                        cfg.id or cfg.type, str(exc)[:200], None, None))
+                    self.buffer.append(unavailable(now, cfg.id or cfg.type, str(exc)))
                 self.failing.add(i)
                 continue
             if i in self.failing:
                 log.info("%s is back", cfg.source)
-                self.buffer.append((now, "sensor.available", Kind.EVENT, None, None,
-                                    cfg.id or cfg.type, None, None, None))
+                self.buffer.append(available(now, cfg.id or cfg.type))
                 self.failing.discard(i)
-            for s in samples:
-                spec = self.specs[i].get(s.key)
-                if spec is None:
-                    log.error("%s returned undeclared quantity %r; dropped", cfg.source, s.key)
-                    continue
-                if spec.kind is Kind.EVENT and s.text is None:
-                    log.error("%s returned event %s without a text; dropped", cfg.source, s.key)
-                    continue
-                name, flag = cfg.name_for(s.key), None
-                if s.value is not None and spec.kind is not Kind.EVENT:
-                    if spec.valid is not None and not spec.valid[0] <= s.value <= spec.valid[1]:
-                        flag = 4  # QARTOD fail: the sensor cannot report this; kept, flagged
-                    else:
-                        self.hw.latest[name] = s.value
-                self.buffer.append((now if s.time is None else s.time, name, spec.kind, s.value,
-                                    spec.unit, s.text, s.ref, s.cal, flag))
+            checked = check_samples(samples, self.specs[i], cfg.name_for, now)
+            for why in checked.dropped:
+                log.error("%s returned %s; dropped", cfg.source, why)
+            self.hw.latest.update(checked.latest)
+            self.buffer.extend(checked.readings)
 
     def flush(self) -> None:
         marks = self.hw.handoff.take_staged()

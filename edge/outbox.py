@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from contract.senml import Kind, Reading
 from edge.errors import OutboxError
 from edge.handoff import Mark
 
-# (time, name, kind, value, unit, text, ref, cal, q): a sampled reading before it has a seq
-Item = tuple[float, str, Kind, float | None, str | None, str | None, str | None, str | None,
-             int | None]
+
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """A reading sampled but not yet committed: the outbox gives it its sequence number."""
+
+    time: float  # UNIX seconds, when measured
+    name: str
+    kind: Kind
+    value: float | None = None
+    unit: str | None = None  # SenML symbol; None for events
+    text: str | None = None  # events
+    ref: str | None = None  # events: the second subject
+    cal: str | None = None  # calibration identity
+    q: int | None = None  # QARTOD flag set at the edge
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -65,12 +77,13 @@ class Outbox:
         self.acked: int = row[0] if row else 0
         self.acked_on_disk = self.acked
 
-    def append(self, items: Sequence[Item], marks: Mapping[str, Mark] | None = None) -> list[Reading]:
+    def append(self, items: Sequence[Sampled], marks: Mapping[str, Mark] | None = None
+               ) -> list[Reading]:
         """Commit items, and in the same transaction the hand-off marks that cover them (see
         edge.handoff); return the items as Readings."""
         first = self.last_seq + 1
-        readings = [Reading(first + i, round(t, 3), n, k, v, u, vs, ref, cal, q)
-                    for i, (t, n, k, v, u, vs, ref, cal, q) in enumerate(items)]
+        readings = [Reading(first + i, round(x.time, 3), x.name, x.kind, x.value, x.unit, x.text,
+                            x.ref, x.cal, x.q) for i, x in enumerate(items)]
         rows = [(r.seq, r.time, r.name, r.kind.value, r.value, r.unit, r.text, r.ref, r.cal, r.q)
                 for r in readings]
         try:

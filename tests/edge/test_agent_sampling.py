@@ -10,6 +10,7 @@ from edge.agent import NodeAgent
 from edge.config import load_node_config
 from edge.driver import QuantitySpec, Sample
 from edge.errors import SensorError
+from edge.outbox import Sampled
 
 CONFIG = """
 site = "s"
@@ -51,7 +52,7 @@ def test_a_failing_sensor_is_reported_once_never_as_zero_and_resumes(tmp_path: P
     clock = ManualClock(1_795_392_000.0)
     flaky = Flaky()
     agent = NodeAgent(load_node_config(tmp_path / "node.toml"), clock, [flaky, Steady()])
-    rows: list[tuple] = []
+    rows: list[Sampled] = []
 
     def tick() -> None:
         agent._sample(clock.now())
@@ -66,7 +67,7 @@ def test_a_failing_sensor_is_reported_once_never_as_zero_and_resumes(tmp_path: P
     flaky.broken = False
     tick()
     agent.outbox.close()
-    names = [(r[1], r[3], r[5], r[6]) for r in rows]
+    names = [(r.name, r.value, r.text, r.ref) for r in rows]
     assert names == [
         ("flaky.temperature", 21.5, None, None), ("level", 500.0, None, None),
         ("sensor.unavailable", None, "flaky", "no ACK from 0x48"), ("level", 500.0, None, None),

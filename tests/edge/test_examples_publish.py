@@ -9,7 +9,7 @@ from pathlib import Path
 from contract.senml import Kind, encode_pack
 from contract.topics import Channel, NodeId, parse
 from edge.agent import split_by_channel
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Sampled
 from tests.conftest import EXAMPLES
 
 INDEX = json.loads((EXAMPLES / "index.json").read_text())
@@ -22,13 +22,13 @@ def golden(name: str) -> bytes:
 
 def test_soil_readings_from_the_outbox_encode_to_the_example(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
-    box.append([(T0, f"filler.{i}", Kind.GAUGE, 0.0, "%", None, None, None, None)
+    box.append([Sampled(T0, f"filler.{i}", Kind.GAUGE, 0.0, "%")
                 for i in range(100)])
     box.ack(100)
-    box.append([(T0, "soil.moisture", Kind.GAUGE, 27.4, "%", None, None, None, None),
-                (T0, "soil.temperature", Kind.GAUGE, 11.85, "Cel", None, None, None, None),
-                (T0 + 300, "soil.moisture", Kind.GAUGE, 27.3, "%", None, None, None, None),
-                (T0 + 300, "soil.temperature", Kind.GAUGE, 11.9, "Cel", None, None, None, None)])
+    box.append([Sampled(T0, "soil.moisture", Kind.GAUGE, 27.4, "%"),
+                Sampled(T0, "soil.temperature", Kind.GAUGE, 11.85, "Cel"),
+                Sampled(T0 + 300, "soil.moisture", Kind.GAUGE, 27.3, "%"),
+                Sampled(T0 + 300, "soil.temperature", Kind.GAUGE, 11.9, "Cel")])
     pending = box.pending(0, 500)
     ((channel, readings),) = split_by_channel(pending)
     node, topic_channel = parse(INDEX["readings-soil.json"])
@@ -38,10 +38,10 @@ def test_soil_readings_from_the_outbox_encode_to_the_example(tmp_path: Path) -> 
 
 def test_mixed_outbox_splits_into_a_readings_pack_and_an_events_pack(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
-    box.append([(T0, "water.tank", Kind.GAUGE, 500.0, "l", None, None, None, None),
-                (T0 + 1, "loan.checkout", Kind.EVENT, None, None, "T012", "m-1", None, None),
-                (T0 + 2, "loan.checkin", Kind.EVENT, None, None, "T012", "m-1", None, None),
-                (T0 + 3, "water.tank", Kind.GAUGE, 499.0, "l", None, None, None, None)])
+    box.append([Sampled(T0, "water.tank", Kind.GAUGE, 500.0, "l"),
+                Sampled(T0 + 1, "loan.checkout", Kind.EVENT, text="T012", ref="m-1"),
+                Sampled(T0 + 2, "loan.checkin", Kind.EVENT, text="T012", ref="m-1"),
+                Sampled(T0 + 3, "water.tank", Kind.GAUGE, 499.0, "l")])
     runs = split_by_channel(box.pending(0, 500))
     assert [(ch, [r.seq for r in rs]) for ch, rs in runs] == [
         (Channel.READINGS, [1]), (Channel.EVENTS, [2, 3]), (Channel.READINGS, [4])]

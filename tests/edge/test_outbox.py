@@ -7,14 +7,13 @@ import pytest
 
 from contract.senml import Kind
 from edge.errors import OutboxError
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Sampled
 
 T0 = 1_795_392_000.0
 
 
-def items(n: int, t: float = T0) -> list[tuple]:
-    return [(t + i, "soil.moisture", Kind.GAUGE, 20.0 + i, "%", None, None, None, None)
-            for i in range(n)]
+def items(n: int, t: float = T0) -> list[Sampled]:
+    return [Sampled(t + i, "soil.moisture", Kind.GAUGE, 20.0 + i, "%") for i in range(n)]
 
 
 def test_sequence_survives_reopen_and_full_acknowledgement(tmp_path: Path) -> None:
@@ -73,7 +72,7 @@ def test_committed_rows_are_on_disk_for_another_reader(tmp_path: Path) -> None:
 
 def test_events_keep_text_and_ref(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
-    box.append([(T0, "loan.checkout", Kind.EVENT, None, None, "T001", "m-abc", None, None)])
+    box.append([Sampled(T0, "loan.checkout", Kind.EVENT, text="T001", ref="m-abc")])
     (r,) = box.pending(0, 1)
     assert (r.kind, r.text, r.ref, r.value, r.unit) == (Kind.EVENT, "T001", "m-abc", None, None)
 
@@ -87,6 +86,6 @@ def test_an_outbox_written_by_version_0_1_gains_the_new_columns(tmp_path: Path) 
     db.commit()
     db.close()
     box = Outbox(tmp_path / "o.db")
-    box.append([(T0, "soil.moisture", Kind.GAUGE, 21.0, "%", None, None, "c-9", 4)])
+    box.append([Sampled(T0, "soil.moisture", Kind.GAUGE, 21.0, "%", cal="c-9", q=4)])
     assert [(r.seq, r.value, r.cal, r.q) for r in box.pending(0, 10)] == [
         (1, 20.0, None, None), (2, 21.0, "c-9", 4)]
