@@ -27,6 +27,7 @@ from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, NodeId, subscription
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.site_files import gateway_toml
+from gateway.store import DataDir
 from tests.support.mqtt import TestClient
 
 SITE = "bench"
@@ -140,8 +141,9 @@ def main() -> None:
             print(f"gateway ingest+commit : {total / ingest_s:10.0f} readings/s "
                   f"({ingest_s:.2f} s, acked through seq {last} on {args.nodes} nodes)")
             print(f"gateway CPU per reading: {cpu / total * 1e6:.1f} us; RSS {rss / 2**20:.0f} MiB")
-            db = work / "gw" / "eil.db"
-            print(f"store: {db.stat().st_size / total:.1f} bytes per reading on disk")
+            with DataDir(work / "gw").readings(readonly=True) as store:
+                size = store.bytes_on_disk()
+            print(f"store: {size / total:.1f} bytes per reading on disk")
             for c in clients.values():
                 c.close()
     finally:

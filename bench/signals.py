@@ -12,45 +12,30 @@ from __future__ import annotations
 import argparse
 import math
 import resource
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
 from contract.topics import NodeId
 from gateway.signals.engine import evaluate
-from gateway.store import Store
-from gateway.store.rows import StoredReading
+from gateway.store import DataDir
 
 MINUTE = 60_000
 
 
-def build(data: Path, nodes: int, days: int, now_ms: int) -> int:
-    with Store(data / "eil.db") as store:  # the schema, and one reading per series for its id
-        store.commit([(NodeId("bench", f"n{i:03d}"), StoredReading(1, now_ms - days * 86_400_000,
-                                                                   name, "gauge", unit, 20.0,
-                                                                   None, None))
-                      for i in range(nodes) for name, unit in (("soil.moisture", "%"),
-                                                                ("soil.temperature", "Cel"))],
-                     [], {}, {})
-    con = sqlite3.connect(data / "eil.db")
-    con.execute("PRAGMA synchronous=OFF")
-    series = con.execute("SELECT series_id, node_id, name FROM series").fetchall()
+def build(data: DataDir, nodes: int, days: int, now_ms: int) -> int:
+    """`nodes` soil nodes with a reading a minute of moisture and temperature for `days`."""
     minutes = days * 1440
     rows = 0
-    for sid, nid, name in series:
-        base = 25.0 if name == "soil.moisture" else 12.0
-        seq0 = 2 if name == "soil.moisture" else 2 + minutes
-        batch = [(nid, seq0 + k, sid, now_ms - (minutes - k) * MINUTE,
-                  base + 3 * math.sin(k / 720 * math.pi) + (k % 7) * 0.01)
-                 for k in range(minutes)]
-        con.executemany("INSERT INTO readings (node_id, seq, series_id, t, v) VALUES "
-                        "(?,?,?,?,?)", batch)
-        rows += len(batch)
-    con.execute("UPDATE nodes SET readings = (SELECT count(*) FROM readings "
-                "WHERE readings.node_id = nodes.node_id)")  # what Store.commit keeps
-    con.commit()
-    con.close()
+    with data.readings() as store:
+        for i in range(nodes):
+            node = NodeId("bench", f"n{i:03d}")
+            for name, unit, base, seq0 in (("soil.moisture", "%", 25.0, 1),
+                                           ("soil.temperature", "Cel", 12.0, 1 + minutes)):
+                rows += store.load_series(node, name, "gauge", unit, (
+                    (seq0 + k, now_ms - (minutes - k) * MINUTE,
+                     base + 3 * math.sin(k / 720 * math.pi) + (k % 7) * 0.01)
+                    for k in range(minutes)))
     return rows
 
 
@@ -61,7 +46,7 @@ def main() -> None:
     args = ap.parse_args()
     now_ms = int(time.time() * 1000) // MINUTE * MINUTE
     with tempfile.TemporaryDirectory(prefix="eil-bench-signals-") as d:
-        data = Path(d)
+        data = DataDir(Path(d))
         t0 = time.monotonic()
         rows = build(data, args.nodes, args.days, now_ms)
         print(f"store: {args.nodes} nodes x {args.days} days x 2 quantities at 1 min = "

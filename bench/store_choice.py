@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from contract.topics import NodeId
-from gateway.store import Store
+from gateway.store import DataDir
 from gateway.store.rows import StoredReading
 
 NODES = [NodeId("bench", f"node-{i}") for i in range(10)]
@@ -40,14 +40,14 @@ def rows(n: int) -> list[tuple[NodeId, StoredReading]]:
 
 
 def bench_sqlite(data: list, work: Path, batch: int) -> tuple[float, float, float]:
-    store = Store(work / "eil.db")
+    store = DataDir(work).readings()
     start = time.perf_counter()
     for i in range(0, len(data), batch):
         chunk = data[i:i + batch]
         store.commit(chunk, [], {}, {})
     elapsed = time.perf_counter() - start
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    size = sum(f.stat().st_size for f in work.iterdir() if f.name.startswith("eil.db"))
+    size = store.bytes_on_disk()
     q = time.perf_counter()
     n = sum(1 for _ in store.db.execute(
         "SELECT t, v FROM readings WHERE series_id = 1 AND t >= ? AND t < ?",

@@ -19,7 +19,6 @@ import gzip
 import http.client
 import json
 import re
-import sqlite3
 import statistics
 import tempfile
 import threading
@@ -28,33 +27,22 @@ from pathlib import Path
 
 from bench.signals import MINUTE, build
 from eil.broker import free_port
-from gateway.accounts import Accounts
 from gateway.signals.engine import evaluate
-from gateway.signals.publish import LATEST_FILE, summary
-from gateway.store import Store
+from gateway.signals.publish import summary
+from gateway.store import DataDir
+from gateway.store.rows import SignalValue
 from gateway.web.app import HERE, PAGES, create_app, render
 
 RUN_MS = 5 * MINUTE  # the gateway's default signals cadence
 
 
-def history(data: Path, ids: list[tuple[str, str, str, str]], days: int, now_ms: int) -> int:
+def history(data: DataDir, ids: list[tuple[str, str, str, str]], days: int, now_ms: int) -> int:
     """One year (by default) of stored signal values: every id at every 5-minute run."""
-    con = sqlite3.connect(data / "signals.db")
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("CREATE TABLE IF NOT EXISTS signal_values (id TEXT NOT NULL, t INTEGER NOT NULL, "
-                "signal TEXT NOT NULL, scope TEXT NOT NULL, value REAL, unit TEXT NOT NULL, "
-                "band TEXT, alert INTEGER NOT NULL, note TEXT, PRIMARY KEY (id, t)) WITHOUT ROWID")
     runs = days * 86_400_000 // RUN_MS
-    rows = 0
-    for sid, signal, scope, unit in ids:
-        con.executemany("INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,0,NULL)",
-                        ((sid, now_ms - (runs - k) * RUN_MS, signal, scope,
-                          0.5 + 0.4 * ((k % 288) / 288), unit, "safe") for k in range(runs)))
-        rows += runs
-    con.commit()
-    con.close()
-    return rows
+    with data.signal_history() as store:
+        return store.load((now_ms - (runs - k) * RUN_MS, SignalValue(
+            sid, signal, scope, 0.5 + 0.4 * ((k % 288) / 288), unit, "safe", False, None))
+            for sid, signal, scope, unit in ids for k in range(runs))
 
 
 STEWARD = ("bench", "a bench steward password")
@@ -106,23 +94,22 @@ def main() -> None:
     args = ap.parse_args()
     now_ms = int(time.time() * 1000) // MINUTE * MINUTE
     with tempfile.TemporaryDirectory(prefix="eil-bench-views-") as d:
-        data = Path(d)
+        data = DataDir(Path(d))
         t0 = time.monotonic()
         readings = build(data, args.nodes, 30, now_ms)
         results = evaluate(data, now_ms)
-        (data / LATEST_FILE).write_text(json.dumps([summary(r, now_ms) for r in results],
-                                                   default=str))
+        data.save_latest_signals(json.dumps([summary(r, now_ms) for r in results],
+                                            default=str).encode())
         stored = history(data, [(r.id, r.signal, r.scope, r.unit) for r in results], args.days,
                          now_ms)
         print(f"data: {args.nodes} nodes, {readings:,} readings (30 days at 1 min), "
               f"{len(results)} signals with {stored:,} stored values ({args.days} days every "
               f"5 min); built in {time.monotonic() - t0:.0f} s")
-        accounts = Accounts(data / "accounts.db")  # the fleet is for stewards
+        accounts = data.accounts()  # the fleet is for stewards
         accounts.add(STEWARD[0], "steward", STEWARD[1])
         accounts.close()
-        store = Store(data / "eil.db", readonly=True)
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(store, "bench"), host="127.0.0.1",
+        server = uvicorn.Server(uvicorn.Config(create_app(data, "bench"), host="127.0.0.1",
                                                port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -151,7 +138,6 @@ def main() -> None:
               f"signals), sparkline points: {len(panel['signals'][0]['history'])}")
         server.should_exit = True
         thread.join(10)
-        store.close()
     page_weights()
 
 

@@ -153,12 +153,10 @@ def cmd_account(args: argparse.Namespace) -> int:
     """eil gateway account add|remove|list: who may open the steward and volunteer views."""
     import getpass
 
-    from gateway.accounts import Accounts
-
     data = Path(args.data)
     if not data.is_dir():
         raise EilError(f"--data: {data} is not a gateway data directory")
-    accounts = Accounts(data / "accounts.db")
+    accounts = _data(args.data).accounts()
     try:
         if args.what == "list":
             for name, role, _ in accounts.list():
@@ -194,11 +192,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(plan, _stop_on_signals())
 
 
-def _store(data: str):  # type: ignore[no-untyped-def]
-    from gateway.store import Store
+def _data(arg: str):  # type: ignore[no-untyped-def]
+    """The gateway data directory --data names (or the directory of the store file it names).
+    Gateway code is imported here, when a gateway command runs, not with the node's commands."""
+    from gateway.store import DataDir
 
-    path = Path(data)
-    return Store(path / "eil.db" if path.is_dir() else path, readonly=True)
+    path = Path(arg)
+    return DataDir(path if path.is_dir() or not path.exists() else path.parent)
+
+
+def _store(data: str):  # type: ignore[no-untyped-def]
+    return _data(data).readings(readonly=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -268,14 +272,12 @@ def _anomaly_text(a: dict[str, object]) -> str:
 def cmd_sequence(args: argparse.Namespace) -> int:
     """eil gateway sequence NODE: a node's acknowledgement watermark, and its repair."""
     from contract.topics import NodeId
-    from gateway.store import Store
 
-    data = Path(args.data)
-    path = data / "eil.db" if data.is_dir() else data
-    with Store(path, readonly=args.set is None) as store:
+    data = _data(args.data)
+    with data.readings(readonly=args.set is None) as store:
         found = [n for n in store.node_summary() if n["node"] == args.node]
         if not found:
-            raise EilError(f"the store at {path} has no node {args.node!r}")
+            raise EilError(f"the store at {data.readings_path} has no node {args.node!r}")
         n = found[0]
         if args.set is not None:
             old, new = store.set_watermark(NodeId(str(n["site"]), args.node), args.set,

@@ -14,11 +14,12 @@ from core.errors import EilError
 
 def _library(args: argparse.Namespace) -> Any:
     from gateway.library.library import Library
+    from gateway.store import DataDir
 
     data = Path(args.data)
     if not data.is_dir():
         raise EilError(f"--data: {data} is not a gateway data directory")
-    return Library(data)
+    return Library(DataDir(data))
 
 
 def _when(t_ms: int | None) -> str:

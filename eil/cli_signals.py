@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import EilError
 from eil.times import parse_time
 
+if TYPE_CHECKING:  # gateway code stays off the node's command line (imported when run)
+    from gateway.store import DataDir
 
-def _now_ms(data: Path, at: str | None) -> int:
+
+def _now_ms(data: DataDir, at: str | None) -> int:
     """Real time, or with --at latest the newest stored reading (a demo's simulated clock)."""
     if at is None:
         return int(time.time() * 1000)
@@ -22,27 +24,24 @@ def _now_ms(data: Path, at: str | None) -> int:
         parsed = parse_time(at, "--at")
         assert parsed is not None
         return parsed
-    db = data / "eil.db"
-    if not db.exists():
-        raise EilError(f"--data: no store in {data}")
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        newest = con.execute("SELECT max(t) FROM readings").fetchone()[0]
-    finally:
-        con.close()
+    if not data.has_readings():
+        raise EilError(f"--data: no store in {data.root}")
+    with data.readings(readonly=True) as store:
+        newest = store.newest_time_ms()
     if newest is None:
-        raise EilError(f"--at latest: the store in {data} holds no readings")
-    return int(newest)
+        raise EilError(f"--at latest: the store in {data.root} holds no readings")
+    return newest
 
 
 def _results(args: argparse.Namespace) -> list[Any]:
     from gateway.signals.engine import evaluate
+    from gateway.store import DataDir
 
     if not args.data:
         raise EilError("--data: the gateway data directory is needed")
-    data = Path(args.data)
-    if not data.is_dir():
-        raise EilError(f"--data: {data} is not a gateway data directory")
+    if not Path(args.data).is_dir():
+        raise EilError(f"--data: {args.data} is not a gateway data directory")
+    data = DataDir(Path(args.data))
     results = evaluate(data, _now_ms(data, args.at))
     if getattr(args, "scope", None):
         results = [r for r in results if r.scope == args.scope or
@@ -71,8 +70,9 @@ def cmd_signals(args: argparse.Namespace) -> int:
     results = _results(args)
     if args.json:  # the same summary the gateway publishes, so sites can roll them up
         from gateway.signals.publish import summary
+        from gateway.store import DataDir
 
-        now_ms = _now_ms(Path(args.data), args.at)
+        now_ms = _now_ms(DataDir(Path(args.data)), args.at)
         print(json.dumps([summary(r, now_ms) for r in results], indent=2, default=str))
         return 0
     print(f"{'signal':44} {'value':>12} {'band':10} {'threshold':16} source")

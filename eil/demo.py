@@ -22,6 +22,7 @@ from pathlib import Path
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.hardware import HW_ENV
 from eil.site_files import gateway_toml, node_toml
+from gateway.store import DataDir
 
 KINDS = ("soil", "water", "energy", "tools")
 SENSORS = {
@@ -77,10 +78,11 @@ class DemoPlan:
                                      clock=(self.speed, start, now), publish="ack_timeout_s = 10\n"))
             configs.append(cfg)
         (self.data / "scopes" / "neighbourhood").mkdir(parents=True, exist_ok=True)
-        (self.data / "scopes.toml").write_text(DEMO_SCOPES)
+        site = DataDir(self.data)  # the demo writes what a steward would
+        site.scopes_file.write_text(DEMO_SCOPES)
         self.accounts[:] = demo_accounts(self.data)
         soil_nodes = [node for node, kind in ids if kind == "soil"]
-        (self.data / "thresholds.toml").write_text(demo_site(soil_nodes, start))
+        site.thresholds_file.write_text(demo_site(soil_nodes, start))
         tool_seeds = [i + 1 for i, (_, kind) in enumerate(ids) if kind == "tools"]
         if tool_seeds:
             demo_library(self.data, tool_seeds)
@@ -116,9 +118,7 @@ def demo_accounts(data: Path) -> list[tuple[str, str, str]]:
     tried (there is still no default password). Kept in demo-accounts.txt, mode 600."""
     import secrets
 
-    from gateway.accounts import Accounts
-
-    accounts = Accounts(data / "accounts.db")
+    accounts = DataDir(data).accounts()
     made = []
     try:
         known = {name for name, _, _ in accounts.list()}
@@ -144,10 +144,9 @@ def demo_library(data: Path, seeds: list[int]) -> None:
     from edge.station import pseudonym
     from gateway.library.catalogue import Tool
     from gateway.library.library import Library
-
     kinds = [("power-tools", "Cordless drill", 129.0, 24.5), ("garden", "Hedge trimmer", 99.0, 18.0),
              ("access", "Ladder 3 m", 89.0, 41.0), ("kitchen", "Food dehydrator", 59.0, 12.0)]
-    library = Library(data)
+    library = Library(DataDir(data))
     try:
         library.db.import_catalogue([
             Tool(f"T{i:03d}", f"{kinds[i % 4][1]} {i}", kinds[i % 4][0], kinds[i % 4][2], "EUR",

@@ -10,6 +10,7 @@ from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from core.clock import Clock, SystemClock, clock_from
 from core.config import BrokerConfig, Table, parse_broker, read_toml
+from gateway.store.data_dir import DataDir
 
 MAX_SEQ_AHEAD = 100_000  # default [ingest] max_seq_ahead: a node's window is 20,000 by default
 GATEWAY_USER = "_gateway"  # cannot collide with a node id (ids cannot start with '_')
@@ -50,8 +51,8 @@ class GatewayConfig:
     clock: Clock = SystemClock()
 
     @property
-    def db_path(self) -> Path:
-        return self.data_dir / "eil.db"
+    def data(self) -> DataDir:
+        return DataDir(self.data_dir)
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:

@@ -9,7 +9,6 @@ from contract.topics import signals_topic
 from gateway.config import GatewayConfig
 from gateway.ingest.service import IngestService
 from gateway.signals.publish import SignalPublisher
-from gateway.store import Store
 
 log = logging.getLogger("eil.gateway")
 
@@ -17,7 +16,7 @@ log = logging.getLogger("eil.gateway")
 class Gateway:
     def __init__(self, cfg: GatewayConfig) -> None:
         self.cfg = cfg
-        self.store = Store(cfg.db_path)
+        self.store = cfg.data.readings()
         self.ingest = IngestService(cfg, self.store)
         self.web = None
         if cfg.http.port:
@@ -25,8 +24,7 @@ class Gateway:
 
             from gateway.web.app import create_app
 
-            config = uvicorn.Config(create_app(Store(cfg.db_path, readonly=True), cfg.site,
-                                               cfg.clock),
+            config = uvicorn.Config(create_app(cfg.data, cfg.site, cfg.clock),
                                     host=cfg.http.host, port=cfg.http.port, log_level="warning")
             self.web = uvicorn.Server(config)
 
@@ -41,13 +39,13 @@ class Gateway:
             log.info("web views at %s", self.url)
             from gateway.web.auth import first_run_token
 
-            token = first_run_token(self.cfg.data_dir)
+            token = first_run_token(self.cfg.data)
             if token is not None:
                 log.warning("no account yet: open %ssetup with the token in %s (or run `eil "
                             "gateway account add NAME --role steward`)", self.url, token)
         if self.cfg.signals.every_s > 0:
             topic = signals_topic(self.cfg.site)
-            publisher = SignalPublisher(self.cfg.data_dir, lambda payload: self.ingest.client.publish(
+            publisher = SignalPublisher(self.cfg.data, lambda payload: self.ingest.client.publish(
                 topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock)
             threads.append(threading.Thread(target=publisher.run, args=(stop,), name="signals",
                                             daemon=True))

@@ -59,7 +59,7 @@ class IngestService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        self.library = ViewPublisher(cfg.data_dir, lambda view: self.client.publish(
+        self.library = ViewPublisher(cfg.data, lambda view: self.client.publish(
             library_view_topic(cfg.site), view, qos=1, retain=True))
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,9 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
 
 from gateway.errors import GatewayError
+from gateway.store.rows import Tool
 
 COLUMNS = ("tag", "name", "category", "purchase_price", "currency", "embodied_co2e_kg",
            "co2e_source")
@@ -22,17 +22,6 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 class CatalogueError(GatewayError):
     pass
-
-
-@dataclass(frozen=True)
-class Tool:
-    tag: str  # the id its RFID tag reports, upper-case hex (or a simulated station's T001)
-    name: str
-    category: str
-    purchase_price: float
-    currency: str  # ISO 4217
-    co2e_kg: float  # embodied emissions of making one
-    co2e_source: str  # where that figure comes from
 
 
 def normalise_tag(raw: str) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from gateway.store.rows import ToolInfo
+
 DAY_MS = 86_400_000
 DEFAULT_LOAN_DAYS = 7
 
@@ -33,13 +35,6 @@ class LoanEvent:
     tool: str
     member: str  # pseudonym (or an anonymous id after the member was forgotten)
     reason: str | None = None  # refused: why
-
-
-@dataclass(frozen=True)
-class ToolInfo:
-    name: str
-    category: str
-    status: str  # available, maintenance, missing (the library's own marking)
 
 
 @dataclass

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 
-from gateway.library.db import LibraryDb, LibraryError, Member
 from gateway.library.ledger import Ledger, LoanEvent, build
-from gateway.store import Store
+from gateway.store import DataDir, Store
+from gateway.store.library_db import LibraryError, Member
 
 EVENT_NAMES = ("loan.checkout", "loan.checkin", "loan.refused", "card.unknown")
 
 
 class Library:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.db = LibraryDb(data_dir / "library.db")
+    def __init__(self, data: DataDir) -> None:
+        self.data = data
+        self.db = data.library()
 
     def _store(self, readonly: bool = True) -> Store:
-        return Store(self.data_dir / "eil.db", readonly=readonly)
+        return self.data.readings(readonly=readonly)
 
     def _events(self) -> list[tuple[str, int, int, str, str | None, str | None]]:
-        if not (self.data_dir / "eil.db").exists():
+        if not self.data.has_readings():
             return []
         with self._store() as store:
             return store.events_named(EVENT_NAMES)
@@ -75,7 +74,7 @@ class Library:
             raise LibraryError(f"no member with number or pseudonym {ident!r}")
         anon = "anon-" + secrets.token_hex(8)
         changed, dropped = (0, 0)
-        if (self.data_dir / "eil.db").exists():
+        if self.data.has_readings():
             with self._store(readonly=False) as store:
                 changed, dropped = store.replace_ref(member.pseudonym, anon)
         said = [f"membership record of member {member.member_no} (name, contact, enrolment date, "

@@ -7,18 +7,18 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from gateway.errors import GatewayError
 from gateway.library.library import Library
+from gateway.store.data_dir import DataDir
 
 log = logging.getLogger("eil.library")
 
 
 class ViewPublisher:
-    def __init__(self, data_dir: Path, publish: Callable[[bytes], object],
+    def __init__(self, data: DataDir, publish: Callable[[bytes], object],
                  every_s: float = 2.0) -> None:
-        self.data_dir, self.publish, self.every_s = data_dir, publish, every_s
+        self.data, self.publish, self.every_s = data, publish, every_s
         self.last_run = 0.0
         self.last_payload: bytes | None = None
 
@@ -26,10 +26,10 @@ class ViewPublisher:
         """Called from the ingest loop: recompute every `every_s`, publish when it changed
         (markings, enrolments, loans, a loan turning overdue)."""
         now = time.monotonic()
-        if now - self.last_run < self.every_s or not (self.data_dir / "library.db").exists():
+        if now - self.last_run < self.every_s or not self.data.has_library():
             return
         self.last_run = now
-        library = Library(self.data_dir)
+        library = Library(self.data)
         try:
             payload = json.dumps(library.station_view(), sort_keys=True,
                                  separators=(",", ":")).encode()

@@ -12,9 +12,9 @@ from typing import Any
 
 from gateway.errors import GatewayError
 from gateway.signals.bands import Limits
+from gateway.store.data_dir import DataDir
 
 DEFAULTS = Path(__file__).with_name("defaults.toml")
-SITE_FILE = "thresholds.toml"
 
 
 class SignalConfigError(GatewayError):
@@ -75,7 +75,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise SignalConfigError(f"{path}: {exc}") from exc
 
 
-def load_config(data_dir: Path | None) -> SignalConfig:
+def load_config(data: DataDir | None) -> SignalConfig:
+    """The defaults, then the site's own thresholds.toml (if `data` has one)."""
     base = _read(DEFAULTS)
     thresholds = {sid: _threshold(raw, f"{DEFAULTS}: thresholds.{sid}", False)
                   for sid, raw in base["thresholds"].items()}
@@ -87,7 +88,7 @@ def load_config(data_dir: Path | None) -> SignalConfig:
     cfg.depletion = dict(base["depletion"])
     if missing := set(cfg.crops) - set(cfg.depletion):
         raise SignalConfigError(f"{DEFAULTS}: depletion: no p for {', '.join(sorted(missing))}")
-    site_path = data_dir / SITE_FILE if data_dir is not None else None
+    site_path = data.thresholds_file if data is not None else None
     if site_path is None or not site_path.exists():
         return cfg
     site = _read(site_path)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
 from gateway.signals.qc import flags
+from gateway.store.data_dir import DataDir
 
 SCHEMA = {"node": pl.Utf8, "name": pl.Utf8, "seq": pl.Int64, "t": pl.Int64, "v": pl.Float64}
 
@@ -33,38 +32,19 @@ class Readings:
         self.cache: dict[str, list[Series]] = {}  # several families read the same quantity
 
     @classmethod
-    def from_store(cls, db: Path, since: dict[str, int], max_ms: int = 2**62,
+    def from_store(cls, data: DataDir, since: dict[str, int], max_ms: int = 2**62,
                    nodes: Collection[str] | None = None) -> Readings:
         """The readings of each quantity (by name suffix) from its own start time up to `max_ms`
         (both ms); of every node, or only of `nodes`."""
-        if not db.exists():
+        if not data.has_readings():
             return cls(pl.DataFrame(schema=SCHEMA))
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in since)
-            args: list[object] = [a for q in since for a in (q, f"%.{q}")]
-            only = ""
-            if nodes is not None:
-                only = f" AND n.node IN ({','.join('?' * len(nodes))})"
-                args += list(nodes)
-            series = con.execute(
-                f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
-                f"WHERE s.kind != 'event' AND ({like}){only}", args).fetchall()
-            frames, quiet = [], []
-            for sid, node, name in series:  # one indexed range scan per series
-                start = min(t for q, t in since.items() if name == q or name.endswith("." + q))
-                rows = con.execute("SELECT seq, t, v FROM readings WHERE series_id = ? AND "
-                                   "t >= ? AND t <= ? AND v IS NOT NULL",
-                                   (sid, start, max_ms)).fetchall()
-                if rows:
-                    f = pl.DataFrame(rows, schema={"seq": pl.Int64, "t": pl.Int64,
-                                                   "v": pl.Float64}, orient="row")
-                    frames.append(f.with_columns(node=pl.lit(node), name=pl.lit(name)))
-                else:
-                    quiet.append((node, name))  # still a stream: its signals say it is stale
-        finally:
-            con.close()
-        if not frames:
+        with data.readings(readonly=True) as store:
+            found = store.gauge_series(since, max_ms, nodes)
+        frames = [pl.DataFrame(rows, schema={"seq": pl.Int64, "t": pl.Int64, "v": pl.Float64},
+                               orient="row").with_columns(node=pl.lit(node), name=pl.lit(name))
+                  for node, name, rows in found if rows]
+        quiet = [(node, name) for node, name, rows in found if not rows]  # still streams: their
+        if not frames:  # signals say they are stale
             return cls(pl.DataFrame(schema=SCHEMA), quiet)
         return cls(pl.concat(frames).select(list(SCHEMA)), quiet)
 

@@ -4,17 +4,15 @@ when the fit allows, and an alert state replayed with hysteresis over that histo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from gateway.signals.bands import Alert, band, distance, trend
 from gateway.signals.catalogue import DAY_MS, DEFS, HOUR_MS, Value
 from gateway.signals.config import SignalConfig, load_config
 from gateway.signals.data import Readings
 from gateway.signals.families import FAMILIES
-from gateway.signals.history import SignalStore
 from gateway.signals.quality import MISSING
 from gateway.signals.result import Result
 from gateway.signals.tools import tools
+from gateway.store.data_dir import DataDir
 
 HISTORY_HOURS = 48
 ALERT_DELAY_S = 2 * 3600.0
@@ -83,27 +81,26 @@ LOOKBACK_MS = {"water.volume": 8 * DAY_MS, "air.temperature": 2 * DAY_MS,
 DEFAULT_LOOKBACK_MS = 26 * HOUR_MS
 
 
-def evaluate(data_dir: Path, now_ms: int, cfg: SignalConfig | None = None,
+def evaluate(data: DataDir, now_ms: int, cfg: SignalConfig | None = None,
              node: str | None = None) -> list[Result]:
     """Current values only: each family reads the recent readings it needs once; trends and
     alerts come from the signals' stored history (signals.db), so no run recomputes the past.
     With `node`, only that node's own signals (no site totals, no tool library): what an
     explanation of one of them needs, without reading the whole site."""
-    cfg = cfg or load_config(data_dir)
+    cfg = cfg or load_config(data)
     fams = FAMILIES
     since = {q: now_ms - LOOKBACK_MS.get(q, DEFAULT_LOOKBACK_MS)
              for names, _ in fams for q in names}
-    readings = Readings.from_store(data_dir / "eil.db", since, now_ms,
-                                   None if node is None else [node])
+    readings = Readings.from_store(data, since, now_ms, None if node is None else [node])
     current: list[Value] = []
     for _, family in fams:
         current += family(readings, cfg, now_ms)
     if node is None:
         current += site_totals(current, cfg)
-        current += tools(data_dir, cfg, now_ms)
+        current += tools(data, cfg, now_ms)
     past: dict[str, list[tuple[float, float]]] = {}
-    if (data_dir / "signals.db").exists():
-        with SignalStore(data_dir / "signals.db") as store:
+    if data.has_signal_history():
+        with data.signal_history() as store:
             past = store.recent(now_ms - HISTORY_HOURS * HOUR_MS,
                                 {f"{v.signal}@{v.scope}" for v in current})
     out = []

@@ -6,28 +6,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from core.clock import Clock, SystemClock, clock_ms
 from gateway.errors import GatewayError
 from gateway.signals.engine import evaluate
-from gateway.signals.history import SignalStore
 from gateway.signals.result import Result
+from gateway.store.data_dir import DataDir
+from gateway.store.rows import SignalValue
 
 log = logging.getLogger("eil.signals")
-LATEST_FILE = "signals.json"
 
-
-def read_latest(data_dir: Path) -> list[dict[str, Any]]:
-    """The signal summaries of the last run, as published (empty before the first run)."""
-    path = data_dir / LATEST_FILE
-    return list(json.loads(path.read_text())) if path.exists() else []
 
 def summary(r: Result, t_ms: int) -> dict[str, object]:
     th = r.threshold
@@ -43,22 +35,21 @@ def summary(r: Result, t_ms: int) -> dict[str, object]:
 
 
 class SignalPublisher:
-    def __init__(self, data_dir: Path, publish: Callable[[bytes], object],
+    def __init__(self, data: DataDir, publish: Callable[[bytes], object],
                  every_s: float = 300.0, clock: Clock | None = None) -> None:
-        self.data_dir, self.publish, self.every_s = data_dir, publish, every_s
+        self.data, self.publish, self.every_s = data, publish, every_s
         self.clock = clock or SystemClock()
         self.runs = 0
 
     def once(self, now_ms: int | None = None) -> list[Result]:
         now_ms = now_ms if now_ms is not None else clock_ms(self.clock)
-        results = evaluate(self.data_dir, now_ms)
-        with SignalStore(self.data_dir / "signals.db") as store:
-            store.add(results, now_ms)
+        results = evaluate(self.data, now_ms)
+        with self.data.signal_history() as store:
+            store.add([SignalValue(r.id, r.signal, r.scope, r.value, r.unit, r.band, r.alert,
+                                   r.note) for r in results], now_ms)
         payload = json.dumps([summary(r, now_ms) for r in results], separators=(",", ":"),
                              default=str).encode()
-        latest = self.data_dir / LATEST_FILE  # what the web API serves, replaced atomically
-        latest.with_suffix(".tmp").write_bytes(payload)
-        os.replace(latest.with_suffix(".tmp"), latest)
+        self.data.save_latest_signals(payload)  # what the web API serves
         self.publish(payload)
         self.runs += 1
         return results
@@ -67,7 +58,7 @@ class SignalPublisher:
         delay = 1.0  # the first run soon after start, then every `every_s`
         while not stop.wait(delay):
             delay = self.every_s
-            if not (self.data_dir / "eil.db").exists():
+            if not self.data.has_readings():
                 continue
             try:
                 started = time.monotonic()

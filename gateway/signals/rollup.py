@@ -16,8 +16,8 @@ from typing import Any
 
 from gateway.signals.bands import Limits, band, distance
 from gateway.signals.config import SignalConfigError
+from gateway.store.data_dir import DataDir
 
-SCOPES_FILE = "scopes.toml"  # in the gateway's data directory: the scopes its panel shows
 LEVELS = ("neighbourhood", "municipality")
 
 ADDITIVE = ("water.use", "energy.carbon", "soil.irrigation_need", "tools.co2e_avoided",
@@ -106,8 +106,8 @@ def read_limits(raw: object, where: str) -> dict[str, tuple[Limits, str]]:
     return limits
 
 
-def load_scopes(data_dir: Path) -> list[Scope]:
-    path = data_dir / SCOPES_FILE
+def load_scopes(data: DataDir) -> list[Scope]:
+    path = data.scopes_file
     if not path.exists():
         return []
     try:
@@ -132,12 +132,12 @@ def load_scopes(data_dir: Path) -> list[Scope]:
     return out
 
 
-def scope_sites(scope: Scope, data_dir: Path, site: str,
+def scope_sites(scope: Scope, data: DataDir, site: str,
                 own: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Site name -> summary: this site's own, and every other site's file (named after it)."""
     sites = {site: own}
     for pattern in scope.summaries:
-        for path in sorted(data_dir.glob(pattern)):
+        for path in sorted(data.root.glob(pattern)):
             if path.stem != site:
                 sites[path.stem] = read_summary(path)
     return sites

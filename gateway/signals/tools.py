@@ -4,20 +4,19 @@ emissions of the purchases that sharing avoids. Counts only; no per-person figur
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
+from gateway.library.library import Library
 from gateway.signals.catalogue import DAY_MS, Value
 from gateway.signals.config import SignalConfig
+from gateway.store.data_dir import DataDir
 
 WINDOW_DAYS = 30
 
 
-def tools(data_dir: Path, cfg: SignalConfig, now_ms: int) -> list[Value]:
-    if not (data_dir / "library.db").exists():
+def tools(data: DataDir, cfg: SignalConfig, now_ms: int) -> list[Value]:
+    if not data.has_library():
         return []
-    from gateway.library.library import Library
-
-    library = Library(data_dir)
+    library = Library(data)
     try:
         catalogue = {str(row["tag"]): (str(row["category"]), float(row["co2e_kg"]))  # type: ignore[arg-type]
                      for row in library.db.catalogue()}

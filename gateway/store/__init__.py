@@ -1,7 +1,10 @@
-"""The gateway's store: the embedded database of readings, dead letters, conflicts and
-acknowledgement watermarks (readings.py), the rows it keeps (rows.py) and the watermark
-bookkeeping that decides what is acknowledged (watermark.py)."""
+"""The gateway's store: everything in its data directory, behind one object (data_dir.DataDir)
+that alone knows the file names: the readings store (readings.py), the signal history
+(signal_history.py), the library's records (library_db.py), the accounts (accounts.py), the rows
+they keep (rows.py) and the watermark bookkeeping that decides what is acknowledged
+(watermark.py)."""
 
+from gateway.store.data_dir import DataDir
 from gateway.store.readings import SCHEMA_VERSION, ExportRow, Handled, Store, sequence_state
 
-__all__ = ["SCHEMA_VERSION", "ExportRow", "Handled", "Store", "sequence_state"]
+__all__ = ["SCHEMA_VERSION", "DataDir", "ExportRow", "Handled", "Store", "sequence_state"]

@@ -17,7 +17,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,6 +336,34 @@ class Store:
             return 0, True
         return row[0], row[0] == 0 and row[1] == 0 and not row[2]
 
+    def load_series(self, node: NodeId, name: str, kind: str, unit: str | None,
+                    rows: Iterable[tuple[int, int, float]]) -> int:
+        """Bulk-load one series' (seq, t ms, value) rows in one transaction, without the
+        durability of commit() (synchronous=OFF) and without acknowledgements: for benchmarks
+        and history imports, never for ingest. Returns the rows added."""
+        with self.lock:
+            self.db.execute("PRAGMA synchronous=OFF")
+            try:
+                with self.db:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    nid = self.node_id(node)
+                    sid = self._series_id(nid, StoredReading(0, 0, name, kind, unit, None, None,
+                                                             None))
+                    before = self.db.total_changes
+                    self.db.executemany("INSERT OR IGNORE INTO readings (node_id, seq, series_id, "
+                                        "t, v) VALUES (?,?,?,?,?)",
+                                        ((nid, seq, sid, t, v) for seq, t, v in rows))
+                    added = self.db.total_changes - before
+                    self.db.execute("UPDATE nodes SET readings = readings + ? WHERE node_id = ?",
+                                    (added, nid))
+            finally:
+                self.db.execute("PRAGMA synchronous=FULL")
+        return added
+
+    def bytes_on_disk(self) -> int:
+        """The store's files (database and write-ahead log) together."""
+        return sum(f.stat().st_size for f in self.path.parent.glob(self.path.name + "*"))
+
     def set_status(self, node: NodeId, state: str, status_json: str, at: float) -> None:
         with self.lock, self.db:
             nid = self.node_id(node)
@@ -392,6 +420,37 @@ class Store:
                 rows = self.db.execute(f"SELECT t, v FROM readings WHERE {where} ORDER BY t",
                                        (since_ms, until_ms)).fetchall()
         return found[0][1], [r[0] for r in rows], [r[1] for r in rows]
+
+    def gauge_series(self, since: dict[str, int], max_ms: int,
+                     nodes: Collection[str] | None = None
+                     ) -> list[tuple[str, str, list[tuple[int, int, float]]]]:
+        """For each gauge or counter series whose name is one of `since`'s quantities (or ends
+        with "." and one, whatever a sensor's id prefix): (node, name, [(seq, t ms, value)]) from
+        that quantity's start time up to `max_ms`, oldest first; of every node or only `nodes`.
+        One indexed range scan per series."""
+        like = " OR ".join("s.name = ? OR s.name LIKE ?" for _ in since)
+        args: list[object] = [a for q in since for a in (q, f"%.{q}")]
+        only = ""
+        if nodes is not None:
+            only = f" AND n.node IN ({','.join('?' * len(nodes))})"
+            args += list(nodes)
+        with self.lock:
+            series = self.db.execute(
+                f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
+                f"WHERE s.kind != 'event' AND ({like}){only}", args).fetchall()
+            out = []
+            for sid, node, name in series:
+                start = min(t for q, t in since.items() if name == q or name.endswith("." + q))
+                out.append((node, name, self.db.execute(
+                    "SELECT seq, t, v FROM readings WHERE series_id = ? AND t >= ? AND t <= ? AND "
+                    "v IS NOT NULL", (sid, start, max_ms)).fetchall()))
+        return out
+
+    def newest_time_ms(self) -> int | None:
+        """The newest node time of any stored reading (a demo's simulated "now")."""
+        with self.lock:
+            row = self.db.execute("SELECT max(t) FROM readings").fetchone()
+        return None if row[0] is None else int(row[0])
 
     def node_summary(self) -> list[dict[str, object]]:
         with self.lock, self._snapshot():

@@ -34,3 +34,36 @@ class DeadLetter:
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.topic.encode() + b"\0" + self.payload).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SignalValue:
+    """What one signals run computed for one signal of one scope (signals.db)."""
+
+    id: str  # signal@scope
+    signal: str
+    scope: str
+    value: float | None
+    unit: str
+    band: str | None
+    alert: bool
+    note: str | None
+
+
+# the library's records (library.db)
+@dataclass(frozen=True)
+class Tool:
+    tag: str  # the id its RFID tag reports, upper-case hex (or a simulated station's T001)
+    name: str
+    category: str
+    purchase_price: float
+    currency: str  # ISO 4217
+    co2e_kg: float  # embodied emissions of making one
+    co2e_source: str  # where that figure comes from
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    category: str
+    status: str  # available, maintenance, missing (the library's own marking)

@@ -3,28 +3,28 @@ the volunteers' open and overdue loans."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends
 
 from core.clock import Clock, clock_ms
+from gateway.store import DataDir
 from gateway.web.auth import Auth
 
 Json = dict[str, Any]
 
 
-def router(data_dir: Path, auth: Auth, clock: Clock) -> APIRouter:
+def router(data: DataDir, auth: Auth, clock: Clock) -> APIRouter:
     r = APIRouter(prefix="/api/v1/library", tags=["tool library"])
 
     @r.get("/catalogue")
     def catalogue() -> list[Json]:
         """Every tool with its availability (public: no member data, no loan dates)."""
-        if not (data_dir / "library.db").exists():
+        if not data.has_library():
             return []
         from gateway.library.library import Library
 
-        library = Library(data_dir)
+        library = Library(data)
         try:
             states = library.ledger().tool_state(library.db.tools())
             return [{"tag": t["tag"], "name": t["name"], "category": t["category"],
@@ -38,11 +38,11 @@ def router(data_dir: Path, auth: Auth, clock: Clock) -> APIRouter:
                       503: {"description": "no account exists yet"}})
     def loans(overdue: bool = False) -> list[Json]:
         """Open (or only overdue) loans with the member's number: volunteers and stewards."""
-        if not (data_dir / "library.db").exists():
+        if not data.has_library():
             return []
         from gateway.library.library import Library
 
-        library = Library(data_dir)
+        library = Library(data)
         try:
             now_ms = clock_ms(clock)
             ledger, tools, members = library.ledger(), library.db.tools(), library.db.members()

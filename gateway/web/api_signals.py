@@ -18,10 +18,9 @@ from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.catalogue import DEFS
 from gateway.signals.config import SignalConfigError, bed_params, load_config
 from gateway.signals.engine import ALERT_RULE, evaluate
-from gateway.signals.history import SignalStore
-from gateway.signals.publish import read_latest
 from gateway.signals.rollup import Scope, load_scopes, rollup, scope_sites
-from gateway.store import Store
+from gateway.store import DataDir, Store
+from gateway.store.signal_history import SignalStore
 
 SITE_SCOPES = ("site", "library")  # what a site's council reads first: its totals
 SPARK_DAYS, SPARK_POINTS = 30, 60
@@ -111,13 +110,12 @@ def _csv(panel: Json, by_id: dict[str, Json]) -> str:
     return buf.getvalue()
 
 
-def router(store: Store, site: str, clock: Clock) -> APIRouter:
-    data_dir = store.path.parent
+def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["signals"])
 
     def scopes() -> list[Scope]:
         try:
-            return load_scopes(data_dir)
+            return load_scopes(data)
         except SignalConfigError as exc:
             raise HTTPException(500, f"the gateway's scope configuration is broken: {exc}") \
                 from exc
@@ -129,9 +127,8 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         levels = [{"id": "site", "title": f"Site {site}", "level": "site"}] + [
             {"id": s.name, "title": s.title, "level": s.level} for s in known]
         if scope == "site":
-            path = data_dir / "signals.db"
-            if path.exists():
-                with SignalStore(path) as history:
+            if data.has_signal_history():
+                with data.signal_history() as history:
                     entries = site_panel(own, history, now_ms)
             else:
                 entries = site_panel(own, None, now_ms)
@@ -142,7 +139,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                 raise HTTPException(404, f"no scope {scope!r}; there are: "
                                          f"{', '.join(x['id'] for x in levels)}")
             try:
-                by_site = scope_sites(chosen, data_dir, site, own)
+                by_site = scope_sites(chosen, data, site, own)
             except SignalConfigError as exc:
                 raise HTTPException(500, str(exc)) from exc
             entries = rollup_panel(chosen, by_site)
@@ -158,7 +155,7 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                 ) -> list[Json]:
         """The latest impact signals (as the gateway last computed and published them): value,
         unit, band, threshold and its source, alert, time to threshold, input quality."""
-        out = read_latest(data_dir)
+        out = data.latest_signals()
         if scope:
             out = [s for s in out if s["scope"] == scope or s["scope"].startswith(scope + "/")]
         return out
@@ -167,10 +164,9 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
     def signal_history(signal_id: str = Path_(max_length=200),
                        hours: float = Query(48.0, gt=0, le=24 * 366)) -> Json:
         """A signal's stored values (time ms, value, band) over the last `hours`."""
-        path = data_dir / "signals.db"
-        if not path.exists():
+        if not data.has_signal_history():
             raise HTTPException(404, f"no signal history yet for {signal_id!r}")
-        with SignalStore(path) as history:
+        with data.signal_history() as history:
             rows = history.history(signal_id, clock_ms(clock) - int(hours * 3_600_000))
         if not rows:
             raise HTTPException(404, f"no stored values of {signal_id!r} in the last {hours:g} h")
@@ -189,21 +185,21 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         if at is not None:
             at_ms = at
         else:
-            latest = next((s for s in read_latest(data_dir) if s["id"] == signal_id), {})
+            latest = next((s for s in data.latest_signals() if s["id"] == signal_id), {})
             at_ms = int(latest["t"]) if "t" in latest else clock_ms(clock)
         scope = signal_id.partition("@")[2]
         node = None if scope in SITE_SCOPES else scope.partition("/")[0]
         # that node's readings only (a site's worth takes seconds); a signal that needs another
         # node (a bed's crop ET from the site's weather station) is found by the full run
-        result = next((r for r in evaluate(data_dir, at_ms, node=node or None)
+        result = next((r for r in evaluate(data, at_ms, node=node or None)
                        if r.id == signal_id), None) if node else None
         if result is None:
-            result = next((r for r in evaluate(data_dir, at_ms) if r.id == signal_id), None)
+            result = next((r for r in evaluate(data, at_ms) if r.id == signal_id), None)
         if result is None:
             raise HTTPException(404, f"no signal {signal_id!r} at this site")
         stored = None
-        if (data_dir / "signals.db").exists():
-            with SignalStore(data_dir / "signals.db") as history:
+        if data.has_signal_history():
+            with data.signal_history() as history:
                 stored = history.stored(signal_id, at_ms)
         th = result.threshold
         return {
@@ -235,19 +231,19 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
                                                      "scope from scopes.toml")) -> Json:
         """The council's impact panel of a scope: every signal against its threshold (band,
         distance, trend and time to threshold, alert), with a 30-day sparkline."""
-        return panel(scope, read_latest(data_dir))
+        return panel(scope, data.latest_signals())
 
     @r.get("/panel/export", responses={200: {"content": {"text/csv": {}}}})
     def panel_export(scope: str = Query("site", max_length=100),
                      format: Literal["csv", "json"] = "csv") -> Response:
         """The panel as a file to keep or share: CSV (one row per signal) or JSON."""
-        own = read_latest(data_dir)
-        data = panel(scope, own)
+        own = data.latest_signals()
+        shown = panel(scope, own)
         stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
         name = f"eil-panel-{scope}-{stamp}.{format}"
         by_id = {x["id"]: x for x in own}
-        body, media = ((_csv(data, by_id), "text/csv; charset=utf-8") if format == "csv" else
-                       (json.dumps(data, indent=1, default=str), "application/json"))
+        body, media = ((_csv(shown, by_id), "text/csv; charset=utf-8") if format == "csv" else
+                       (json.dumps(shown, indent=1, default=str), "application/json"))
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -257,10 +253,10 @@ def router(store: Store, site: str, clock: Clock) -> APIRouter:
         (field capacity, readily available water, wilting point); soil temperature against the
         crop's sowing minimum; frost; the last time rain or watering wetted the bed."""
         try:
-            cfg = load_config(data_dir)
+            cfg = load_config(data)
         except SignalConfigError as exc:
             raise HTTPException(500, f"the site's signal configuration is broken: {exc}") from exc
-        by_id = {s["id"]: s for s in read_latest(data_dir)}
+        by_id = {s["id"]: s for s in data.latest_signals()}
         now_ms = clock_ms(clock)
         beds = []
         for s in by_id.values():

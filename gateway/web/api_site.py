@@ -11,8 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from core.clock import Clock, ScaledClock, clock_ms, site_time
-from gateway.signals.publish import read_latest
-from gateway.store import Store
+from gateway.store import DataDir, Store
 from gateway.web.auth import Auth
 
 OFFLINE_AFTER_S = 300.0  # no message for this long and no retained status: shown offline
@@ -30,8 +29,7 @@ def site_ms(clock: Clock, real_s: object) -> int | None:
     return None if not isinstance(real_s, int | float) else int(site_time(clock, real_s) * 1000)
 
 
-def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
-    data_dir = store.path.parent
+def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["site"])
 
     @r.get("/clock")
@@ -98,7 +96,7 @@ def router(store: Store, auth: Auth, clock: Clock) -> APIRouter:
         them, and when each calibration came into use."""
         now = time.time()
         quality: dict[str, dict[str, str]] = {}
-        for signal in read_latest(data_dir):
+        for signal in data.latest_signals():
             for series, label in signal.get("inputs", {}).items():
                 node, _, name = series.partition("/")
                 quality.setdefault(node, {})[name] = label

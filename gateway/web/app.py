@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from core import __version__
 from core.clock import Clock, SystemClock
-from gateway.store import Store
+from gateway.store import DataDir
 from gateway.web import api_library, api_signals, api_site
 from gateway.web.auth import Auth
 
@@ -57,14 +57,16 @@ HEADERS = {  # pages and API alike: nothing from elsewhere, no framing, no sniff
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
-def create_app(store: Store, site: str = "site", clock: Clock | None = None) -> FastAPI:
+def create_app(data: DataDir, site: str = "site", clock: Clock | None = None) -> FastAPI:
+    """The views of the gateway whose data directory is `data`; they read its store through a
+    read-only connection of their own."""
     clock = clock or SystemClock()
     # no /docs or /redoc: FastAPI's versions load their scripts from a CDN
     app = FastAPI(title="EIL gateway", version=__version__, docs_url=None, redoc_url=None,
                   description="Decision views of an EIL site: impact signals, beds, fleet and "
                               "tool library. Public endpoints carry no member data.")
-    data_dir = store.path.parent
-    auth = Auth(data_dir)
+    store = data.readings(readonly=True)
+    auth = Auth(data)
 
     @app.middleware("http")
     async def security_headers(request: Request,
@@ -95,7 +97,7 @@ def create_app(store: Store, site: str = "site", clock: Clock | None = None) -> 
         "Cache-Control": "max-age=86400"}), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(auth.router())
-    app.include_router(api_site.router(store, auth, clock))
-    app.include_router(api_signals.router(store, site, clock))
-    app.include_router(api_library.router(data_dir, auth, clock))
+    app.include_router(api_site.router(data, store, auth, clock))
+    app.include_router(api_signals.router(data, store, site, clock))
+    app.include_router(api_library.router(data, auth, clock))
     return app

@@ -21,10 +21,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from gateway.accounts import SESSION_S, AccountError, Accounts
+from gateway.store import DataDir
+from gateway.store.accounts import SESSION_S, AccountError, Accounts
 
 COOKIE = "eil_session"
-FIRST_RUN_FILE = "first-run-token"
 # Failed sign-ins are counted per (client address, account name): 10 in 15 minutes lock that name
 # from that address only, so a stranger's guesses cannot lock a steward out of their own device;
 # 30 from one address, whatever the names, lock that address. (Behind a reverse proxy on the
@@ -47,10 +47,10 @@ class Who(BaseModel):
     role: str
 
 
-def first_run_token(data_dir: Path) -> Path | None:
+def first_run_token(data: DataDir) -> Path | None:
     """Make the one-time first-run token if no account exists yet (and remove a stale one)."""
-    path = data_dir / FIRST_RUN_FILE
-    with _accounts(data_dir) as accounts:
+    path = data.first_run_token
+    with _accounts(data) as accounts:
         if accounts.count():
             path.unlink(missing_ok=True)
             return None
@@ -66,8 +66,8 @@ def _address(request: Request) -> str:
 
 
 @contextmanager
-def _accounts(data_dir: Path) -> Iterator[Accounts]:
-    accounts = Accounts(data_dir / "accounts.db")
+def _accounts(data: DataDir) -> Iterator[Accounts]:
+    accounts = data.accounts()
     try:
         yield accounts
     finally:
@@ -75,13 +75,13 @@ def _accounts(data_dir: Path) -> Iterator[Accounts]:
 
 
 class Auth:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
+    def __init__(self, data: DataDir) -> None:
+        self.data = data
         self.failures: dict[tuple[str, str], list[float]] = {}  # (address, name) -> times
 
     def who(self, request: Request, basic: HTTPBasicCredentials | None = None) -> Who | None:
         token = request.cookies.get(COOKIE)
-        with _accounts(self.data_dir) as accounts:
+        with _accounts(self.data) as accounts:
             if token:
                 found = accounts.session(token)
                 if found:
@@ -114,7 +114,7 @@ class Auth:
                                                       Depends(BASIC)]) -> Who:
             who = self.who(request, basic)
             if who is None:
-                with _accounts(self.data_dir) as accounts:
+                with _accounts(self.data) as accounts:
                     if accounts.count() == 0:
                         raise HTTPException(503, "no account exists yet: create the first one "
                                                  "at /setup or with `eil gateway account add`")
@@ -136,7 +136,7 @@ class Auth:
         @r.post("/session", responses={401: {"description": "wrong name or password"}})
         def sign_in(body: SignIn, request: Request, response: Response) -> Who:
             """Sign in: sets the session cookie the steward and volunteer pages use."""
-            with _accounts(self.data_dir) as accounts:
+            with _accounts(self.data) as accounts:
                 role = self.check(accounts, body.name, body.password, _address(request))
                 if role is None:
                     raise HTTPException(401, "wrong account name or password")
@@ -155,7 +155,7 @@ class Auth:
         def sign_out(request: Request, response: Response) -> None:
             token = request.cookies.get(COOKIE)
             if token:
-                with _accounts(self.data_dir) as accounts:
+                with _accounts(self.data) as accounts:
                     accounts.close_session(token)
             response.delete_cookie(COOKIE, path="/")
 
@@ -163,8 +163,8 @@ class Auth:
         def first_run(body: FirstRun, request: Request, response: Response) -> Who:
             """Create the first steward account with the one-time token from the gateway's data
             directory (only while no account exists)."""
-            path = self.data_dir / FIRST_RUN_FILE
-            with _accounts(self.data_dir) as accounts:
+            path = self.data.first_run_token
+            with _accounts(self.data) as accounts:
                 if accounts.count() or not path.exists():
                     raise HTTPException(403, "the first account exists already: sign in")
                 expected = path.read_text().strip()

@@ -14,8 +14,7 @@ import pytest
 
 from eil.broker import find_binary, free_port
 from eil.cli import main as eil
-from gateway.accounts import Accounts
-from gateway.store import Store
+from gateway.store import DataDir, Store
 from tests.conftest import EXAMPLES
 from tests.support.site import Site, wait_until
 
@@ -142,7 +141,7 @@ def test_a_cloned_identity_is_a_recorded_conflict_not_a_silent_drop(make_site) -
         for c in store.conflicts():
             assert c["stored"]["value"] == stored[c["seq"]]  # type: ignore[index]
             assert c["arriving"]["value"] in (27.4, 27.3, 11.85, 11.9)  # type: ignore[index]
-    accounts = Accounts(site.root / "gw" / "accounts.db")
+    accounts = DataDir(site.root / "gw").accounts()
     accounts.add("sam", "steward", "a long steward pass")
     accounts.close()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/conflicts")

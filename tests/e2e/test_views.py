@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from eil.broker import free_port
+from gateway.store import DataDir
 from tests.support.browser import CHROMIUM, SCREENSHOTS
 from tests.support.site import Site, wait_until
 
@@ -61,7 +62,6 @@ def get(url: str, auth: tuple[str, str] | None = None) -> Any:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str]]:
     from eil.demo import demo_library
-    from gateway.accounts import Accounts
 
     port = free_port()
     site = Site(tmp_path_factory.mktemp("views"), {
@@ -79,7 +79,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, st
         'upper = 1000000\nsource = "catchment plan 2026 (test)"\n')
     (gw / "scopes" / "north" / "other-garden.json").write_text(json.dumps(OTHER_SITE))
     demo_library(gw, [5])  # the simulated station's tools and members
-    accounts = Accounts(gw / "accounts.db")
+    accounts = DataDir(gw).accounts()
     accounts.add(*STEWARD[:1], "steward", STEWARD[1])
     accounts.add(*VOLUNTEER[:1], "volunteer", VOLUNTEER[1])
     accounts.close()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi import HTTPException
 
-from gateway.accounts import Accounts
+from gateway.store import DataDir
+from gateway.store.accounts import Accounts
 from gateway.web.auth import (
-    FIRST_RUN_FILE,
     MAX_ADDRESS_FAILURES,
     MAX_FAILURES,
     Auth,
@@ -22,7 +22,7 @@ def test_repeated_failures_lock_that_name_from_that_address_only(tmp_path: Path)
     """Issue 13: ten wrong passwords from anyone locked a steward's name for everyone."""
     accounts = Accounts(tmp_path / "accounts.db")
     accounts.add("sam", "steward", "a long steward pass")
-    auth = Auth(tmp_path)
+    auth = Auth(DataDir(tmp_path))
     attacker, steward = "192.0.2.66", "192.0.2.10"
     try:
         for _ in range(MAX_FAILURES):
@@ -43,7 +43,7 @@ def test_repeated_failures_lock_that_name_from_that_address_only(tmp_path: Path)
 
 def test_one_address_spraying_many_names_is_locked_as_a_whole(tmp_path: Path) -> None:
     accounts = Accounts(tmp_path / "accounts.db")
-    auth = Auth(tmp_path)
+    auth = Auth(DataDir(tmp_path))
     try:
         for i in range(MAX_ADDRESS_FAILURES):
             assert auth.check(accounts, f"name-{i}", "x", "192.0.2.66") is None
@@ -55,12 +55,12 @@ def test_one_address_spraying_many_names_is_locked_as_a_whole(tmp_path: Path) ->
 
 
 def test_first_run_token_exists_only_while_there_is_no_account(tmp_path: Path) -> None:
-    token = first_run_token(tmp_path)
-    assert token == tmp_path / FIRST_RUN_FILE and len(token.read_text().strip()) >= 24
+    token = first_run_token(DataDir(tmp_path))
+    assert token == DataDir(tmp_path).first_run_token and len(token.read_text().strip()) >= 24
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
     first = token.read_text()
-    assert first_run_token(tmp_path) == token and token.read_text() == first  # kept, not remade
+    assert first_run_token(DataDir(tmp_path)) == token and token.read_text() == first  # kept, not remade
     accounts = Accounts(tmp_path / "accounts.db")
     accounts.add("sam", "steward", "a long steward pass")
     accounts.close()
-    assert first_run_token(tmp_path) is None and not token.exists()
+    assert first_run_token(DataDir(tmp_path)) is None and not token.exists()

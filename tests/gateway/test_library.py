@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from contract.topics import NodeId
 from gateway.library.catalogue import CatalogueError, parse_catalogue
-from gateway.library.db import LibraryError
 from gateway.library.ledger import DAY_MS, LoanEvent, ToolInfo, build
 from gateway.library.library import Library
-from gateway.store import Store
+from gateway.store import DataDir, Store
+from gateway.store.library_db import LibraryError
 from gateway.store.rows import StoredReading
 
 CSV = """tag,name,category,purchase_price,currency,embodied_co2e_kg,co2e_source
@@ -128,7 +128,7 @@ def test_enrol_forget_and_the_station_view(tmp_path: Path) -> None:
     store_events(tmp_path, [(1000, "card.unknown", None, "m-00000000000000aa"),
                             (2000, "loan.checkout", DRILL, "m-00000000000000aa"),
                             (3000, "loan.checkout", LADDER, "m-00000000000000bb")])
-    lib = Library(tmp_path)
+    lib = Library(DataDir(tmp_path))
     lib.db.import_catalogue(parse_catalogue(CSV, "tools.csv"))
     lib.db.mark(SAW, "maintenance", "blade")
     member = lib.enrol(None, "42", "Ada", "ada@example.org")  # the card tapped last, unknown
@@ -180,10 +180,10 @@ def test_tool_library_signals_from_the_ledger(tmp_path: Path) -> None:
                             (now - 18 * day, "loan.checkin", DRILL, "m-a"),
                             (now - 10 * day, "loan.checkout", DRILL, "m-a"),
                             (now - 5 * day, "loan.checkout", LADDER, "m-b")])
-    lib = Library(tmp_path)
+    lib = Library(DataDir(tmp_path))
     lib.db.import_catalogue(parse_catalogue(CSV, "tools.csv"))
     lib.close()
-    v = {x.signal: x for x in tools(tmp_path, load_config(None), now)}
+    v = {x.signal: x for x in tools(DataDir(tmp_path), load_config(None), now)}
     assert v["tools.sharing_ratio"].value == pytest.approx(2 / 3)
     assert v["tools.loans_per_tool"].value == pytest.approx(1.0)
     # on loan: 2 + 10 + 5 = 17 tool-days of 3 tools x 30 days

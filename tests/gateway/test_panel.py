@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from gateway.signals.history import SignalStore
+from gateway.store.signal_history import SignalStore
 from gateway.web.api_signals import _csv, site_panel, spark
 
 

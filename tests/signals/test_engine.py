@@ -16,7 +16,7 @@ from contract.topics import NodeId
 from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
 from gateway.signals.config import SignalConfigError, load_config
 from gateway.signals.engine import evaluate
-from gateway.store import Store
+from gateway.store import DataDir, Store
 from gateway.store.rows import StoredReading
 
 H = 3_600_000
@@ -60,7 +60,7 @@ def site(tmp_path: Path) -> Path:
 
 
 def by_id(data: Path) -> dict:  # type: ignore[type-arg]
-    return {r.id: r for r in evaluate(data, NOW)}
+    return {r.id: r for r in evaluate(DataDir(data), NOW)}
 
 
 def test_every_signal_against_hand_computed_values(site: Path) -> None:
@@ -98,7 +98,7 @@ def test_site_overrides_need_a_reason_and_beds_their_soil(site: Path) -> None:
         '[thresholds."energy.carbon"]\nupper = 3.0\nsource = "council budget 2026"\n'
         'rationale = "r"\nset_by = "steward"\nset_at = "2026-11-20"\n')
     with pytest.raises(SignalConfigError, match=r"thresholds.energy.carbon: reason is required"):
-        load_config(site)
+        load_config(DataDir(site))
     (site / "thresholds.toml").write_text(
         '[thresholds."energy.carbon"]\nupper = 3.0\nsource = "council budget 2026"\n'
         'rationale = "r"\nset_by = "steward"\nset_at = "2026-11-20"\nreason = "heat pump"\n'
@@ -114,10 +114,10 @@ def test_site_overrides_need_a_reason_and_beds_their_soil(site: Path) -> None:
     assert soil.numbers["irrigation_need_l"] == pytest.approx(56 * 2 / 0.9)
     (site / "thresholds.toml").write_text('[beds.bed-1]\nsoil = "peat"\n')
     with pytest.raises(SignalConfigError, match="beds.bed-1: soil 'peat' is not one of"):
-        load_config(site)
+        load_config(DataDir(site))
     (site / "thresholds.toml").write_text('[beds.bed-1]\np = 1.5\n')
     with pytest.raises(SignalConfigError, match="beds.bed-1: p must be a fraction"):
-        load_config(site)
+        load_config(DataDir(site))
 
 
 @given(st.integers(0, 30))
@@ -174,7 +174,7 @@ def test_site_totals_and_an_allocated_budget(site: Path) -> None:
         '[allocations."energy.carbon"]\nlimit = 5000.0\nof = "municipality"\nrule = "fair"\n'
         'local = 40\ntotal = 100000\nsource = "s"\nset_by = "c"\nset_at = "2026"\n')
     with pytest.raises(SignalConfigError, match="allocations.energy.carbon: rule must be one of"):
-        load_config(site)
+        load_config(DataDir(site))
 
 
 def test_site_total_says_when_a_node_is_missing(site: Path) -> None:
@@ -204,7 +204,7 @@ def test_one_node_run_gives_that_nodes_signals_as_the_full_run(site: Path) -> No
     with Store(site / "eil.db") as store:
         store.commit(rows, [], {}, {})
     full = by_id(site)
-    one = {r.id: r for r in evaluate(site, NOW, node="garden")}
+    one = {r.id: r for r in evaluate(DataDir(site), NOW, node="garden")}
     assert "soil.depletion@other" in full and not any("@other" in k for k in one)
     assert not any(k.endswith(("@site", "@library")) for k in one)  # totals need every node
     node_ids = {k for k in full if k.split("@")[1].split("/")[0] == "garden"}

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.signals.publish import SignalPublisher, SignalStore
+from gateway.signals.publish import SignalPublisher
+from gateway.store import DataDir
+from gateway.store.signal_history import SignalStore
 from tests.signals.test_engine import NOW, site  # noqa: F401  (fixture)
 
 
 def test_once_stores_and_publishes_every_signal(site: Path) -> None:  # noqa: F811
     sent: list[bytes] = []
-    results = SignalPublisher(site, sent.append).once(NOW)
+    results = SignalPublisher(DataDir(site), sent.append).once(NOW)
     published = json.loads(sent[0])
     assert [p["id"] for p in published] == [r.id for r in results]
     carbon = next(p for p in published if p["id"] == "energy.carbon@garden")
@@ -63,7 +65,7 @@ def test_gateway_clock_follows_a_simulated_timeline(tmp_path: Path) -> None:
 def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # noqa: F811
     from gateway.signals.engine import evaluate
 
-    first = {r.id: r for r in evaluate(site, NOW)}["energy.carbon@garden"]
+    first = {r.id: r for r in evaluate(DataDir(site), NOW)}["energy.carbon@garden"]
     assert first.alert is False and first.trend is None  # no history yet: no trend, no alert
     store = SignalStore(site / "signals.db")
     try:
@@ -73,7 +75,7 @@ def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # no
               None, 0, None) for h, v in ((5, 1.0), (4, 1.5), (3, 2.1), (2, 2.4), (1, 2.6))])
     finally:
         store.close()
-    later = {r.id: r for r in evaluate(site, NOW)}["energy.carbon@garden"]
+    later = {r.id: r for r in evaluate(DataDir(site), NOW)}["energy.carbon@garden"]
     assert later.trend is not None and later.trend.points == 6
     assert later.trend.slope_per_s > 0
     assert later.alert is True  # over the 2 kg budget for three hours: past the 2 h on-delay
@@ -82,14 +84,13 @@ def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # no
 def test_an_explanation_is_of_the_published_value_unless_asked_for_another_time(
         site: Path) -> None:  # noqa: F811
     from core.clock import ManualClock
-    from gateway.store import Store
     from gateway.web.api_signals import router
 
-    published = {r.id: r for r in SignalPublisher(site, lambda _: None).once(NOW)}
+    published = {r.id: r for r in SignalPublisher(DataDir(site), lambda _: None).once(NOW)}
     clock = ManualClock(NOW / 1000 + 6 * 3600)  # six hours on: the inputs are stale by now
-    store = Store(site / "eil.db")
+    store = DataDir(site).readings()
     try:
-        explain = next(route.endpoint for route in router(store, "s", clock).routes
+        explain = next(route.endpoint for route in router(DataDir(site), store, "s", clock).routes
                        if getattr(route, "path", "") == "/api/v1/signals/{signal_id}/explain")
         x = explain(signal_id="soil.depletion@garden/bed-1", at=None)
         assert x["t"] == NOW and x["published"] is True

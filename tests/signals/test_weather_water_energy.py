@@ -15,6 +15,7 @@ from gateway.signals.energy import LEAD_ACID, ocv_soc
 from gateway.signals.engine import evaluate
 from gateway.signals.quality import FAIL, SUSPECT
 from gateway.signals.weather import solar_bounds
+from gateway.store import DataDir
 from tests.signals.test_engine import H, write
 
 JULY_7 = 1_783_382_400_000  # 2026-07-07 00:00 UTC: "yesterday" is 6 July, day 187
@@ -48,7 +49,7 @@ def example_18(tmp_path: Path, full: bool, rs: float = 22.07, humidity: str = "r
     series["bed-1.soil.moisture"] = ("gauge", "%", day([20.0, 20.1]))
     write(tmp_path, series)
     (tmp_path / "thresholds.toml").write_text(SITE + BED)
-    return {r.id: r for r in evaluate(tmp_path, JULY_7)}
+    return {r.id: r for r in evaluate(DataDir(tmp_path), JULY_7)}
 
 
 def test_et0_from_a_stored_day_reproduces_example_18(tmp_path: Path) -> None:
@@ -117,7 +118,7 @@ def test_frost_and_water_quality_bands(tmp_path: Path) -> None:
         "pond.water.turbidity": ("gauge", "NTU", [(now - H, 12.0)]),
         "pond.water.do": ("gauge", "kg/m3", [(now - H, 0.004)]),
     })
-    r = {x.id: x for x in evaluate(tmp_path, now)}
+    r = {x.id: x for x in evaluate(DataDir(tmp_path), now)}
     assert r["weather.frost@garden"].value == -1.5 and r["weather.frost@garden"].band == SHORTFALL
     assert (r["water.ph@garden/pond"].value, r["water.ph@garden/pond"].band) == (8.6, OVERSHOOT)
     assert r["water.ec@garden/pond"].band == OVERSHOOT  # 1.2 dS/m: slight to moderate
@@ -133,7 +134,7 @@ def test_battery_rest_curve_and_coulomb_counting(tmp_path: Path) -> None:
     assert ocv_soc(12.73 / 6, LEAD_ACID) == pytest.approx(100.0, abs=0.5)
     now = JULY_7
     write(tmp_path, {"battery.voltage": ("gauge", "V", [(now - 3 * H, 12.62), (now, 12.0)])})
-    r = {x.id: x for x in evaluate(tmp_path, now)}["energy.battery_soc@garden"]
+    r = {x.id: x for x in evaluate(DataDir(tmp_path), now)}["energy.battery_soc@garden"]
     assert r.value == pytest.approx(ocv_soc(2.0, LEAD_ACID)) and "confidence low" in r.note
     # with a current sensor: at rest (0 A) at 12.62 V (90 %), then 10 A out of a 100 Ah battery:
     # trapezoids from the rest reading count 5 + 10 + 10 = 25 Ah, so 90 % - 25 % = 65 %,
@@ -144,6 +145,6 @@ def test_battery_rest_curve_and_coulomb_counting(tmp_path: Path) -> None:
                                                      (now - H, 12.05), (now, 12.0)]),
                   "battery.current": ("gauge", "A", [(now - 3 * H, 0.0), (now - 2 * H, -10.0),
                                                      (now - H, -10.0), (now, -10.0)])})
-    soc = {x.id: x for x in evaluate(other, now)}["energy.battery_soc@garden"]
+    soc = {x.id: x for x in evaluate(DataDir(other), now)}["energy.battery_soc@garden"]
     assert soc.value == pytest.approx(ocv_soc(12.62 / 6, LEAD_ACID) - 25.0, abs=0.01)
     assert "coulomb counting" in soc.note and soc.band == SAFE

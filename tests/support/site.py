@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.site_files import gateway_toml, node_toml
-from gateway.store import Store
+from gateway.store import DataDir, Store
 
 SENSORS = {
     "soil": '[[sensors]]\ntype = "sim.soil"\ninterval_s = {interval}\nseed = {seed}\n',
@@ -108,10 +108,11 @@ class Site:
 
     # --- inspection ------------------------------------------------------------------------------
     def db_path(self) -> Path:
-        return self.root / "gw" / "eil.db"
+        return DataDir(self.root / "gw").readings_path
 
     def stored(self, node: str) -> tuple[int, int | None, int | None]:
-        """(count, min seq, max seq) of the node's readings in the gateway store."""
+        """(count, min seq, max seq) of the node's readings in the gateway store, counted with
+        SQL of its own: an auditor's count, independent of the store's own bookkeeping."""
         if not self.db_path().exists():
             return (0, None, None)
         db = sqlite3.connect(f"file:{self.db_path()}?mode=ro", uri=True)

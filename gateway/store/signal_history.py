@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from gateway.signals.result import Result
+from gateway.store.rows import SignalValue
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_values (
@@ -24,13 +24,29 @@ class SignalStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
 
-    def add(self, results: list[Result], t_ms: int) -> None:
+    def add(self, values: list[SignalValue], t_ms: int) -> None:
+        """Keep what the run at `t_ms` computed (one transaction)."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany(
                 "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
-                [(r.id, t_ms, r.signal, r.scope, r.value, r.unit, r.band, int(r.alert), r.note)
-                 for r in results])
+                [(v.id, t_ms, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note)
+                 for v in values])
+
+    def load(self, runs: Iterable[tuple[int, SignalValue]]) -> int:
+        """Bulk-load (run time ms, value) pairs in one transaction, without fsync: for
+        benchmarks and imports of history. Returns how many."""
+        self.db.execute("PRAGMA synchronous=OFF")
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            before = self.db.total_changes
+            self.db.executemany(
+                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
+                ((v.id, t, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note)
+                 for t, v in runs))
+            added = self.db.total_changes - before
+        self.db.execute("PRAGMA synchronous=FULL")
+        return added
 
     def recent(self, since_ms: int, ids: Iterable[str]) -> dict[str, list[tuple[float, float]]]:
         """(time s, value) of each of `ids` with a value since `since_ms`, oldest first. One

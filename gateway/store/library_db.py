@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import GatewayError
-from gateway.library.catalogue import Tool
-from gateway.library.ledger import ToolInfo
+from gateway.store.rows import Tool, ToolInfo
 
 MARKINGS = ("available", "maintenance", "missing")
 _SCHEMA = """

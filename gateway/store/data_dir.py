@@ -1,0 +1,87 @@
+"""The gateway's data directory behind one object: the only code that knows its file names.
+
+    eil.db            readings, dead letters, conflicts, watermarks (readings.Store)
+    signals.db        what every signals run computed (signal_history.SignalStore)
+    signals.json      the latest run's summaries, as published (replaced atomically)
+    library.db        the tool library's catalogue, markings and members (library_db.LibraryDb)
+    accounts.db       steward and volunteer accounts and sessions (accounts.Accounts)
+    first-run-token   the one-time token that creates the first account (mode 600)
+    thresholds.toml   the site's signal parameters and threshold overrides (the steward's)
+    scopes.toml       the neighbourhood and municipality scopes of the panel (the steward's)
+
+Everything else asks a DataDir for what it needs instead of joining file names to a folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gateway.store.accounts import Accounts
+from gateway.store.library_db import LibraryDb
+from gateway.store.readings import Store
+from gateway.store.signal_history import SignalStore
+
+
+class DataDir:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"DataDir({str(self.root)!r})"
+
+    # --- readings -----------------------------------------------------------------------------
+    @property
+    def readings_path(self) -> Path:
+        return self.root / "eil.db"
+
+    def has_readings(self) -> bool:
+        return self.readings_path.exists()
+
+    def readings(self, *, readonly: bool = False) -> Store:
+        return Store(self.readings_path, readonly=readonly)
+
+    # --- signals ------------------------------------------------------------------------------
+    def has_signal_history(self) -> bool:
+        return (self.root / "signals.db").exists()
+
+    def signal_history(self) -> SignalStore:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return SignalStore(self.root / "signals.db")
+
+    def latest_signals(self) -> list[dict[str, Any]]:
+        """The signal summaries of the last run, as published (empty before the first run)."""
+        path = self.root / "signals.json"
+        return list(json.loads(path.read_text())) if path.exists() else []
+
+    def save_latest_signals(self, payload: bytes) -> None:
+        """Replace signals.json atomically: the web API never reads half a file."""
+        path = self.root / "signals.json"
+        path.with_suffix(".tmp").write_bytes(payload)
+        os.replace(path.with_suffix(".tmp"), path)
+
+    @property
+    def thresholds_file(self) -> Path:
+        return self.root / "thresholds.toml"
+
+    @property
+    def scopes_file(self) -> Path:
+        """scopes.toml; the summary files it names are relative to the data directory."""
+        return self.root / "scopes.toml"
+
+    # --- tool library -------------------------------------------------------------------------
+    def has_library(self) -> bool:
+        return (self.root / "library.db").exists()
+
+    def library(self) -> LibraryDb:
+        return LibraryDb(self.root / "library.db")
+
+    # --- accounts -----------------------------------------------------------------------------
+    def accounts(self) -> Accounts:
+        return Accounts(self.root / "accounts.db")
+
+    @property
+    def first_run_token(self) -> Path:
+        return self.root / "first-run-token"
