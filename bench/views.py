@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.signals import MINUTE, build
 from eil.broker import free_port
 from gateway.signals.engine import evaluate
-from gateway.signals.publish import summary
+from gateway.signals.result import result_json
 from gateway.store import DataDir
 from gateway.store.rows import SignalValue
 from gateway.web.app import HERE, PAGES, create_app, render
@@ -98,7 +98,7 @@ def main() -> None:
         t0 = time.monotonic()
         readings = build(data, args.nodes, 30, now_ms)
         results = evaluate(data, now_ms)
-        data.save_latest_signals(json.dumps([summary(r, now_ms) for r in results],
+        data.save_latest_signals(json.dumps([result_json(r, now_ms) for r in results],
                                             default=str).encode())
         stored = history(data, [(r.id, r.signal, r.scope, r.unit) for r in results], args.days,
                          now_ms)

@@ -69,11 +69,11 @@ def _threshold_text(r: Any) -> str:
 def cmd_signals(args: argparse.Namespace) -> int:
     results = _results(args)
     if args.json:  # the same summary the gateway publishes, so sites can roll them up
-        from gateway.signals.publish import summary
+        from gateway.signals.result import result_json
         from gateway.store import DataDir
 
         now_ms = _now_ms(DataDir(Path(args.data)), args.at)
-        print(json.dumps([summary(r, now_ms) for r in results], indent=2, default=str))
+        print(json.dumps([result_json(r, now_ms) for r in results], indent=2, default=str))
         return 0
     print(f"{'signal':44} {'value':>12} {'band':10} {'threshold':16} source")
     for r in results:

@@ -14,24 +14,11 @@ from collections.abc import Callable
 from core.clock import Clock, SystemClock, clock_ms
 from gateway.errors import GatewayError
 from gateway.signals.engine import evaluate
-from gateway.signals.result import Result
+from gateway.signals.result import Result, result_json
 from gateway.store.data_dir import DataDir
 from gateway.store.rows import SignalValue
 
 log = logging.getLogger("eil.signals")
-
-
-def summary(r: Result, t_ms: int) -> dict[str, object]:
-    th = r.threshold
-    return {"id": r.id, "signal": r.signal, "title": r.title, "scope": r.scope, "t": t_ms,
-            "value": r.value, "unit": r.unit, "band": r.band, "alert": r.alert,
-            "distance": r.distance,
-            "threshold": None if r.limits is None else {
-                "lower": r.limits.lower, "upper": r.limits.upper,
-                "source": th.source if th else None, "set_by": th.set_by if th else None},
-            "time_to_threshold_s": r.trend.time_to_threshold_s if r.trend else None,
-            "inputs": {i.series: i.quality.label for i in r.inputs}, "note": r.note,
-            "numbers": r.numbers}
 
 
 class SignalPublisher:
@@ -47,7 +34,7 @@ class SignalPublisher:
         with self.data.signal_history() as store:
             store.add([SignalValue(r.id, r.signal, r.scope, r.value, r.unit, r.band, r.alert,
                                    r.note) for r in results], now_ms)
-        payload = json.dumps([summary(r, now_ms) for r in results], separators=(",", ":"),
+        payload = json.dumps([result_json(r, now_ms) for r in results], separators=(",", ":"),
                              default=str).encode()
         self.data.save_latest_signals(payload)  # what the web API serves
         self.publish(payload)

@@ -83,6 +83,15 @@ class SignalStore:
             "SELECT min(t), avg(value) FROM signal_values WHERE id = ? AND t >= ? AND value IS "
             "NOT NULL GROUP BY (t - ?) / ? ORDER BY 1", (signal_id, since_ms, since_ms, bucket_ms))]
 
+    def sparkline(self, signal_id: str, now_ms: int, days: int = 30, points: int = 60
+                  ) -> list[list[float]]:
+        """The signal over the last `days`, or over its history if younger, as at most
+        `points` (time ms, mean) pairs: a site a few hours old sees its trend too."""
+        first = self.first_value_time(signal_id, now_ms - days * 86_400_000)
+        if first is None:
+            return []
+        return self.means(signal_id, first, max(1, (now_ms - first) // points + 1))
+
     def close(self) -> None:
         self.db.close()
 

@@ -3,8 +3,6 @@ panel of a scope (with export), and the gardener's beds. Public: signals carry n
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from typing import Any, Literal
@@ -14,100 +12,16 @@ from fastapi import Path as Path_
 from fastapi.responses import Response
 
 from core.clock import Clock, clock_ms
-from gateway.signals.bands import OVERSHOOT, SAFE, SHORTFALL
-from gateway.signals.catalogue import DEFS
-from gateway.signals.config import SignalConfigError, bed_params, load_config
+from gateway.signals.config import SignalConfigError, load_config
 from gateway.signals.engine import ALERT_RULE, evaluate
-from gateway.signals.rollup import Scope, load_scopes, rollup, scope_sites
+from gateway.signals.garden import garden_view
+from gateway.signals.panel import SITE_SCOPES, panel_csv, rollup_panel, site_panel
+from gateway.signals.result import result_json
+from gateway.signals.rollup import Scope, load_scopes, scope_sites
 from gateway.store import DataDir, Store
-from gateway.store.signal_history import SignalStore
 
-SITE_SCOPES = ("site", "library")  # what a site's council reads first: its totals
-SPARK_DAYS, SPARK_POINTS = 30, 60
 MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01: later times are mistakes, not questions
-WETTING_RISE = 2.0  # %-points of soil moisture within an hour: rain or watering reached the bed
-WETTING_DAYS = 7  # how far back the last wetting is looked for
-BANDS = (SHORTFALL, SAFE, OVERSHOOT)
 Json = dict[str, Any]
-
-
-def _worst(members: list[Json]) -> Json:
-    """The member furthest past its threshold (else the first with a value)."""
-    ranked = sorted(members, key=lambda m: (m["band"] not in (SHORTFALL, OVERSHOOT),
-                                            -(m.get("distance") or 0.0), m["value"] is None))
-    return ranked[0]
-
-
-def site_panel(signals: list[Json], history: SignalStore | None, now_ms: int) -> list[Json]:
-    """Site totals as they are; every signal kept per node or bed as one group (a panel of 50
-    nodes stays readable), led by its worst member."""
-    out: list[Json] = []
-    groups: dict[str, list[Json]] = {}
-    for s in signals:
-        if s["scope"] in SITE_SCOPES:
-            out.append(dict(s))
-        else:
-            groups.setdefault(s["signal"], []).append(s)
-    for signal, members in groups.items():
-        if len(members) == 1:
-            out.append(dict(members[0]))
-            continue
-        worst = _worst(members)
-        counts = {b: sum(m["band"] == b for m in members) for b in BANDS}
-        counts["none"] = sum(m["band"] is None for m in members)
-        out.append({**worst, "id": f"{signal}@*", "group": True, "worst": worst["id"],
-                    "scope": f"{len(members)} scopes",
-                    "counts": counts, "members": [
-                        {k: m.get(k) for k in ("id", "t", "scope", "value", "unit", "band",
-                                               "alert")}
-                        for m in members]})
-    for entry in out:
-        entry["title"] = DEFS[entry["signal"]].title if entry["signal"] in DEFS else \
-            entry.get("title", entry["signal"])
-        sid = str(entry.get("worst", entry["id"]))
-        entry["history"] = [] if history is None else spark(history, sid, now_ms)
-    order = {sid: i for i, sid in enumerate(DEFS)}
-    return sorted(out, key=lambda e: (e["scope"] not in SITE_SCOPES,
-                                      order.get(e["signal"], 999)))
-
-
-def spark(history: SignalStore, sid: str, now_ms: int) -> list[list[float]]:
-    """The signal over the last 30 days, or over its history if younger, as at most 60
-    (time ms, mean) points: a site a few hours old sees its trend too."""
-    first = history.first_value_time(sid, now_ms - SPARK_DAYS * 86_400_000)
-    if first is None:
-        return []
-    bucket = max(1, (now_ms - first) // SPARK_POINTS + 1)
-    return history.means(sid, first, bucket)
-
-
-def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:
-    out = rollup(sites, scope.name, scope.limits)
-    for entry in out:
-        entry.update(title=DEFS[entry["signal"]].title if entry["signal"] in DEFS else
-                     entry["signal"], alert=False, history=[], time_to_threshold_s=None)
-        if entry["threshold"] is None:
-            entry["note"] = entry.get("note") or f"no {scope.level} threshold set for it"
-    return out
-
-
-def _csv(panel: Json, by_id: dict[str, Json]) -> str:
-    """One row per signal; a group's members each get their own row (their thresholds may
-    differ: a bed's crop sets its sowing minimum)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["scope", "signal", "title", "value", "unit", "band", "lower", "upper",
-                "threshold_source", "time_to_threshold_s", "alert", "note"])
-    rows = [by_id.get(m["id"], m) for e in panel["signals"]
-            for m in (e["members"] if e.get("group") else [e])]
-    for e in rows:
-        th = e.get("threshold") or {}
-        w.writerow([e["scope"], e["id"].split("@")[0], e.get("title") or e["id"],
-                    "" if e["value"] is None else e["value"],
-                    e["unit"], e["band"] or "", th.get("lower", ""), th.get("upper", ""),
-                    th.get("source", ""), e.get("time_to_threshold_s") or "",
-                    int(bool(e.get("alert"))), e.get("note") or ""])
-    return buf.getvalue()
 
 
 def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
@@ -129,9 +43,9 @@ def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
         if scope == "site":
             if data.has_signal_history():
                 with data.signal_history() as history:
-                    entries = site_panel(own, history, now_ms)
+                    entries = site_panel(own, lambda sid: history.sparkline(sid, now_ms))
             else:
-                entries = site_panel(own, None, now_ms)
+                entries = site_panel(own, lambda sid: [])
             title, level, sites = f"Site {site}", "site", [site]
         else:
             chosen = next((s for s in known if s.name == scope), None)
@@ -201,29 +115,9 @@ def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
         if data.has_signal_history():
             with data.signal_history() as history:
                 stored = history.stored(signal_id, at_ms)
-        th = result.threshold
-        return {
-            "id": result.id, "title": result.title, "t": at_ms, "value": result.value,
-            "published": stored is not None,
-            "published_value": None if stored is None else stored[0], "unit": result.unit,
-            "band": result.band, "distance": result.distance, "note": result.note,
-            "formula": result.formula, "numbers": result.numbers, "alert": result.alert,
-            "alert_rule": ALERT_RULE,
-            "inputs": [{"series": i.series, "quality": i.quality.label,
-                        "readings": i.quality.readings, "suspect": i.quality.suspect,
-                        "failed": i.quality.failed, "first_seq": i.first_seq,
-                        "last_seq": i.last_seq} for i in result.inputs],
-            "threshold": None if result.limits is None else {
-                "lower": result.limits.lower, "upper": result.limits.upper,
-                "source": th.source if th else None, "rationale": th.rationale if th else None,
-                "set_by": th.set_by if th else None, "set_at": th.set_at if th else None,
-                "reason": th.reason if th else None,
-                "replaces": None if th is None or th.replaces is None else {
-                    "lower": th.replaces.limits.lower, "upper": th.replaces.limits.upper,
-                    "source": th.replaces.source}},
-            "trend": None if result.trend is None else {
-                "slope_per_s": result.trend.slope_per_s, "r2": result.trend.r2,
-                "time_to_threshold_s": result.trend.time_to_threshold_s}}
+        return {**result_json(result, at_ms, detail=True), "published": stored is not None,
+                "published_value": None if stored is None else stored[0],
+                "alert_rule": ALERT_RULE}
 
     @r.get("/panel")
     def council_panel(scope: str = Query("site", max_length=100,
@@ -242,7 +136,7 @@ def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
         stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
         name = f"eil-panel-{scope}-{stamp}.{format}"
         by_id = {x["id"]: x for x in own}
-        body, media = ((_csv(shown, by_id), "text/csv; charset=utf-8") if format == "csv" else
+        body, media = ((panel_csv(shown, by_id), "text/csv; charset=utf-8") if format == "csv" else
                        (json.dumps(shown, indent=1, default=str), "application/json"))
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -256,44 +150,6 @@ def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
             cfg = load_config(data)
         except SignalConfigError as exc:
             raise HTTPException(500, f"the site's signal configuration is broken: {exc}") from exc
-        by_id = {s["id"]: s for s in data.latest_signals()}
-        now_ms = clock_ms(clock)
-        beds = []
-        for s in by_id.values():
-            if s["signal"] != "soil.depletion":
-                continue
-            scope = s["scope"]
-            node, _, prefix = scope.partition("/")
-            name = f"{prefix}.soil.moisture" if prefix else "soil.moisture"
-            bed = bed_params(cfg, scope)
-            fc, wp = cfg.soils[bed["soil"]]
-            # the p the depletion signal used (Table 22, adjusted for ETc), else the table's
-            p = (s.get("numbers") or {}).get("p") or bed["p"] or cfg.depletion[bed["crop"]]
-            need = by_id.get(f"soil.irrigation_need@{scope}", {})
-            temp = by_id.get(f"soil.sowing_temperature@{scope}") or \
-                by_id.get(f"soil.sowing_temperature@{node}")
-            unit, times, values = store.series(node, name, now_ms - WETTING_DAYS * 86_400_000,
-                                               now_ms + 1, points=WETTING_DAYS * 24)
-            beds.append({
-                "scope": scope, "node": node, "series": name, "name": bed["name"] or scope,
-                "crop": bed["crop"], "soil": bed["soil"], "area_m2": bed["area_m2"],
-                "depletion": s["value"], "band": s["band"], "note": s.get("note"),
-                "water_now": None if s["value"] is None else s["value"] >= 1.0,
-                "litres": need.get("value"), "signal": s["id"], "t": s.get("t"),
-                "moisture": {"latest": values[-1] if values else None, "unit": unit,
-                             "latest_ms": times[-1] if times else None,
-                             "field_capacity": fc * 100, "wilting_point": wp * 100,
-                             "readily_available": (fc - p * (fc - wp)) * 100},
-                "temperature": None if not temp else {
-                    "signal": temp["id"], "mean_24h": temp["value"],
-                    "minimum": (temp.get("threshold") or {}).get("lower"), "band": temp["band"],
-                    "note": temp.get("note")},
-                "last_wetting_ms": next((times[i] for i in range(len(values) - 1, 0, -1)
-                                         if values[i] - values[i - 1] >= WETTING_RISE), None)})
-        frosts = [s for s in by_id.values() if s["signal"] == "weather.frost"]
-        frost = min(frosts, key=lambda s: (s["value"] is None, s["value"] or 0.0), default=None)
-        et0 = next((s for s in by_id.values() if s["signal"] == "weather.et0"), None)
-        return {"beds": sorted(beds, key=lambda b: b["scope"]), "frost": frost, "et0": et0,
-                "computed_ms": max((int(s["t"]) for s in by_id.values()), default=None)}
+        return garden_view(data.latest_signals(), cfg, clock_ms(clock), store.series)
 
     return r

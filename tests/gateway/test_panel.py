@@ -7,8 +7,9 @@ import csv
 import io
 from pathlib import Path
 
+from gateway.signals.panel import panel_csv, site_panel
+from gateway.store.rows import SignalValue
 from gateway.store.signal_history import SignalStore
-from gateway.web.api_signals import _csv, site_panel, spark
 
 
 def sig(sid: str, value: float | None, band: str | None, distance: float | None = None,
@@ -29,7 +30,7 @@ SIGNALS = [sig("water.use@site", 120.0, None),
 
 
 def test_groups_lead_with_the_worst_member_and_totals_come_first() -> None:
-    panel = site_panel(SIGNALS, None, 0)
+    panel = site_panel(SIGNALS, lambda sid: [])
     assert [e["id"] for e in panel] == ["water.use@site", "soil.sowing_temperature@*",
                                         "weather.frost@wx"]
     group = panel[1]
@@ -40,8 +41,8 @@ def test_groups_lead_with_the_worst_member_and_totals_come_first() -> None:
 
 
 def test_csv_export_has_a_row_per_member_with_its_own_threshold() -> None:
-    panel = {"signals": site_panel(SIGNALS, None, 0)}
-    rows = list(csv.DictReader(io.StringIO(_csv(panel, {s["id"]: s for s in SIGNALS}))))
+    panel = {"signals": site_panel(SIGNALS, lambda sid: [])}
+    rows = list(csv.DictReader(io.StringIO(panel_csv(panel, {s["id"]: s for s in SIGNALS}))))
     assert [(r["scope"], r["signal"]) for r in rows] == [
         ("site", "water.use"), ("bed-1", "soil.sowing_temperature"),
         ("bed-2", "soil.sowing_temperature"), ("bed-3", "soil.sowing_temperature"),
@@ -59,10 +60,40 @@ def test_sparkline_spans_the_history_there_is_up_to_30_days(tmp_path: Path) -> N
         rows = [("soil.depletion@bed-1", now - k * hour, 10.0 + k) for k in range(6)]  # 5 h young
         rows.append(("soil.depletion@bed-1", now - 6 * hour, None))  # a run without a value
         rows += [("water.use@site", now - k * hour, float(k)) for k in range(0, 24 * 40, 6)]
-        store.db.executemany("INSERT INTO signal_values VALUES (?,?,'s','x',?,'%',NULL,0,NULL)", rows)
-        young = spark(store, "soil.depletion@bed-1", now)
+        store.load((t, SignalValue(sid, "s", "x", v, "%", None, False, None)) for sid, t, v in rows)
+        young = store.sparkline("soil.depletion@bed-1", now)
         assert [v for _, v in young] == [15.0, 14.0, 13.0, 12.0, 11.0, 10.0]  # every run its point
-        old = spark(store, "water.use@site", now)
+        old = store.sparkline("water.use@site", now)
         assert len(old) == 60 and old[0][0] >= now - 30 * 24 * hour  # 30 days, 12-hour means
         assert old[-1] == [now - 6 * hour, 3.0] and old[0][1] == (720 + 714 + 708) / 3
-        assert spark(store, "no.such@signal", now) == []
+        assert store.sparkline("no.such@signal", now) == []
+
+
+def test_a_groups_sparkline_is_its_worst_members() -> None:
+    sparks = {"soil.sowing_temperature@bed-2": [[1.0, 9.0]], "water.use@site": [[1.0, 120.0]]}
+    panel = site_panel(SIGNALS, lambda sid: sparks.get(sid, []))
+    assert [e["history"] for e in panel] == [[[1.0, 120.0]], [[1.0, 9.0]], []]
+
+
+def test_garden_view_on_literal_signals_and_moisture() -> None:
+    from gateway.signals.config import load_config
+    from gateway.signals.garden import garden_view
+
+    hour = 3_600_000
+    signals = [
+        {"id": "soil.depletion@soil-1", "signal": "soil.depletion", "scope": "soil-1", "t": 9,
+         "value": 1.2, "band": "overshoot", "numbers": {"p": 0.45}},
+        {"id": "soil.irrigation_need@soil-1", "signal": "soil.irrigation_need",
+         "scope": "soil-1", "t": 9, "value": 31.0, "band": None},
+        {"id": "weather.frost@wx", "signal": "weather.frost", "scope": "wx", "t": 9,
+         "value": -1.0, "band": "shortfall"}]
+    # hourly moisture: a rise of 3 %-points between the 2nd and 3rd hour is a wetting
+    moisture = {("soil-1", "soil.moisture"): ("%", [0, hour, 2 * hour], [20.0, 19.5, 22.5])}
+    g = garden_view(signals, load_config(None), 10 * hour,
+                    lambda node, name, since, until, points: moisture[(node, name)])
+    (bed,) = g["beds"]
+    assert bed["water_now"] is True and bed["litres"] == 31.0
+    assert bed["moisture"]["latest"] == 22.5 and bed["last_wetting_ms"] == 2 * hour
+    # loam (FAO-56 Table 19: 0.25 / 0.12) with the signal's own p of 0.45
+    assert bed["moisture"]["readily_available"] == (0.25 - 0.45 * (0.25 - 0.12)) * 100
+    assert g["frost"]["value"] == -1.0 and g["computed_ms"] == 9
