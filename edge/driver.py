@@ -5,7 +5,9 @@ the registry, so it sits beneath them all in the layers.
 A driver module declares its quantities as data (key, SenML unit, kind, possible range), parses
 its options without touching hardware, opens its device through the Hardware it is given, and
 returns Samples. Raw decoding and scaling stay separate inside drivers; calibration (a raw value
-turned into a calibrated one) is applied uniformly by edge.calibration.
+turned into a calibrated one) is applied uniformly by edge.calibration. A driver imports its
+chip's library (Blinka's, pymodbus, gpiozero) when it opens the device, not at import: nothing
+touches hardware at import time, and a node needs the libraries of the sensors it has only.
 """
 
 from __future__ import annotations

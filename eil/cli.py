@@ -1,9 +1,11 @@
-"""The `eil` command line. Heavy imports happen inside each command so a node stays light."""
+"""The `eil` command line. Each command imports what it runs inside its function: a node's
+commands load no gateway code (polars, FastAPI) and the gateway's none of the node's drivers."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
 import logging
 import signal
@@ -13,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from contract.topics import NodeId
 from core.errors import EilError
 from eil.cli_library import add_parser as add_library_parser
 from eil.cli_signals import add_parser as add_signals_parser
@@ -151,7 +154,6 @@ def cmd_gateway_run(args: argparse.Namespace) -> int:
 
 def cmd_account(args: argparse.Namespace) -> int:
     """eil gateway account add|remove|list: who may open the steward and volunteer views."""
-    import getpass
 
     data = Path(args.data)
     if not data.is_dir():
@@ -271,8 +273,6 @@ def _anomaly_text(a: dict[str, object]) -> str:
 
 def cmd_sequence(args: argparse.Namespace) -> int:
     """eil gateway sequence NODE: a node's acknowledgement watermark, and its repair."""
-    from contract.topics import NodeId
-
     data = _data(args.data)
     with data.readings(readonly=args.set is None) as store:
         found = [n for n in store.node_summary() if n["node"] == args.node]

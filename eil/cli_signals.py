@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,8 +133,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_rollup(scope: str, files: list[str], thresholds: str | None) -> int:
     """eil signals rollup SCOPE FILE...: a neighbourhood's or municipality's totals from the
     signal summaries its sites published (one JSON file per site, named after the site)."""
-    import tomllib
-
     from gateway.signals.config import SignalConfigError
     from gateway.signals.rollup import read_limits, read_summary, rollup
 

@@ -11,6 +11,7 @@ firmware code runs on a pseudo-terminal); it measures in real time, so its readi
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,9 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.sensors.sim_tool_station import DEMO_KEY, member_uid
+from edge.station import pseudonym
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.hardware import HW_ENV
 from eil.site_files import gateway_toml, node_toml
+from gateway.library.catalogue import Tool
+from gateway.library.library import Library
 from gateway.store import DataDir
 
 KINDS = ("soil", "water", "energy", "tools")
@@ -116,7 +121,6 @@ source = "demo allocation: the neighbourhood's share of the catchment's dry-seas
 def demo_accounts(data: Path) -> list[tuple[str, str, str]]:
     """A steward and a volunteer with fresh random passwords, so the signed-in views can be
     tried (there is still no default password). Kept in demo-accounts.txt, mode 600."""
-    import secrets
 
     accounts = DataDir(data).accounts()
     made = []
@@ -140,10 +144,6 @@ def demo_accounts(data: Path) -> list[tuple[str, str, str]]:
 def demo_library(data: Path, seeds: list[int]) -> None:
     """A catalogue for the simulated stations' tools and their members enrolled, so the ledger
     (eil library loans --data DIR) has names to show."""
-    from edge.sensors.sim_tool_station import DEMO_KEY, member_uid
-    from edge.station import pseudonym
-    from gateway.library.catalogue import Tool
-    from gateway.library.library import Library
     kinds = [("power-tools", "Cordless drill", 129.0, 24.5), ("garden", "Hedge trimmer", 99.0, 18.0),
              ("access", "Ladder 3 m", 89.0, 41.0), ("kitchen", "Food dehydrator", 59.0, 12.0)]
     library = Library(DataDir(data))

@@ -20,6 +20,7 @@ class Gateway:
         self.ingest = IngestService(cfg, self.store)
         self.web = None
         if cfg.http.port:
+            # FastAPI and uvicorn only for a gateway that serves the views ([http] port > 0)
             import uvicorn
 
             from gateway.web.app import create_app
@@ -37,7 +38,7 @@ class Gateway:
         if self.web is not None:
             threads.append(threading.Thread(target=self.web.run, name="web", daemon=True))
             log.info("web views at %s", self.url)
-            from gateway.web.auth import first_run_token
+            from gateway.web.auth import first_run_token  # the web app's, as above
 
             token = first_run_token(self.cfg.data)
             if token is not None:

@@ -56,3 +56,14 @@ def test_a_deliberate_violation_is_refused(tmp_path: Path, where: str, line: str
         f.write(f"\n{line}\n")
     result = lint(tree)
     assert result.returncode != 0 and broken in result.stdout, result.stdout
+
+
+def test_the_nodes_command_line_loads_no_gateway_code() -> None:
+    """A Pi Zero runs `eil node run`: the command line and the agent must not pull in the
+    gateway's packages (polars, FastAPI) through an import at the top of a module."""
+    probe = ("import sys, eil.cli, edge.agent; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'gateway', 'polars', 'fastapi', 'uvicorn', 'duckdb'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    assert out == "[]", out

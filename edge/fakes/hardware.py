@@ -17,6 +17,7 @@ from edge.errors import SensorError
 from edge.fakes.i2c import FakeI2CBus
 from edge.fakes.serial import Pty
 from edge.hardware import Hardware
+from edge.station import new_site_key
 
 
 class FakeHardware(Hardware):
@@ -59,8 +60,6 @@ class FakeHardware(Hardware):
     def secret_path(self, path: Path) -> Path:
         """The configured key if it exists, else a simulated station's own, made on first use
         outside the data directory."""
-        from edge.station import new_site_key
-
         if path.exists():
             return path
         if not hasattr(self, "_secrets"):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from core.clock import Clock, clock_ms
+from gateway.library.library import Library
 from gateway.store import DataDir
 from gateway.web.auth import Auth
 
@@ -22,8 +23,6 @@ def router(data: DataDir, auth: Auth, clock: Clock) -> APIRouter:
         """Every tool with its availability (public: no member data, no loan dates)."""
         if not data.has_library():
             return []
-        from gateway.library.library import Library
-
         library = Library(data)
         try:
             states = library.ledger().tool_state(library.db.tools())
@@ -40,8 +39,6 @@ def router(data: DataDir, auth: Auth, clock: Clock) -> APIRouter:
         """Open (or only overdue) loans with the member's number: volunteers and stewards."""
         if not data.has_library():
             return []
-        from gateway.library.library import Library
-
         library = Library(data)
         try:
             now_ms = clock_ms(clock)
