@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -49,8 +50,12 @@ def test_demo_runs_serves_page_and_exports_every_kind(tmp_path: Path) -> None:
             screenshot(page, "demo-home")
         out, err = demo.communicate(timeout=90)
     finally:
-        if demo.poll() is None:
-            demo.kill()
+        if demo.poll() is None:  # a failed assertion: stop it as Ctrl-C does, so that it stops
+            demo.send_signal(signal.SIGINT)  # its broker, gateway and nodes (a SIGKILL would
+            try:  # leave them running for the rest of the suite)
+                demo.wait(30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
     assert demo.returncode == 0, err
     assert f"http://127.0.0.1:{port}/" in out
 
