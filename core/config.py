@@ -3,6 +3,7 @@ the file, the dotted key and the reason; secrets read from files; the broker blo
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,11 @@ class BrokerConfig:
     host: str
     port: int
     username: str
-    password: str
+    password: str | None  # None: the client certificate is the credential
     tls: bool
     ca_file: str | None
+    cert_file: str | None = None  # a client certificate (a field node's, from `eil site`)
+    key_file: str | None = None
 
 
 class Table:
@@ -76,9 +79,24 @@ def parse_broker(t: Table, default_user: str) -> BrokerConfig:
     port = t.get("port", int, 1883)
     if not 0 < port < 65536:
         raise t.fail("port", f"not a TCP port: {port}")
+    tls = t.get("tls", bool, False)
+    cert, key = t.get("cert_file", str, None), t.get("key_file", str, None)
+    if (cert is None) != (key is None):
+        raise t.fail("cert_file" if cert is None else "key_file",
+                     "a client certificate needs both cert_file and key_file")
+    if cert is not None and not tls:
+        raise t.fail("tls", "a client certificate (cert_file) is only sent over TLS: tls = true")
+    for name in ("ca_file", "cert_file", "key_file"):  # fail at start, naming the file
+        value = t.get(name, str, None)
+        if value is not None and not os.access(value, os.R_OK):
+            raise t.fail(name, f"cannot read {value}")
+    has_password = "password" in t.data or "password_file" in t.data
+    if cert is None and not has_password:
+        raise t.fail("password_file", "required key is missing (or a client certificate: "
+                                      "cert_file and key_file)")
     return BrokerConfig(host=t.get("host", str, "127.0.0.1"), port=port,
                         username=t.get("username", str, default_user),
-                        password=read_secret(t, "password", "password_file"),
-                        tls=t.get("tls", bool, False), ca_file=t.get("ca_file", str, None))
-
-
+                        password=read_secret(t, "password", "password_file") if has_password
+                        else None,
+                        tls=tls, ca_file=t.get("ca_file", str, None), cert_file=cert,
+                        key_file=key)

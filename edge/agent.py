@@ -126,7 +126,8 @@ class NodeAgent:
         b, node = self.cfg.broker, self.cfg.id
         # the client id is the credential's user name, as the generated broker enforces
         client = make_client(b.username, b.username, b.password,
-                             tls=b.tls, ca_file=b.ca_file)
+                             tls=b.tls, ca_file=b.ca_file, cert_file=b.cert_file,
+                             key_file=b.key_file)
         client.will_set(node.topic(Channel.STATUS),
                         Status("offline", self.boot, time.time(), __version__).encode(),
                         qos=1, retain=True)

@@ -19,6 +19,7 @@ from contract.topics import NodeId
 from core.errors import EilError
 from eil.cli_library import add_parser as add_library_parser
 from eil.cli_signals import add_parser as add_signals_parser
+from eil.cli_site import add_parser as add_site_parser
 from eil.times import parse_time, rfc3339
 
 
@@ -385,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
     add_library_parser(sub)
+    add_site_parser(sub)
     add_signals_parser(sub)
     return p
 

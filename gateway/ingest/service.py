@@ -52,7 +52,8 @@ class IngestService:
         # the client id is the credential's user name, as the generated broker enforces: each
         # ingest worker has its own (eil.broker.gateway_users)
         self.client = make_client(b.username, b.username, b.password,
-                                  tls=b.tls, ca_file=b.ca_file, inflight=1000)
+                                  tls=b.tls, ca_file=b.ca_file, cert_file=b.cert_file,
+                                  key_file=b.key_file, inflight=1000)
         self.client.will_set(gateway_status_topic(cfg.site),
                              Status("offline", self.boot, time.time(), __version__).encode(),
                              qos=1, retain=True)

@@ -43,7 +43,12 @@ def test_good_config_parses_into_frozen_objects(tmp_path: Path) -> None:
     (('node = "soil-1"', 'node = "Soil 1"'), "site/node: invalid node id 'Soil 1'"),
     (("port = 1884", "port = 99999"), "broker.port: not a TCP port: 99999"),
     (("port = 1884", 'port = "1884"'), "broker.port: expected int, got str '1884'"),
-    (('password = "s3cret"', ""), "broker.password: required key is missing"),
+    (('password = "s3cret"', ""), "broker.password_file: required key is missing (or a client "
+                                  "certificate: cert_file and key_file)"),
+    (('password = "s3cret"', 'cert_file = "/etc/eil/node/node.crt"'),
+     "broker.key_file: a client certificate needs both cert_file and key_file"),
+    (('password = "s3cret"', 'cert_file = "n.crt"\nkey_file = "n.key"'),
+     "broker.tls: a client certificate (cert_file) is only sent over TLS: tls = true"),
     (('type = "sim.soil"', 'type = "sim.soyl"'),
      "sensors[0]: type: unknown sensor type 'sim.soyl'; known types: ads1115_soil, bme280, dfrobot_tds"),
     (("seed = 9", "seed = 9\nsede = 3"), "sensors[0]: unknown option(s) sede for type 'sim.soil'; "

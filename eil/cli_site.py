@@ -1,0 +1,99 @@
+"""`eil site ...`: a field site's certificate authority, broker and gateway config, and the
+credential and config of every node (eil/site/)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.errors import EilError
+
+
+def _site(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from eil.site.layout import Site  # the cryptography package: only for site commands
+
+    return Site(Path(args.dir))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from eil.site.layout import LOCAL_PORT, TLS_PORT, Site, SiteConfig
+
+    cfg = SiteConfig(args.site, tuple(args.gateway_host), args.tls_port or TLS_PORT,
+                     args.local_port or LOCAL_PORT, args.bind, args.install_dir)
+    out = Site(Path(args.dir)).init(cfg)
+    print(out.report())
+    return 0
+
+
+def cmd_add_node(args: argparse.Namespace) -> int:
+    from eil.site.nodes import add_node, nodes_from_csv
+
+    if bool(args.node) == bool(args.from_csv):
+        raise EilError("give a node id with --kind, or --from nodes.csv (columns node, kind)")
+    site = _site(args)
+    todo = list(nodes_from_csv(Path(args.from_csv))) if args.from_csv else [(args.node, args.kind)]
+    if not args.from_csv and not args.kind:
+        raise EilError("--kind: which kit the node is (soil, water, energy, weather, tools, pico)")
+    for node, kind in todo:
+        print(add_node(site, node, kind, renew=args.renew).report())
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from eil.site.nodes import revoke_node
+
+    print(revoke_node(_site(args), args.node).report())
+    print(f"{args.node} is revoked: reload the broker so it reads the new list "
+          "(systemctl reload mosquitto, or send it SIGHUP)")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from eil.site.nodes import list_nodes
+
+    nodes = list_nodes(_site(args))
+    if args.json:
+        print(json.dumps([{"node": n.node, "kind": n.kind, "serial": str(n.serial),
+                           "not_after": n.not_after.isoformat(), "state": n.state}
+                          for n in nodes], indent=2))
+        return 0
+    print(f"{'node':24} {'kind':8} {'credential':11} {'expires':10}")
+    for n in nodes:
+        print(f"{n.node:24} {n.kind:8} {n.state:11} {n.not_after:%Y-%m-%d}")
+    if not nodes:
+        print("no nodes yet: eil site add-node NAME --kind KIND")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    site = sub.add_parser("site", help="a field site: CA, broker TLS, node credentials")
+    acts = site.add_subparsers(dest="action", required=True)
+    init = acts.add_parser("init", help="the site CA, broker and gateway config (idempotent)")
+    init.add_argument("dir", help="the site directory (keep it safe: it holds the CA key)")
+    init.add_argument("--site", required=True, help="site id (as in every node's config)")
+    init.add_argument("--gateway-host", action="append", required=True, metavar="HOST",
+                      help="a name or address nodes reach the gateway by (repeat)")
+    init.add_argument("--tls-port", type=int, help="the nodes' TLS listener (8883)")
+    init.add_argument("--local-port", type=int, help="the loopback listener (1883)")
+    init.add_argument("--bind", default="0.0.0.0", help="the TLS listener's address")
+    init.add_argument("--install-dir", default="/etc/eil",
+                      help="where these files are installed on the gateway and the nodes")
+    init.set_defaults(func=cmd_init)
+    add = acts.add_parser("add-node", help="a node's certificate and node.toml")
+    add.add_argument("node", nargs="?", help="the node id")
+    add.add_argument("--kind", help="soil, water, energy, weather, tools or pico")
+    add.add_argument("--from", dest="from_csv", metavar="CSV",
+                     help="a batch: a CSV with the columns node and kind")
+    add.add_argument("--renew", action="store_true",
+                     help="a new key and certificate for an existing node (the old one is revoked)")
+    add.add_argument("--dir", default=".", help="the site directory")
+    add.set_defaults(func=cmd_add_node)
+    rev = acts.add_parser("revoke-node", help="refuse a node from now on")
+    rev.add_argument("node")
+    rev.add_argument("--dir", default=".", help="the site directory")
+    rev.set_defaults(func=cmd_revoke)
+    ls = acts.add_parser("list", help="every node with its credential's state and expiry")
+    ls.add_argument("--dir", default=".", help="the site directory")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
