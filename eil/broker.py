@@ -27,8 +27,6 @@ from contract.topics import GATEWAY, ROOT, check_id
 from core.errors import EilError
 from gateway.config import GATEWAY_USER
 
-INSTALL_HINT = "install it with: sudo apt-get install mosquitto  (Debian / Raspberry Pi OS)"
-
 
 class BrokerError(EilError):
     """The local broker could not be configured or started."""
@@ -68,11 +66,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def find_binary(name: str) -> str:
+def find_binary(name: str, package: str = "mosquitto") -> str:
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
     if path is None:
-        raise BrokerError(f"the '{name}' program is missing: {INSTALL_HINT}")
+        raise BrokerError(f"the '{name}' program is missing: install it with: sudo apt-get "
+                          f"install {package}  (Debian / Raspberry Pi OS)")
     return path
 
 

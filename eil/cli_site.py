@@ -66,6 +66,39 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eil.site.seed import node_seed, validate, write_boot_dir, write_image
+
+    if bool(args.base) == bool(args.write_boot):
+        raise EilError("give --base IMAGE with -o OUT, or --write-boot BOOT_PARTITION")
+    if args.base and not args.output:
+        raise EilError("-o: where to write the node's image (the base is never modified)")
+    keys = [Path(k).read_text().strip() for k in args.ssh_key]
+    wifi = None
+    if args.wifi_ssid:
+        if not args.wifi_password_file:
+            raise EilError("--wifi-password-file: the Wi-Fi password, in a file of its own")
+        wifi = (args.wifi_ssid, Path(args.wifi_password_file).read_text().strip())
+    seed = node_seed(_site(args), args.node, ssh_keys=keys, wifi=wifi, country=args.country,
+                     wheel=Path(args.wheel) if args.wheel else None)
+    with tempfile.TemporaryDirectory(prefix="eil-seed-") as d:
+        scratch = Path(d)
+        (scratch / "user-data").write_text(seed.user_data)
+        validate(scratch / "user-data")
+        if args.base:
+            write_image(seed, Path(args.base), Path(args.output), scratch)
+            print(f"wrote {args.output}: {args.base} with {args.node}'s seed in its boot "
+                  "partition (flash it with any imager)")
+        else:
+            write_boot_dir(seed, Path(args.write_boot), scratch)
+            print(f"wrote {args.node}'s seed into {args.write_boot}")
+    print("the boot partition holds the node's key and the Wi-Fi password until first boot "
+          "moves the key to /etc/eil/node: keep the card safe until then")
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     site = sub.add_parser("site", help="a field site: CA, broker TLS, node credentials")
     acts = site.add_subparsers(dest="action", required=True)
@@ -93,6 +126,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     rev.add_argument("node")
     rev.add_argument("--dir", default=".", help="the site directory")
     rev.set_defaults(func=cmd_revoke)
+    img = acts.add_parser("image", help="a node's first-boot seed in a Raspberry Pi OS image")
+    img.add_argument("--node", required=True)
+    img.add_argument("--base", help="an official Raspberry Pi OS .img (unpacked); never modified")
+    img.add_argument("-o", "--output", help="the node's image")
+    img.add_argument("--write-boot", metavar="DIR", help="or: an already flashed card's boot "
+                     "partition, mounted")
+    img.add_argument("--ssh-key", action="append", required=True, metavar="FILE",
+                     help="the steward's public SSH key (repeat)")
+    img.add_argument("--wifi-ssid")
+    img.add_argument("--wifi-password-file", metavar="FILE")
+    img.add_argument("--country", default="GB", help="Wi-Fi regulatory domain")
+    img.add_argument("--wheel", help="the agent's wheel (pip wheel --no-deps -w dist .)")
+    img.add_argument("--dir", default=".", help="the site directory")
+    img.set_defaults(func=cmd_image)
     ls = acts.add_parser("list", help="every node with its credential's state and expiry")
     ls.add_argument("--dir", default=".", help="the site directory")
     ls.add_argument("--json", action="store_true")

@@ -1,0 +1,223 @@
+"""A node's first-boot seed for Raspberry Pi OS (Trixie ships cloud-init, which reads `user-data`,
+`network-config` and `meta-data` from the FAT boot partition), and writing it into a copy of an
+official image without root and without mounting (mtools).
+
+The seed makes the node: hostname, a user with the steward's SSH keys and no password login,
+Wi-Fi (netplan v2), the Pi's interfaces its sensors need (`rpi: interfaces:`), the agent from
+the project's wheel placed beside the seed, its systemd unit, and the node's credential moved
+off the FAT partition (readable by anyone who holds the card) into /etc/eil/node at first boot.
+
+`rpi:` is Raspberry Pi OS's own cloud-init module. A cloud-init that does not know it (Debian's
+22.4, used to check the seeds here) warns that the key is unknown and otherwise ignores it; the
+schema is checked with that key set aside (`validate` below) so every standard key still is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from eil.broker import find_binary
+from eil.site.layout import Site, SiteError
+
+INTERFACES = {"soil": ("i2c",), "water": ("serial",), "energy": ("i2c",), "weather": ("i2c",),
+              "tools": ("serial", "spi", "i2c"), "pico": ("serial",)}
+SEED_DIR = "eil"  # on the boot partition, beside the seed: the node's files and the wheel
+FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E}  # FAT12/16/32 partition types in an MBR
+
+
+def _yaml(value: object, indent: int = 0) -> str:
+    """YAML for the seed from plain data (JSON is valid YAML for scalars and flow lists)."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        out = ""
+        for k, v in value.items():
+            if isinstance(v, dict | list) and v:
+                out += f"{pad}{k}:\n{_yaml(v, indent + 2)}"
+            else:
+                out += f"{pad}{k}: {json.dumps(v)}\n"
+        return out
+    if isinstance(value, list):
+        out = ""
+        for v in value:
+            if isinstance(v, dict):
+                body = _yaml(v, indent + 2)
+                out += f"{pad}- {body.lstrip()}"
+            else:
+                out += f"{pad}- {json.dumps(v)}\n"
+        return out
+    return f"{pad}{json.dumps(value)}\n"
+
+
+UNIT = """[Unit]
+Description=EIL node agent
+After=network-online.target time-sync.target
+Wants=network-online.target
+
+[Service]
+User=eil
+ExecStart=/opt/eil/bin/eil node run --config /etc/eil/node/node.toml --drain 20
+Restart=always
+RestartSec=5
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=/var/lib/eil/node
+PrivateTmp=yes
+ProtectHome=yes
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@dataclass(frozen=True)
+class Seed:
+    user_data: str
+    network_config: str
+    meta_data: str
+    files: dict[str, Path]  # name under SEED_DIR on the boot partition -> source file
+
+
+def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, str] | None,
+              country: str, wheel: Path | None) -> Seed:
+    nodes = site.inventory()
+    if node not in nodes:
+        raise SiteError(f"no node {node!r} in {site.root}: eil site add-node {node} --kind ...")
+    if nodes[node].get("revoked"):
+        raise SiteError(f"node {node} is revoked: an image for it would be refused")
+    if not ssh_keys:
+        raise SiteError("--ssh-key: the steward's public key (a node has no password login)")
+    kind = str(nodes[node]["kind"])
+    d = site.root / "nodes" / node
+    files = {name: d / name for name in ("node.toml", "node.key", "node.crt", "ca.crt",
+                                         "station.key") if (d / name).exists()}
+    if wheel is not None:
+        files[wheel.name] = wheel
+    boot = f"/boot/firmware/{SEED_DIR}"
+    install = ("python3 -m venv /opt/eil && /opt/eil/bin/pip install "
+               f"'{boot}/{wheel.name}[edge]'" if wheel is not None else
+               "echo 'no agent wheel in the seed: install eil-stack[edge] into /opt/eil'")
+    moved = " ".join(f"{boot}/{n}" for n in files if not n.endswith(".whl"))
+    user = {
+        "hostname": node, "manage_etc_hosts": True,
+        "users": [{"name": "eil", "groups": "i2c, gpio, spi, dialout", "shell": "/bin/bash",
+                   "lock_passwd": True, "ssh_authorized_keys": list(ssh_keys),
+                   "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
+        "ssh_pwauth": False, "disable_root": True,
+        "rpi": {"interfaces": {i: True for i in INTERFACES.get(kind, ())}},
+        "write_files": [{"path": "/etc/systemd/system/eil-node.service", "content": UNIT,
+                         "permissions": "0644"}],
+        "runcmd": [
+            "install -d -m 0750 -o eil -g eil /etc/eil/node /var/lib/eil/node",
+            # the credential leaves the FAT partition (anyone with the card can read it)
+            f"install -m 0600 -o eil -g eil {moved} /etc/eil/node/",
+            f"shred -u {moved}",
+            install,
+            "systemctl daemon-reload",
+            "systemctl enable --now eil-node.service",
+        ],
+    }
+    network: dict[str, object] = {"version": 2, "ethernets": {
+        "eth0": {"dhcp4": True, "optional": True}}}
+    if wifi is not None:
+        network["wifis"] = {"wlan0": {"dhcp4": True, "optional": True,
+                                      "regulatory-domain": country,
+                                      "access-points": {wifi[0]: {"password": wifi[1]}}}}
+    serial = str(nodes[node]["serial"])
+    return Seed("#cloud-config\n" + _yaml(user), _yaml({"network": network}),
+                f"instance-id: eil-{node}-{serial[-12:]}\nlocal-hostname: {node}\n", files)
+
+
+def validate(user_data: Path) -> str:
+    """`cloud-init schema` on the user-data, with the Raspberry Pi OS `rpi:` key set aside
+    (a cloud-init without that module does not know it). Returns its report."""
+    text = user_data.read_text()
+    lines, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("rpi:"):
+            skipping = True
+            continue
+        if skipping and line.startswith(" "):
+            continue
+        skipping = False
+        lines.append(line)
+    checked = user_data.with_name(user_data.name + ".checked")
+    checked.write_text("\n".join(lines) + "\n")
+    result = subprocess.run([find_binary("cloud-init", "cloud-init"), "schema", "--config-file",
+                             str(checked)], capture_output=True, text=True, timeout=60)
+    checked.unlink()
+    if result.returncode != 0:
+        raise SiteError(f"cloud-init refuses {user_data}: {result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def fat_partition_offset(image: Path) -> int:
+    """The byte offset of the first FAT partition of an MBR disk image (Raspberry Pi OS's boot
+    partition); a clear error for anything else."""
+    try:
+        with image.open("rb") as f:
+            mbr = f.read(512)
+    except OSError as exc:
+        raise SiteError(f"--base {image}: {exc.strerror}") from exc
+    if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
+        raise SiteError(f"--base {image} is not a disk image with an MBR partition table (a "
+                        "Raspberry Pi OS .img, unpacked)")
+    for i in range(4):
+        entry = mbr[446 + 16 * i: 462 + 16 * i]
+        ptype, start = entry[4], struct.unpack_from("<I", entry, 8)[0]
+        if ptype in FAT_TYPES and start:
+            return start * 512
+    raise SiteError(f"--base {image} has no FAT boot partition for the seed")
+
+
+def write_image(seed: Seed, base: Path, out: Path, scratch: Path) -> None:
+    """A copy of `base` with the seed in its FAT boot partition (the base is never touched)."""
+    offset = fat_partition_offset(base)
+    if out.resolve() == base.resolve():
+        raise SiteError("-o: the output must not be the base image (it is never modified)")
+    shutil.copyfile(base, out)
+    try:
+        write_boot(seed, scratch, lambda src, name: _mcopy(out, offset, src, name))
+    except SiteError:
+        out.unlink(missing_ok=True)
+        raise
+
+
+def write_boot_dir(seed: Seed, boot: Path, scratch: Path) -> None:
+    """The seed into an already flashed card's mounted boot partition."""
+    if not (boot / "config.txt").exists() and not (boot / "cmdline.txt").exists():
+        raise SiteError(f"--write-boot {boot} is not a Raspberry Pi boot partition (no "
+                        "config.txt or cmdline.txt)")
+
+    def put(src: Path, name: str) -> None:
+        target = boot / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+
+    write_boot(seed, scratch, put)
+
+
+def write_boot(seed: Seed, scratch: Path, put) -> None:  # type: ignore[no-untyped-def]
+    scratch.mkdir(parents=True, exist_ok=True)
+    for name, text in (("user-data", seed.user_data), ("network-config", seed.network_config),
+                       ("meta-data", seed.meta_data)):
+        (scratch / name).write_text(text)
+        put(scratch / name, name)
+    for name, src in seed.files.items():
+        put(src, f"{SEED_DIR}/{name}")
+
+
+def _mcopy(image: Path, offset: int, src: Path, name: str) -> None:
+    target = f"{image}@@{offset}"
+    if "/" in name:
+        subprocess.run([find_binary("mmd", "mtools"), "-D", "s", "-i", target, f"::/{name.split('/')[0]}"],
+                       capture_output=True, text=True)  # exists already: fine
+    result = subprocess.run([find_binary("mcopy", "mtools"), "-o", "-i", target, str(src), f"::/{name}"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SiteError(f"mcopy into the boot partition failed: {result.stderr.strip()} "
+                        "(install mtools)")
