@@ -142,6 +142,18 @@ def sequence_state(acked: int, floor: int | None, status: dict[str, object]) -> 
     return "ok"
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of a schema script, for running them inside one transaction
+    (executescript commits first)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring an older store up to SCHEMA_VERSION in place (columns only ever get added; the
     new index is built by the schema script that follows, once, at the first start)."""
@@ -177,18 +189,25 @@ class Store:
                 # a reader may meet a store its gateway has not upgraded yet (eil status right
                 # after installing a new version): it reads what that schema has
                 self.schema = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if self.schema == 0:  # the gateway's first start has made the file only
+                    self.db.close()
+                    raise StoreError(f"the store at {path} has no tables yet (its gateway is "
+                                     "creating it): try again in a moment")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.execute("PRAGMA busy_timeout=5000")
-                with self.db:  # one migration even when several workers start together
+                # one transaction: several workers starting together migrate once, and a
+                # reader sees either no tables (user_version 0) or all of them
+                with self.db:
                     self.db.execute("BEGIN IMMEDIATE")
                     if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         _migrate(self.db)
+                    for statement in _statements(_SCHEMA):
+                        self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                self.db.executescript(_SCHEMA)
                 self.schema = SCHEMA_VERSION
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc

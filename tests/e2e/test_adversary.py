@@ -14,6 +14,7 @@ import pytest
 
 from eil.broker import find_binary, free_port
 from eil.cli import main as eil
+from gateway.errors import StoreError
 from gateway.store import DataDir, Store
 from tests.conftest import EXAMPLES
 from tests.support.site import Site, wait_until
@@ -44,7 +45,11 @@ def mosquitto_pub(site: Site, user: str, topic: str, payload: bytes, client_id: 
 def acked(site: Site, node: str) -> int | None:
     if not site.db_path().exists():
         return None
-    with Store(site.db_path(), readonly=True) as store:
+    try:
+        store = Store(site.db_path(), readonly=True)
+    except StoreError:  # the gateway is creating it
+        return None
+    with store:
         return next((int(n["acked"]) for n in store.node_summary()  # type: ignore[call-overload]
                      if n["node"] == node), None)
 

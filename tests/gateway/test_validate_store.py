@@ -204,3 +204,15 @@ def test_calibration_identity_and_flag_round_trip_through_the_store(tmp_path: Pa
         assert [(r.seq, r.cal, r.q) for r in store.export()] == [(1, "c-1", None), (2, None, 4)]
         latest = {r["name"]: (r["cal"], r["q"]) for r in store.latest()}
         assert latest == {"soil.moisture": ("c-1", None), "soil.temperature": (None, 4)}
+
+
+def test_a_reader_meeting_a_store_being_created_gets_a_clear_error(tmp_path: Path) -> None:
+    """The gateway's first start creates the file, then (in one transaction) every table and
+    the schema version: a reader in between must not fail on a missing table."""
+    path = tmp_path / "eil.db"
+    sqlite3.connect(path).close()  # the file exists, nothing in it yet
+    with pytest.raises(StoreError, match="has no tables yet"):
+        Store(path, readonly=True)
+    Store(path).close()
+    with Store(path, readonly=True) as reader:
+        assert reader.node_summary() == [] and reader.schema == SCHEMA_VERSION
