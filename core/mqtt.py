@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 
 import paho.mqtt.client as mqtt
@@ -31,3 +32,21 @@ def connect_properties(receive_maximum: int = 1000) -> Properties:
     props = Properties(PacketTypes.CONNECT)
     props.ReceiveMaximum = receive_maximum
     return props
+
+
+UNACKED_DATA_TIMEOUT_MS = 20_000  # a connection whose sent data goes unacknowledged this long
+
+
+def fail_fast_on_dead_links(client: mqtt.Client) -> None:
+    """Call on connect: the kernel closes the connection once sent data has gone unacknowledged
+    by the peer for 20 s (TCP_USER_TIMEOUT, Linux), so a silently cut link ends in a reconnect
+    within seconds of its return instead of TCP's retransmission backoff (minutes) and the MQTT
+    keepalive. Where the option does not exist, the keepalive alone applies."""
+    sock = client.socket()
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if not isinstance(sock, socket.socket) or option is None:  # TLS sockets are sockets too
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, UNACKED_DATA_TIMEOUT_MS)
+    except (OSError, AttributeError):
+        pass  # a transport without the option (websockets, another OS): keepalive only

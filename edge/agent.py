@@ -28,7 +28,7 @@ from contract.senml import Kind, Reading, encode_pack
 from contract.topics import Channel, gateway_status_topic, library_view_topic
 from core import __version__
 from core.clock import Clock, clock_from
-from core.mqtt import connect_properties, make_client
+from core.mqtt import connect_properties, fail_fast_on_dead_links, make_client
 from edge.calibration import CalibrationBook
 from edge.config import NodeConfig
 from edge.driver import QuantitySpec, Sensor
@@ -140,6 +140,7 @@ class NodeAgent:
         if reason_code.is_failure:
             log.error("broker refused connection: %s", reason_code)
             return
+        fail_fast_on_dead_links(client)
         node = self.cfg.id
         subs = [(node.topic(Channel.ACK), 1), (gateway_status_topic(node.site), 1)]
         if self.library_view is not None:

@@ -28,7 +28,7 @@ from contract.topics import (
     subscription,
 )
 from core import __version__
-from core.mqtt import connect_properties, make_client
+from core.mqtt import connect_properties, fail_fast_on_dead_links, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
 from gateway.ingest.validate import Outcome, validate_message
@@ -67,6 +67,7 @@ class IngestService:
         if reason_code.is_failure:
             log.error("broker refused connection: %s", reason_code)
             return
+        fail_fast_on_dead_links(client)
         site, group = self.cfg.site, self.cfg.ingest.shared_group
         subs = [(f"$share/{group}/{subscription(ch, site)}", 1) for ch in DATA_CHANNELS]
         subs.append((subscription(Channel.STATUS, site), 1))
