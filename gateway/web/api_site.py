@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from core.clock import Clock, ScaledClock, clock_ms, site_time
+from gateway.signals.config import SignalConfigError, load_config
 from gateway.store import DataDir, Store
 from gateway.web.auth import Auth
 
@@ -35,9 +36,15 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
     @r.get("/clock")
     def site_clock() -> Json:
         """The site's time, which every view judges ages by ("3 min ago"): the real time, or
-        the demo's and tests' simulated timeline running `speed` times faster."""
+        the demo's and tests' simulated timeline running `speed` times faster; and the site's
+        time zone (thresholds.toml, site.timezone), which the pages write times in."""
+        try:
+            zone = str(load_config(data).site.get("timezone") or "UTC")
+        except SignalConfigError:
+            zone = "UTC"  # the signals' config is broken: their own endpoints say why
         return {"now_ms": clock_ms(clock),
-                "speed": clock.speed if isinstance(clock, ScaledClock) else 1.0}
+                "speed": clock.speed if isinstance(clock, ScaledClock) else 1.0,
+                "timezone": zone}
 
     @r.get("/nodes")
     def nodes() -> list[Json]:

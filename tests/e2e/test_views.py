@@ -71,6 +71,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, st
     gw = site.root / "gw"
     (gw / "scopes" / "north").mkdir(parents=True)
     (gw / "thresholds.toml").write_text(
+        '[site]\ntimezone = "Europe/Brussels"\n'
         '[beds.soil-1]\nname = "Bed 1 (beans)"\nsoil = "loam"\ncrop = "bean"\n'
         'area_m2 = 4.0\n')
     (gw / "scopes.toml").write_text(
@@ -385,7 +386,9 @@ def test_views_judge_ages_on_the_site_clock_and_break_no_words(running: tuple[Si
             latest = got.value.json()
             page.locator("article[data-node='soil-1'] tbody tr").first.wait_for()
             clock = get(f"{base}/api/v1/clock")
-            assert clock["speed"] == 600.0
+            assert clock["speed"] == 600.0 and clock["timezone"] == "Europe/Brussels"
+            # times in the site's zone, not the browser's (UTC here): midnight UTC is 01:00
+            assert page.evaluate("EIL.when(0)") == "1 Jan 1970, 01:00"
             # the page's "now" is the site's, which runs 600x faster than the browser's
             drift_s = abs(page.evaluate("EIL.siteNow()") - site.sim_now() * 1000) / 1000
             assert drift_s < 600 * 3, drift_s

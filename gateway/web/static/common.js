@@ -18,7 +18,7 @@ const EIL = (() => {
 
   // The site's clock: ages ("3 min ago") and "now" are judged on it, not on the browser's,
   // because the site may run on a simulated timeline (the demo) and readings carry site times.
-  let clock = {now_ms: Date.now(), speed: 1, at: Date.now()};
+  let clock = {now_ms: Date.now(), speed: 1, at: Date.now(), timezone: undefined};
   const clockReady = fetch("/api/v1/clock", {credentials: "same-origin"})
     .then(r => r.ok ? r.json() : null)
     .then(c => { if (c) clock = {...c, at: Date.now()}; })
@@ -70,9 +70,15 @@ const EIL = (() => {
     return el("span", {class: `band ${k}`, title: BANDS[k].text}, `${BANDS[k].symbol} ${BANDS[k].word}`);
   }
 
+  // times are written in the site's time zone (the gateway's thresholds.toml), not the
+  // browser's: a steward abroad reads the garden's own hours
+  function local(ms, opts) {
+    try { return new Date(ms).toLocaleString("en-GB", {...opts, timeZone: clock.timezone}); }
+    catch (e) { return new Date(ms).toLocaleString("en-GB", opts); }  // an unknown zone name
+  }
   function when(ms) {
     if (ms === null || ms === undefined) return "never";
-    return new Date(ms).toLocaleString("en-GB", {dateStyle: "medium", timeStyle: "short"});
+    return local(ms, {dateStyle: "medium", timeStyle: "short"});
   }
   function updated() { return `Updated ${when(siteNow())}.`; }
   function plural(n, one, many = `${one}s`) { return `${n} ${n === 1 ? one : many}`; }
@@ -204,7 +210,7 @@ const EIL = (() => {
     const opts = span > 2 * 86400 ? {day: "numeric", month: "short"}
       : span > 86400 / 2 ? {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"}
       : {hour: "2-digit", minute: "2-digit"};
-    return splits.map(s => new Date(s * 1000).toLocaleString("en-GB", opts));
+    return splits.map(s => local(s * 1000, opts));
   }
 
   // A time series with labelled horizontal reference lines (bands): the label is drawn on the
