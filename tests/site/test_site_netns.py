@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from eil.broker import find_binary
 from eil.cli import main as eil
 from gateway.store import DataDir
-from tests.support.site import wait_until
+from tests.support.site import outbox_state, wait_until
 
 pytestmark = pytest.mark.slow
 GW_A, NODE_A, GW_B, NODE_B = "198.51.100.1", "198.51.100.2", "198.51.100.5", "198.51.100.6"
@@ -92,18 +91,6 @@ def hosts():  # type: ignore[no-untyped-def]
     h.close()
 
 
-def outbox(node_data: Path) -> tuple[int, int, int]:
-    """(last seq, acked, rows held) of a node's outbox."""
-    db = sqlite3.connect(node_data / "outbox.db")
-    try:
-        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-        acked = db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
-        held = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    finally:
-        db.close()
-    return (seq[0] if seq else 0, acked[0] if acked else 0, held)
-
-
 def test_readings_cross_real_links_over_tls_and_survive_a_cut(hosts: Hosts, tmp_path: Path
                                                                 ) -> None:
     site = tmp_path / "site"
@@ -163,18 +150,18 @@ def test_readings_cross_real_links_over_tls_and_survive_a_cut(hosts: Hosts, tmp_
     cut_at = stored("node-a")[0]
     time.sleep(86400 / SPEED - 1)
     assert stored("node-a")[0] == cut_at  # nothing arrived while cut
-    backlog = outbox(node_data["node-a"])[2]
+    backlog = outbox_state(node_data["node-a"])[2]
     assert backlog > 20, backlog  # a day of readings waiting on the node
     hosts.cut("a", False)
     restored = time.time()
     # the kernel ends the dead connection 20 s after its data went unacknowledged
     # (core.mqtt.fail_fast_on_dead_links), the agent reconnects within its 15 s back-off
-    wait_until(lambda: outbox(node_data["node-a"])[1] >= cut_at + backlog, 90,
+    wait_until(lambda: outbox_state(node_data["node-a"])[1] >= cut_at + backlog, 90,
                "node-a's backlog acknowledged")
     catch_up_s = time.time() - restored
     for node in ("node-a", "node-b"):
         assert hosts.stop(node) == 0
-        last, acked, held = outbox(node_data[node])
+        last, acked, held = outbox_state(node_data[node])
         assert (acked, held) == (last, 0), (node, last, acked, held)
         assert stored(node) == (last, 1, last), (node, stored(node), last)  # exactly once
     print(f"first stored reading {first_reading_s:.1f} s after the agents started; the day's "

@@ -35,6 +35,18 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def outbox_state(node_data: Path) -> tuple[int, int, int]:
+    """(last seq assigned, acked, rows held) of the outbox in a node's data directory."""
+    db = sqlite3.connect(node_data / "outbox.db")
+    try:
+        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        acked = db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
+        held = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    finally:
+        db.close()
+    return (seq[0] if seq else 0, acked[0] if acked else 0, held)
+
+
 class Site:
     def __init__(self, root: Path, nodes: dict[str, str], *, site: str = "test-site",
                  speed: float = 3600.0, interval: float = 60.0, http_port: int = 0,
@@ -128,14 +140,7 @@ class Site:
 
     def outbox(self, node: str) -> tuple[int, int, int]:
         """(last seq assigned, acked, rows held) of the node's outbox."""
-        db = sqlite3.connect(self.root / "nodes" / node / "outbox.db")
-        try:
-            seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-            acked = db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
-            held = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        finally:
-            db.close()
-        return (seq[0] if seq else 0, acked[0] if acked else 0, held)
+        return outbox_state(self.root / "nodes" / node)
 
     def open_store(self) -> Store:
         return Store(self.db_path(), readonly=True)
