@@ -14,12 +14,13 @@ schema is checked with that key set aside (`validate` below) so every standard k
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from eil.broker import find_binary
 from eil.site.layout import Site, SiteError
@@ -28,29 +29,6 @@ INTERFACES = {"soil": ("i2c",), "water": ("serial",), "energy": ("i2c",), "weath
               "tools": ("serial", "spi", "i2c"), "pico": ("serial",)}
 SEED_DIR = "eil"  # on the boot partition, beside the seed: the node's files and the wheel
 FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E}  # FAT12/16/32 partition types in an MBR
-
-
-def _yaml(value: object, indent: int = 0) -> str:
-    """YAML for the seed from plain data (JSON is valid YAML for scalars and flow lists)."""
-    pad = " " * indent
-    if isinstance(value, dict):
-        out = ""
-        for k, v in value.items():
-            if isinstance(v, dict | list) and v:
-                out += f"{pad}{k}:\n{_yaml(v, indent + 2)}"
-            else:
-                out += f"{pad}{k}: {json.dumps(v)}\n"
-        return out
-    if isinstance(value, list):
-        out = ""
-        for v in value:
-            if isinstance(v, dict):
-                body = _yaml(v, indent + 2)
-                out += f"{pad}- {body.lstrip()}"
-            else:
-                out += f"{pad}- {json.dumps(v)}\n"
-        return out
-    return f"{pad}{json.dumps(value)}\n"
 
 
 UNIT = """[Unit]
@@ -128,25 +106,18 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
                                       "regulatory-domain": country,
                                       "access-points": {wifi[0]: {"password": wifi[1]}}}}
     serial = str(nodes[node]["serial"])
-    return Seed("#cloud-config\n" + _yaml(user), _yaml({"network": network}),
+    return Seed("#cloud-config\n" + yaml.safe_dump(user, sort_keys=False),
+                yaml.safe_dump({"network": network}, sort_keys=False),
                 f"instance-id: eil-{node}-{serial[-12:]}\nlocal-hostname: {node}\n", files)
 
 
 def validate(user_data: Path) -> str:
     """`cloud-init schema` on the user-data, with the Raspberry Pi OS `rpi:` key set aside
     (a cloud-init without that module does not know it). Returns its report."""
-    text = user_data.read_text()
-    lines, skipping = [], False
-    for line in text.splitlines():
-        if line.startswith("rpi:"):
-            skipping = True
-            continue
-        if skipping and line.startswith(" "):
-            continue
-        skipping = False
-        lines.append(line)
+    doc = yaml.safe_load(user_data.read_text())
+    doc.pop("rpi", None)
     checked = user_data.with_name(user_data.name + ".checked")
-    checked.write_text("\n".join(lines) + "\n")
+    checked.write_text("#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False))
     result = subprocess.run([find_binary("cloud-init", "cloud-init"), "schema", "--config-file",
                              str(checked)], capture_output=True, text=True, timeout=60)
     checked.unlink()

@@ -10,12 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eil.broker import find_binary
 from eil.cli import main as eil
 from eil.site.layout import Site, SiteConfig, SiteError
 from eil.site.nodes import KINDS, add_node
-from eil.site.seed import SEED_DIR, fat_partition_offset, node_seed, validate
+from eil.site.seed import INTERFACES, SEED_DIR, fat_partition_offset, node_seed, validate
 
 pytestmark = pytest.mark.slow
 BOOT_START, BOOT_SECTORS, ROOT_START = 8192, 131072, 8192 + 131072
@@ -63,7 +64,10 @@ def test_every_generated_user_data_passes_cloud_init_schema(site: Site, tmp_path
     assert "Valid cloud-config" in validate(user_data)
     assert "rpi:" in seed.user_data and "ssh_pwauth: false" in seed.user_data
     assert "lock_passwd: true" in seed.user_data and "version: 2" in seed.network_config
-    assert f"hostname: \"{kind}-1\"" in seed.user_data
+    doc = yaml.safe_load(seed.user_data)
+    assert doc["hostname"] == f"{kind}-1" and doc["users"][0]["ssh_authorized_keys"] == [
+        "ssh-ed25519 AAAA steward"]
+    assert doc["rpi"]["interfaces"] == {i: True for i in INTERFACES[kind]}
 
 
 def test_the_seed_is_in_the_image_byte_for_byte_and_the_base_untouched(site: Site,
