@@ -5,6 +5,6 @@ they keep (rows.py) and the watermark bookkeeping that decides what is acknowled
 (watermark.py)."""
 
 from gateway.store.data_dir import DataDir
-from gateway.store.readings import SCHEMA_VERSION, ExportRow, Handled, Store, sequence_state
+from gateway.store.readings import SCHEMA_VERSION, ExportRow, Handled, Store
 
-__all__ = ["SCHEMA_VERSION", "DataDir", "ExportRow", "Handled", "Store", "sequence_state"]
+__all__ = ["SCHEMA_VERSION", "DataDir", "ExportRow", "Handled", "Store"]

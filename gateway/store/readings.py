@@ -129,7 +129,7 @@ class ExportRow:
     q: int | None = None
 
 
-def sequence_state(acked: int, floor: int | None, status: dict[str, object]) -> str:
+def sequence_state(node: str, acked: int, status: dict[str, object]) -> str:
     """"ok", or what is wrong with the node's sequence as its own status reports it (shown by
     eil status and the fleet view, repaired with eil gateway sequence). Its status is stale by
     up to one status interval, so only a refusal the node reports counts, never a comparison
@@ -138,7 +138,7 @@ def sequence_state(acked: int, floor: int | None, status: dict[str, object]) -> 
     if isinstance(refused, int):  # cleared by the node's next status once an ack is good
         return (f"the node refuses acknowledgement {refused}, beyond its newest reading: the "
                 f"watermark {acked} is not this node's stream; repair with: eil gateway "
-                f"sequence NODE --set {node_acked if isinstance(node_acked, int) else 'N'}")
+                f"sequence {node} --set {node_acked if isinstance(node_acked, int) else 'N'}")
     return "ok"
 
 
@@ -501,7 +501,7 @@ class Store:
                             "node_acked": st.get("acked"), "status_time": st.get("time"),
                             "ack_refused": st.get("ack_refused"), "floor": floor,
                             "conflicts": conflicts, "anomalies": anomalies,
-                            "sequence": sequence_state(acked, floor, st)})
+                            "sequence": sequence_state(node, acked, st)})
         return out
 
     def conflicts(self, limit: int = 100) -> list[dict[str, object]]:

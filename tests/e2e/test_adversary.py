@@ -109,7 +109,7 @@ def test_a_node_refuses_an_ack_beyond_what_it_sent_and_a_steward_repairs_it(
     with Store(site.db_path(), readonly=True) as store:
         wait_until(lambda: store.node_summary()[0]["ack_refused"] == 1_000_003, 20,
                    "the refusal in the node's status")
-        assert "eil gateway sequence NODE --set 0" in str(store.node_summary()[0]["sequence"])
+        assert "eil gateway sequence soil-2 --set 0" in str(store.node_summary()[0]["sequence"])
     assert eil(["status", "--data", str(site.root / "gw")]) == 0
     assert "the node refuses acknowledgement 1000003" in capsys.readouterr().out
     assert eil(["gateway", "sequence", "soil-2", "--data", str(site.root / "gw"),

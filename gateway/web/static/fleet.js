@@ -21,7 +21,7 @@ function backlog(n) {
 
 function sequence(n) {
   const parts = [];
-  if (n.sequence !== "ok") parts.push(el("div", {class: "band overshoot"}, `▲ ${n.sequence.replace("NODE", n.node)}`));
+  if (n.sequence !== "ok") parts.push(el("div", {class: "band overshoot"}, `▲ ${n.sequence}`));
   for (const a of n.anomalies) {
     parts.push(el("div", {class: "band overshoot"}, a.kind === "floor"
       ? `▲ a pack claimed its outbox starts at ${a.claimed} while the store had ${a.watermark} (×${a.count}): not applied`
