@@ -1,7 +1,8 @@
 """Node seeds and images: every generated user-data passes `cloud-init schema` (Debian's
-cloud-init; the Pi-only `rpi:` key set aside), the seed is read back byte for byte out of a
-synthetic Raspberry Pi OS-like image (MBR, a FAT32 boot partition, an ext4 root) with mtools,
-the base image is never modified, and images that are not such images are refused."""
+cloud-init, which accepts the Pi-only `rpi:` key as an unknown key), the seed is read back byte
+for byte out of a synthetic Raspberry Pi OS-like image (MBR, a FAT32 boot partition, an ext4
+root) with mtools, the base image is never modified, and images that are not such images are
+refused."""
 
 from __future__ import annotations
 
