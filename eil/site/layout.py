@@ -6,7 +6,9 @@ that the steward keeps (and backs up: it holds the site CA's key):
     broker/                   Mosquitto's config, server key and certificate, passwd, ACL
     gateway/                  gateway.toml and the gateway's loopback credential
     station.key               the tool-library stations' key for member pseudonyms (600)
-    nodes/<node>/             node.toml, node.key (600), node.crt, ca.crt: what goes on the node
+    systemd/                  the gateway's, the node agent's and Mosquitto's units (units.py)
+    nodes/<node>/             node.toml, node.key (600), node.crt, ca.crt: what goes on the node,
+                              devices.conf (the agent's device drop-in), boot-config.txt
     nodes.json                every node: kind, certificate serial and expiry, revoked or not
 
 The broker listens twice: TLS for the nodes on the network, where a node authenticates with
@@ -28,6 +30,7 @@ from pathlib import Path
 from contract.topics import check_id
 from core.errors import ConfigError, EilError
 from eil.broker import acl_text, find_binary
+from eil.site import units
 from eil.site.pki import SiteCa, write_private
 from gateway.config import GATEWAY_USER
 
@@ -155,6 +158,13 @@ class Site:
         self._write_if_changed(broker / "acl", acl_text(cfg.site), out)
         self._write_if_changed(broker / "mosquitto.conf", self._mosquitto_conf(cfg), out)
         self._write_if_changed(self.root / "gateway" / "gateway.toml", self._gateway_toml(cfg), out)
+        systemd = self.root / "systemd"
+        self._write_if_changed(systemd / "eil-gateway.service",
+                               units.gateway_unit(cfg.site, cfg.install), out)
+        self._write_if_changed(systemd / "eil-node.service",
+                               units.node_unit(cfg.site, cfg.install), out)
+        self._write_if_changed(systemd / "mosquitto.service.d" / "eil.conf",
+                               units.mosquitto_dropin(cfg.site), out)
         station = self.root / "station.key"
         if not station.exists():
             write_private(station, secrets.token_bytes(32))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from contract.topics import check_id
 from edge.registry import REGISTRY
+from eil.site import units
 from eil.site.layout import Site, SiteConfig, SiteError, Written
 from eil.site.pki import certificate_facts
 
@@ -98,7 +99,10 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
     out.secrets.append(d / "node.key")
     (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
     (d / "node.toml").write_text(node_toml(cfg, site, node, kind))
-    out.files += [d / "node.crt", d / "ca.crt", d / "node.toml"]
+    (d / "devices.conf").write_text(units.node_devices(kind))
+    (d / "boot-config.txt").write_text("".join(f"{line}\n" for line in units.boot_config(kind)))
+    out.files += [d / "node.crt", d / "ca.crt", d / "node.toml", d / "devices.conf",
+                  d / "boot-config.txt"]
     if kind == "tools":  # the station pseudonymises member cards with the site's key
         station = d / "station.key"
         station.write_bytes((site.root / "station.key").read_bytes())

@@ -2,10 +2,12 @@
 `network-config` and `meta-data` from the FAT boot partition), and writing it into a copy of an
 official image without root and without mounting (mtools).
 
-The seed makes the node: hostname, a user with the steward's SSH keys and no password login,
-Wi-Fi (netplan v2), the Pi's interfaces its sensors need (`rpi: interfaces:`), the agent from
-the project's wheel placed beside the seed, its systemd unit, and the node's credential moved
-off the FAT partition (readable by anyone who holds the card) into /etc/eil/node at first boot.
+The seed makes the node: hostname, the steward's login (SSH keys, no password login), the
+agent's own system user, Wi-Fi (netplan v2), the Pi's interfaces its sensors need (`rpi:
+interfaces:`), the agent from the project's wheel placed beside the seed, the site's sandboxed
+unit with the node's device drop-in (the same files the Ansible role installs), and the node's
+credential moved off the FAT partition (readable by anyone who holds the card) into
+/etc/eil/node at first boot.
 
 `rpi:` is Raspberry Pi OS's own cloud-init module. A cloud-init without that module (Debian's
 22.4, which checks the seeds here) accepts the key as an unknown top-level key (`cloud-init
@@ -23,33 +25,16 @@ from pathlib import Path
 import yaml
 
 from eil.broker import find_binary
+from eil.site import units
 from eil.site.layout import Site, SiteError
 
-INTERFACES = {"soil": ("i2c",), "water": ("serial",), "energy": ("i2c",), "weather": ("i2c",),
-              "tools": ("serial", "spi", "i2c"), "pico": ("serial",)}
 SEED_DIR = "eil"  # on the boot partition, beside the seed: the node's files and the wheel
 FAT_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E}  # FAT12/16/32 partition types in an MBR
 
 
-UNIT = """[Unit]
-Description=EIL node agent
-After=network-online.target time-sync.target
-Wants=network-online.target
-
-[Service]
-User=eil
-ExecStart=/opt/eil/bin/eil node run --config /etc/eil/node/node.toml --drain 20
-Restart=always
-RestartSec=5
-NoNewPrivileges=yes
-ProtectSystem=strict
-ReadWritePaths=/var/lib/eil/node
-PrivateTmp=yes
-ProtectHome=yes
-
-[Install]
-WantedBy=multi-user.target
-"""
+# the buses Raspberry Pi OS's `rpi:` module switches on (gpio needs nothing; it is always on)
+RPI_INTERFACES = ("i2c", "spi", "serial", "onewire")
+LOGIN_USER = "steward"  # the steward's SSH login (sudo); the agent runs as units.NODE_USER
 
 
 @dataclass(frozen=True)
@@ -75,24 +60,38 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
                                          "station.key") if (d / name).exists()}
     if wheel is not None:
         files[wheel.name] = wheel
+    unit_dir = "/etc/systemd/system"
+    installed_units = {f"{unit_dir}/eil-node.service": site.root / "systemd" / "eil-node.service",
+                       f"{unit_dir}/eil-node.service.d/devices.conf": d / "devices.conf"}
+    for path in installed_units.values():
+        if not path.exists():
+            raise SiteError(f"{path} is missing: run `eil site init` and `eil site add-node "
+                            f"{node} --kind {kind} --renew` with this version")
     boot = f"/boot/firmware/{SEED_DIR}"
-    install = ("python3 -m venv /opt/eil && /opt/eil/bin/pip install "
+    install = (f"python3 -m venv {units.VENV} && {units.VENV}/bin/pip install "
                f"'{boot}/{wheel.name}[edge]'" if wheel is not None else
-               "echo 'no agent wheel in the seed: install eil-stack[edge] into /opt/eil'")
+               f"echo 'no agent wheel in the seed: install eil-stack[edge] into {units.VENV}'")
     moved = " ".join(f"{boot}/{n}" for n in files if not n.endswith(".whl"))
+    conf = site.installed(site.config(), "node")
+    groups = sorted({units.INTERFACES[i].group for i in units.KIND_INTERFACES[kind]})
     user = {
         "hostname": node, "manage_etc_hosts": True,
-        "users": [{"name": "eil", "groups": "i2c, gpio, spi, dialout", "shell": "/bin/bash",
+        "groups": groups,
+        "users": [{"name": LOGIN_USER, "groups": ", ".join(groups), "shell": "/bin/bash",
                    "lock_passwd": True, "ssh_authorized_keys": list(ssh_keys),
-                   "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
+                   "sudo": "ALL=(ALL) NOPASSWD:ALL"},
+                  {"name": units.NODE_USER, "system": True, "no_create_home": True,
+                   "shell": "/usr/sbin/nologin", "lock_passwd": True}],
         "ssh_pwauth": False, "disable_root": True,
-        "rpi": {"interfaces": {i: True for i in INTERFACES.get(kind, ())}},
-        "write_files": [{"path": "/etc/systemd/system/eil-node.service", "content": UNIT,
-                         "permissions": "0644"}],
+        "rpi": {"interfaces": {i: True for i in units.KIND_INTERFACES[kind]
+                               if i in RPI_INTERFACES}},
+        "write_files": [{"path": path, "content": src.read_text(), "permissions": "0644"}
+                        for path, src in installed_units.items()],
         "runcmd": [
-            "install -d -m 0750 -o eil -g eil /etc/eil/node /var/lib/eil/node",
-            # the credential leaves the FAT partition (anyone with the card can read it)
-            f"install -m 0600 -o eil -g eil {moved} /etc/eil/node/",
+            f"install -d -m 0750 -o root -g {units.NODE_USER} {conf}",
+            # the credential leaves the FAT partition (anyone with the card can read it); the
+            # agent reads it and cannot change it
+            f"install -m 0640 -o root -g {units.NODE_USER} {moved} {conf}/",
             f"shred -u {moved}",
             install,
             "systemctl daemon-reload",

@@ -17,7 +17,8 @@ from eil.broker import find_binary
 from eil.cli import main as eil
 from eil.site.layout import Site, SiteConfig, SiteError
 from eil.site.nodes import KINDS, add_node
-from eil.site.seed import INTERFACES, SEED_DIR, fat_partition_offset, node_seed, validate
+from eil.site.seed import RPI_INTERFACES, SEED_DIR, fat_partition_offset, node_seed, validate
+from eil.site.units import KIND_INTERFACES, NODE_USER
 
 pytestmark = pytest.mark.slow
 BOOT_START, BOOT_SECTORS, ROOT_START = 8192, 131072, 8192 + 131072
@@ -68,7 +69,17 @@ def test_every_generated_user_data_passes_cloud_init_schema(site: Site, tmp_path
     doc = yaml.safe_load(seed.user_data)
     assert doc["hostname"] == f"{kind}-1" and doc["users"][0]["ssh_authorized_keys"] == [
         "ssh-ed25519 AAAA steward"]
-    assert doc["rpi"]["interfaces"] == {i: True for i in INTERFACES[kind]}
+    assert doc["rpi"]["interfaces"] == {i: True for i in KIND_INTERFACES[kind]
+                                        if i in RPI_INTERFACES}
+    # the agent runs as its own system user, not as the steward's sudo-capable login
+    agent = next(u for u in doc["users"] if u["name"] == NODE_USER)
+    assert agent["system"] is True and "sudo" not in agent
+    units = {f["path"]: f["content"] for f in doc["write_files"]}
+    node_dir = site.root / "nodes" / f"{kind}-1"
+    assert units["/etc/systemd/system/eil-node.service"] == (
+        site.root / "systemd" / "eil-node.service").read_text()
+    assert units["/etc/systemd/system/eil-node.service.d/devices.conf"] == (
+        node_dir / "devices.conf").read_text()
 
 
 def test_the_seed_is_in_the_image_byte_for_byte_and_the_base_untouched(site: Site,
