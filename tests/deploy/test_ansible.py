@@ -25,7 +25,7 @@ from eil.broker import find_binary, free_port
 from eil.cli import main as eil
 from gateway.store import DataDir
 from tests.support import deploy
-from tests.support.site import wait_until
+from tests.support.site import listening, wait_until
 
 pytestmark = pytest.mark.slow
 ANSIBLE_DIR = deploy.ROOT / "deploy" / "ansible"
@@ -204,7 +204,7 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
                                      "/etc/mosquitto/mosquitto.conf"],
                                     stdout=(tmp_path / "mosquitto.log").open("wb"),
                                     stderr=subprocess.STDOUT))
-    wait_until(lambda: _listening(tls) and _listening(local), 15, "the installed mosquitto")
+    wait_until(lambda: listening(tls) and listening(local), 15, "the installed mosquitto")
     running.append(in_root(gw, "eil-gateway", "/opt/eil/bin/eil", "gateway", "run", "--config",
                            "/etc/eil/gateway/gateway.toml", log=tmp_path / "gateway.log"))
     for node in NODES:
@@ -228,15 +228,6 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
     # the plain listener is loopback-only and wants the gateway's password
     conf = (gw / "etc/mosquitto/conf.d/eil.conf").read_text()
     assert f"listener {local} 127.0.0.1" in conf and "require_certificate true" in conf
-
-
-def _listening(port: int) -> bool:
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) -> None:

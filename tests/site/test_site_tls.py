@@ -10,7 +10,6 @@ import base64
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,9 @@ from eil.broker import find_binary, free_port
 from eil.cli import main as eil
 from eil.site.pki import SiteCa
 from gateway.store import DataDir
-from tests.support.site import wait_until
+from tests.support.site import listening, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +25,14 @@ SENSORS = {
     "tools": '[[sensors]]\ntype = "sim.tool_station"\ninterval_s = {interval}\nseed = {seed}\n'
              'taps_per_open_hour = 60.0\n',
 }
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
