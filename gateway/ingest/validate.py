@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.errors import ContractError, PackError, RecordError
-from contract.senml import Kind, Reading, decode_pack
+from contract.senml import Kind, Reading, decode_rows
 from contract.topics import DATA_CHANNELS, Channel, NodeId, parse
-from contract.units import conversion
+from contract.units import Conversion, conversion
 from gateway.store.rows import DeadLetter, StoredReading
 
 
@@ -27,6 +27,8 @@ class Outcome:
 
 
 def canonical(r: Reading, now: float, max_future_s: float) -> StoredReading:
+    """One reading in the store's canonical form (the per-pack loop in validate_message does the
+    same without building a Reading)."""
     if r.time > now + max_future_s:
         raise RecordError(f"time {r.time} is more than {max_future_s:.0f} s in the future")
     if r.kind is Kind.EVENT:
@@ -52,19 +54,32 @@ def validate_message(topic: str, payload: bytes, now: float, *, max_pack_bytes: 
         reason = f"channel '{channel}' does not carry readings"
         return Outcome(node, dead=[DeadLetter(topic, node, None, reason, payload)])
     try:
-        pack = decode_pack(payload, node, max_pack_bytes)
+        pack = decode_rows(payload, node, max_pack_bytes)
     except PackError as exc:
         return Outcome(node, dead=[DeadLetter(topic, node, None, str(exc), payload)])
     out = Outcome(node, pack.floor)
-    want_events = channel is Channel.EVENTS
     for rej in pack.rejects:
         out.dead.append(DeadLetter(topic, node, rej.seq, rej.reason, _record_json(rej.record)))
-    for r in pack.readings:
-        try:
-            if (r.kind is Kind.EVENT) != want_events:
-                raise RecordError(f"{r.kind} record on the {channel} channel")
-            out.readings.append(canonical(r, now, max_future_s))
-        except RecordError as exc:
-            out.dead.append(DeadLetter(topic, node, r.seq, f"seq {r.seq}: {exc}",
-                                       _record_json({"n": r.name, "seq": r.seq, "t": r.time})))
+    want_events = channel is Channel.EVENTS
+    latest = now + max_future_s
+    convs: dict[str | None, Conversion] = {}
+    keep = out.readings.append
+    for seq, time, name, kind, value, unit, text, ref, cal, q in pack.rows:
+        if (kind is Kind.EVENT) != want_events:
+            reason = f"{kind} record on the {channel} channel"
+        elif time > latest:
+            reason = f"time {time} is more than {max_future_s:.0f} s in the future"
+        elif kind is Kind.EVENT:
+            keep(StoredReading(seq, round(time * 1000), name, kind.value, None, None, text, ref))
+            continue
+        else:
+            conv = convs.get(unit)
+            if conv is None:
+                conv = convs[unit] = conversion(unit)  # type: ignore[arg-type]
+            keep(StoredReading(seq, round(time * 1000), name, kind.value, conv.canonical,
+                               value * conv.scale + conv.offset,  # type: ignore[operator]
+                               None, None, cal, q))
+            continue
+        out.dead.append(DeadLetter(topic, node, seq, f"seq {seq}: {reason}",
+                                   _record_json({"n": name, "seq": seq, "t": time})))
     return out

@@ -308,14 +308,21 @@ class Store:
                 marks = {node: self._load_watermark(self.node_id(node)) for node in handled}
                 rows: dict[int, dict[int, Row]] = {}
                 late: dict[int, list[Row]] = {}
+                last: NodeId | None = None
+                nid, node_rows = 0, {}
+                series = self.series_ids
                 for node, r in readings:
-                    nid = self.node_id(node)
-                    row = (nid, r.seq, self._series_id(nid, r), r.t_ms, r.value, r.text, r.ref,
-                           r.cal, r.q)
-                    if r.seq in rows.setdefault(nid, {}):  # the same seq twice in one batch
+                    if node is not last:  # readings come node by node: look up once per run
+                        last, nid = node, self.node_id(node)
+                        node_rows = rows.setdefault(nid, {})
+                    sid = series.get((nid, r.name, r.kind, r.unit))
+                    if sid is None:
+                        sid = self._series_id(nid, r)
+                    row = (nid, r.seq, sid, r.t_ms, r.value, r.text, r.ref, r.cal, r.q)
+                    if r.seq in node_rows:  # the same seq twice in one batch
                         late.setdefault(nid, []).append(row)
                     else:
-                        rows[nid][r.seq] = row
+                        node_rows[r.seq] = row
                 new = sum(self._insert(nid, node_rows, late.get(nid, []), now)
                           for nid, node_rows in rows.items())
                 self.db.executemany(
