@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import getpass
 import json
 import logging
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contract.topics import NodeId
 from core.errors import EilError
@@ -21,6 +23,9 @@ from eil.cli_library import add_parser as add_library_parser
 from eil.cli_signals import add_parser as add_signals_parser
 from eil.cli_site import add_parser as add_site_parser
 from eil.times import parse_time, rfc3339
+
+if TYPE_CHECKING:  # the node's CLI loads no gateway module
+    from gateway.store.readings import Storage
 
 
 def _stop_on_signals() -> threading.Event:
@@ -234,7 +239,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     nodes = store.node_summary()
     if args.json:
         print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20),
-                          "conflicts": store.conflicts(20)}, indent=2))
+                          "conflicts": store.conflicts(20),
+                          "storage": dataclasses.asdict(store.storage())},
+                         indent=2))
         return 0
     now = time.time()
     head = f"{'node':24} {'state':8} {'last seen':>10} {'last seq':>9} {'acked':>9} " \
@@ -247,6 +254,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{n['last_seq'] if n['last_seq'] is not None else '-':>9} {n['acked']:>9} "
               f"{n['readings']:>9} {n['outbox'] if n['outbox'] is not None else '?':>7} "
               f"{n['dead_letters']:>5}")
+    print(_storage_text(store.storage()))
     dead = store.dead_letters(10)
     print(f"\n{store.dead_letter_total()} dead letters"
           + (":" if dead else ""))
@@ -262,6 +270,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"\n{n['node']}: sequence needs a steward:")
             print("".join(f"  {p}\n" for p in problems), end="")
     return 0
+
+
+def _storage_text(s: Storage) -> str:
+    def day(ms: int | None) -> str:
+        return "-" if ms is None else time.strftime("%Y-%m-%d", time.gmtime(ms / 1000))
+
+    total = s.hot + s.cold
+    per = f", {s.bytes / total:.1f} bytes per reading" if total else ""
+    return (f"\nstore: {s.hot} readings in rows (oldest {day(s.oldest_hot_ms)}), {s.cold} in "
+            f"cold chunks (oldest {day(s.oldest_cold_ms)}); {s.bytes / 2**20:.1f} MiB on disk"
+            f"{per}; {s.free_bytes / 2**30:.1f} GiB free")
 
 
 def _anomaly_text(a: dict[str, object]) -> str:

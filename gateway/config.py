@@ -38,6 +38,12 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    hot_hours: float = 6.0  # readings younger than this stay rows; older ones move to chunks
+    move_every_s: float = 600.0  # how often the move runs; 0: never (everything stays hot)
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -46,6 +52,7 @@ class GatewayConfig:
     ingest: IngestConfig
     http: HttpConfig
     signals: SignalsConfig = SignalsConfig(300.0)
+    store: StoreConfig = StoreConfig()
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -81,6 +88,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             max_seq_ahead=int(ing.positive("max_seq_ahead", MAX_SEQ_AHEAD))),
         http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
+        store=_store(root.table("store")),
         clock=_clock(root.table("clock")),
     )
 
@@ -88,6 +96,13 @@ def load_gateway_config(path: Path) -> GatewayConfig:
 def _clock(t: Table) -> Clock:
     return clock_from(t.positive("speed", 1.0), t.get("start", (int, float), None),
                       t.get("anchor", (int, float), None))
+
+
+def _store(t: Table) -> StoreConfig:
+    every = t.get("move_every_s", (int, float), 600.0)
+    if every < 0:
+        raise t.fail("move_every_s", f"must be 0 (never move) or more, got {every}")
+    return StoreConfig(hot_hours=t.positive("hot_hours", 6.0), move_every_s=float(every))
 
 
 def _every(t: Table) -> float:

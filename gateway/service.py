@@ -9,6 +9,7 @@ from contract.topics import signals_topic
 from gateway.config import GatewayConfig
 from gateway.ingest.service import IngestService
 from gateway.signals.publish import SignalPublisher
+from gateway.store.mover import ColdMover
 
 log = logging.getLogger("eil.gateway")
 
@@ -49,6 +50,11 @@ class Gateway:
             publisher = SignalPublisher(self.cfg.data, lambda payload: self.ingest.client.publish(
                 topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock)
             threads.append(threading.Thread(target=publisher.run, args=(stop,), name="signals",
+                                            daemon=True))
+        if self.cfg.store.move_every_s > 0:
+            mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,
+                              self.cfg.store.move_every_s, self.cfg.clock)
+            threads.append(threading.Thread(target=mover.run, args=(stop,), name="cold",
                                             daemon=True))
         for t in threads:
             t.start()

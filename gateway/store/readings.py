@@ -12,8 +12,11 @@ every one of them computes the same, correct watermark.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import heapq
 import json
+import shutil
 import sqlite3
 import threading
 import time
@@ -25,6 +28,7 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
+from gateway.store import cold
 from gateway.store.rows import DeadLetter, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
 
@@ -32,7 +36,7 @@ from gateway.store.watermark import Anomaly, Watermark
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -45,6 +49,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     readings  INTEGER NOT NULL DEFAULT 0,   -- stored readings, kept by commit (a count(*)
                                             -- per page view grew with the store: 0.4 s at 4 M)
     floor     INTEGER,                      -- bfloor of the node's newest pack
+    cold_seq  INTEGER NOT NULL DEFAULT 0,   -- the highest seq moved into chunks (cold.py)
     UNIQUE (site, node)
 );
 CREATE TABLE IF NOT EXISTS series (
@@ -129,6 +134,16 @@ class ExportRow:
     q: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Storage:
+    hot: int  # readings in rows
+    cold: int  # readings in chunks
+    oldest_hot_ms: int | None
+    oldest_cold_ms: int | None
+    bytes: int  # the store's files
+    free_bytes: int  # free space on their file system
+
+
 def sequence_state(node: str, acked: int, status: dict[str, object]) -> str:
     """"ok", or what is wrong with the node's sequence as its own status reports it (shown by
     eil status and the fleet view, repaired with eil gateway sequence). Its status is stale by
@@ -140,6 +155,11 @@ def sequence_state(node: str, acked: int, status: dict[str, object]) -> str:
                 f"watermark {acked} is not this node's stream; repair with: eil gateway "
                 f"sequence {node} --set {node_acked if isinstance(node_acked, int) else 'N'}")
     return "ok"
+
+
+def _fetched(cur: sqlite3.Cursor, batch: int) -> Iterator[tuple[object, ...]]:
+    while rows := cur.fetchmany(batch):
+        yield from rows
 
 
 def _statements(script: str) -> list[str]:
@@ -171,6 +191,10 @@ def _migrate(db: sqlite3.Connection) -> None:
     if version in (1, 2, 3, 4) and db.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone():
         db.execute("ALTER TABLE nodes ADD COLUMN floor INTEGER")
+    if version in (1, 2, 3, 4, 5) and db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone() and "cold_seq" not in {
+            row[1] for row in db.execute("PRAGMA table_info(nodes)")}:
+        db.execute("ALTER TABLE nodes ADD COLUMN cold_seq INTEGER NOT NULL DEFAULT 0")
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
@@ -205,12 +229,13 @@ class Store:
                     self.db.execute("BEGIN IMMEDIATE")
                     if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         _migrate(self.db)
-                    for statement in _statements(_SCHEMA):
+                    for statement in _statements(_SCHEMA + cold.SCHEMA):
                         self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.schema = SCHEMA_VERSION
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
+        self.cold = self.schema >= 6  # an older store (read-only, not yet upgraded) has none
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
         self.node_ids: dict[NodeId, int] = {}
         self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
@@ -264,10 +289,14 @@ class Store:
         conflict, recorded with both versions (a cloned SD card, a forged pack). Returns how
         many readings are new."""
         found: dict[int, Row] = {}
+        cold_seq = self.db.execute("SELECT cold_seq FROM nodes WHERE node_id=?",
+                                   (nid,)).fetchone()[0]
         for a, b in contiguous_ranges(node_rows):  # one primary-key seek per run of seqs
             for row in self.db.execute("SELECT * FROM readings WHERE node_id=? AND seq BETWEEN "
                                        "? AND ?", (nid, a, b)):
                 found[row[1]] = tuple(row)
+            if a <= cold_seq:  # a replay of readings that may have moved to chunks
+                found.update(cold.rows_by_seq(self.db, nid, a, b))
         fresh = [row for seq, row in node_rows.items() if seq not in found]
         clashes = [(found[seq], row) for seq, row in node_rows.items()
                    if seq in found and found[seq][2:] != row[2:]]
@@ -409,43 +438,82 @@ class Store:
     def export(self, node: str | None = None, name: str | None = None,
                since_ms: int | None = None, until_ms: int | None = None,
                batch: int = 10_000) -> Iterator[ExportRow]:
-        where, args = ["1=1"], []
-        for clause, value in (("n.node = ?", node), ("s.name = ?", name),
-                              ("r.t >= ?", since_ms), ("r.t < ?", until_ms)):
+        """Every stored reading (hot rows and cold chunks alike), node by node in seq order."""
+        where, args = ["1=1"], []  # type: tuple[list[str], list[object]]
+        for clause, value in (("s.name = ?", name), ("r.t >= ?", since_ms),
+                              ("r.t < ?", until_ms)):
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        sql = ("SELECT n.site, n.node, r.seq, r.t, s.name, s.kind, s.unit, r.v, r.vs, r.ref, r.cal, "
-               "r.q "
-               "FROM readings r JOIN series s USING (series_id) JOIN nodes n ON n.node_id = "
-               f"r.node_id WHERE {' AND '.join(where)} ORDER BY n.site, n.node, r.seq")
-        cur = self.db.execute(sql, args)
-        while rows := cur.fetchmany(batch):
-            for row in rows:
-                yield ExportRow(*row)
+        with self._snapshot():  # hot and cold read at one instant: a move cannot double a row
+            yield from self._export(node, where, args, name, since_ms, until_ms, batch)
+
+    def _export(self, node: str | None, where: list[str], args: list[object],
+                name: str | None, since_ms: int | None, until_ms: int | None, batch: int
+                ) -> Iterator[ExportRow]:
+        nodes = self.db.execute("SELECT node_id, site, node FROM nodes" + (
+            " WHERE node = ?" if node is not None else "") + " ORDER BY site, node",
+            [node] if node is not None else []).fetchall()
+        for nid, site, name_of_node in nodes:
+            cur = self.db.execute(
+                "SELECT r.seq, r.t, s.name, s.kind, s.unit, r.v, r.vs, r.ref, r.cal, r.q FROM "
+                f"readings r JOIN series s USING (series_id) WHERE r.node_id = ? AND "
+                f"{' AND '.join(where)} ORDER BY r.seq", [nid, *args])
+            cold_rows = self._cold_export(nid, name, since_ms, until_ms)
+            merged = heapq.merge(_fetched(cur, batch), cold_rows,
+                                 key=lambda row: int(row[0]))  # type: ignore[call-overload]
+            for row in merged:
+                yield ExportRow(site, name_of_node, *row)  # type: ignore[arg-type]
+
+    def _cold_export(self, nid: int, name: str | None, since_ms: int | None,
+                     until_ms: int | None) -> list[tuple[object, ...]]:
+        if not self.cold:
+            return []
+        out: list[tuple[object, ...]] = []
+        for sid in cold.node_series(self.db, nid):
+            sname, kind, unit = self.db.execute("SELECT name, kind, unit FROM series WHERE "
+                                                "series_id = ?", (sid,)).fetchone()
+            if name is not None and sname != name:
+                continue
+            out += [(r[1], r[3], sname, kind, unit, r[4], None, None, r[7], r[8])
+                    for r in cold.series_rows(self.db, sid, since_ms, until_ms) if r[0] == nid]
+        out.sort(key=lambda row: row[0])  # type: ignore[arg-type, return-value]
+        return out
 
     def series(self, node: str, name: str, since_ms: int, until_ms: int,
                points: int | None = None) -> tuple[str | None, list[int], list[float]]:
-        """One quantity of one node in [since, until): (unit, times ms, values), oldest first.
-        With `points`, the span is cut into that many time buckets and each comes back as
-        (its first reading's time, mean), the way a chart of a month needs it."""
-        with self.lock:
+        """One quantity of one node in [since, until): (unit, times ms, values), oldest first,
+        hot and cold alike. With `points`, the span is cut into that many time buckets and
+        each comes back as (its first reading's time, mean), the way a chart of a month needs
+        it."""
+        with self.lock, self._snapshot():
             found = self.db.execute(
                 "SELECT s.series_id, s.unit FROM series s JOIN nodes n USING (node_id) WHERE "
                 "n.node = ? AND s.name = ? AND s.kind != 'event'", (node, name)).fetchall()
             if not found:
                 return None, [], []
-            ids = ",".join(str(int(sid)) for sid, _ in found)
-            where = f"series_id IN ({ids}) AND t >= ? AND t < ? AND v IS NOT NULL"
-            if points:  # one pass: a bucket holding one reading keeps its exact time
-                bucket = max(1, -(-(until_ms - since_ms) // points))
-                rows = self.db.execute(
-                    f"SELECT min(t), avg(v) FROM readings WHERE {where} GROUP BY (t - ?) / ? "
-                    "ORDER BY 1", (since_ms, until_ms, since_ms, bucket)).fetchall()
-            else:
-                rows = self.db.execute(f"SELECT t, v FROM readings WHERE {where} ORDER BY t",
-                                       (since_ms, until_ms)).fetchall()
-        return found[0][1], [r[0] for r in rows], [r[1] for r in rows]
+            pairs: list[tuple[int, float]] = []
+            for sid, _ in found:
+                pairs += self.db.execute("SELECT t, v FROM readings WHERE series_id = ? AND "
+                                         "t >= ? AND t < ? AND v IS NOT NULL",
+                                         (sid, since_ms, until_ms)).fetchall()
+                if self.cold:
+                    pairs += [(r[3], r[4]) for r in cold.series_rows(self.db, sid, since_ms,
+                                                                      until_ms)]
+        pairs.sort(key=lambda p: p[0])
+        times, values = [p[0] for p in pairs], [p[1] for p in pairs]
+        if points and times:  # a bucket holding one reading keeps its exact time
+            width = max(1, -(-(until_ms - since_ms) // points))
+            bt, bv = [], []
+            i = 0
+            while i < len(times):
+                end = bisect.bisect_left(times, since_ms + ((times[i] - since_ms) // width + 1)
+                                         * width, i)
+                bt.append(times[i])
+                bv.append(sum(values[i:end]) / (end - i))
+                i = end
+            times, values = bt, bv
+        return found[0][1], times, values
 
     def gauge_series(self, since: dict[str, int], max_ms: int,
                      nodes: Collection[str] | None = None
@@ -460,23 +528,32 @@ class Store:
         if nodes is not None:
             only = f" AND n.node IN ({','.join('?' * len(nodes))})"
             args += list(nodes)
-        with self.lock:
+        with self.lock, self._snapshot():
             series = self.db.execute(
                 f"SELECT s.series_id, n.node, s.name FROM series s JOIN nodes n USING (node_id) "
                 f"WHERE s.kind != 'event' AND ({like}){only}", args).fetchall()
             out = []
             for sid, node, name in series:
                 start = min(t for q, t in since.items() if name == q or name.endswith("." + q))
-                out.append((node, name, self.db.execute(
+                rows = self.db.execute(
                     "SELECT seq, t, v FROM readings WHERE series_id = ? AND t >= ? AND t <= ? AND "
-                    "v IS NOT NULL", (sid, start, max_ms)).fetchall()))
+                    "v IS NOT NULL", (sid, start, max_ms)).fetchall()
+                if self.cold:
+                    rows += [(r[1], r[3], r[4])
+                             for r in cold.series_rows(self.db, sid, start, max_ms + 1)]
+                    rows.sort(key=lambda r: (r[1], r[0]))
+                out.append((node, name, rows))
         return out
 
     def newest_time_ms(self) -> int | None:
         """The newest node time of any stored reading (a demo's simulated "now")."""
-        with self.lock:
+        with self.lock, self._snapshot():
             row = self.db.execute("SELECT max(t) FROM readings").fetchone()
-        return None if row[0] is None else int(row[0])
+            newest = [row[0]] if row[0] is not None else []
+            if self.cold:
+                newest += [t for (t,) in self.db.execute("SELECT max(t1) FROM chunks")
+                           if t is not None]
+        return max(newest) if newest else None
 
     def node_summary(self) -> list[dict[str, object]]:
         with self.lock, self._snapshot():
@@ -490,6 +567,10 @@ class Store:
                 first, last = self.db.execute(  # two seeks (min and max in one SELECT scan)
                     "SELECT (SELECT min(seq) FROM readings WHERE node_id=?1), "
                     "(SELECT max(seq) FROM readings WHERE node_id=?1)", (nid,)).fetchone()
+                if self.cold:
+                    c0, c1 = cold.seq_bounds(self.db, nid)
+                    first = min((x for x in (first, c0) if x is not None), default=None)
+                    last = max((x for x in (last, c1) if x is not None), default=None)
                 dead = self.db.execute("SELECT coalesce(sum(count), 0) FROM dead_letters WHERE "
                                        "site=? AND node=?", (site, node)).fetchone()[0]
                 conflicts, anomalies = 0, []
@@ -562,22 +643,70 @@ class Store:
         """The newest reading of every series (by node time)."""
         # per series, one seek to the end of its (series_id, t) index, then one key lookup:
         # joining on max(t) instead read every reading of the store (2.8 s at 4 M readings)
-        with self.lock:
+        with self.lock, self._snapshot():
             rows = self.db.execute(
                 "SELECT n.site, n.node, s.name, s.kind, s.unit, r.t, r.v, r.vs, r.ref, r.cal, r.q"
                 " FROM series s CROSS JOIN nodes n ON n.node_id = s.node_id"
                 " CROSS JOIN readings r ON (r.node_id, r.seq) = (SELECT node_id, seq FROM readings"
                 " WHERE series_id = s.series_id ORDER BY t DESC, seq DESC LIMIT 1)"
                 " ORDER BY n.site, n.node, s.name, s.kind, s.unit").fetchall()
+            if self.cold:  # a series whose newest reading has moved (a node silent for long)
+                rows = [*rows, *self._cold_latest()]
+                rows.sort(key=lambda r: r[:5])
         out: list[dict[str, object]] = []
         for site, node, name, kind, unit, t, v, vs, ref, cal, q in rows:
             if out and (out[-1]["site"], out[-1]["node"], out[-1]["name"]) == (site, node, name):
                 if int(t) <= int(out[-1]["time_ms"]):  # type: ignore[call-overload]
-                    continue  # the same quantity in another unit or kind: the newest wins
+                    continue  # the same quantity in another unit or kind (or its older cold
+                    # reading): the newest wins
                 out.pop()
             out.append({"site": site, "node": node, "name": name, "kind": kind, "unit": unit,
                         "time_ms": t, "value": v, "text": vs, "ref": ref, "cal": cal, "q": q})
         return out
+
+    def _cold_latest(self) -> list[tuple[object, ...]]:
+        out: list[tuple[object, ...]] = []
+        for sid, site, node, name, kind, unit in self.db.execute(
+                "SELECT s.series_id, n.site, n.node, s.name, s.kind, s.unit FROM series s JOIN "
+                "nodes n USING (node_id) WHERE s.series_id IN (SELECT DISTINCT series_id FROM "
+                "chunks)").fetchall():
+            r = cold.newest(self.db, sid)
+            if r is not None:
+                out.append((site, node, name, kind, unit, r[3], r[4], None, None, r[7], r[8]))
+        return out
+
+    # --- cold storage ---------------------------------------------------------------------------
+    def move_cold(self, before_ms: int, limit: int = 200_000) -> int:
+        """Move gauge and counter readings with node time before `before_ms` into chunks
+        (gateway/store/cold.py), up to about `limit` in one durable transaction. Returns how
+        many moved; call again until it returns 0."""
+        try:
+            with self.lock, self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                return cold.move(self.db, before_ms, limit)
+        except sqlite3.Error as exc:
+            raise StoreError(f"moving readings to cold storage in {self.path} failed: {exc}"
+                             ) from exc
+
+    def storage(self) -> Storage:
+        """Where the readings are: hot rows and cold chunks, the oldest of each (node time ms),
+        the store's bytes on disk and the free space beside it (eil status)."""
+        with self.lock, self._snapshot():
+            total = self.db.execute("SELECT coalesce(sum(readings), 0) FROM nodes").fetchone()[0]
+            oldest_hot = min((t for (sid,) in self.db.execute("SELECT series_id FROM series")
+                              for (t,) in self.db.execute("SELECT min(t) FROM readings WHERE "
+                                                          "series_id = ?", (sid,))
+                              if t is not None), default=None)  # a seek per series, no scan
+            cold_n, oldest_cold, _ = cold.totals(self.db) if self.cold else (0, None, 0)
+        return Storage(int(total) - cold_n, cold_n, oldest_hot, oldest_cold,
+                       self.bytes_on_disk(), shutil.disk_usage(self.path.parent).free)
+
+    def cold_totals(self) -> tuple[int, int | None, int]:
+        """(cold readings, the oldest one's time ms, bytes of chunk data)."""
+        if not self.cold:
+            return 0, None, 0
+        with self.lock:
+            return cold.totals(self.db)
 
     def events_named(self, suffixes: Sequence[str]) -> list[tuple[str, int, int, str, str | None,
                                                                   str | None]]:

@@ -1,0 +1,132 @@
+"""The store's cold part: readings older than the hot window, moved out of the row table into
+chunks (one series, one period, compressed columns: chunk.py) in the same SQLite file.
+
+Why in SQLite and not in Parquet files beside it: a move is one transaction (the chunks appear
+and their rows disappear together), so a kill -9 at any instant of it leaves either the rows or
+the chunks, never both and never neither, with nothing to reconcile at start-up; exactly-once
+stays one database's business. Measured against Parquet (zstd, polars) on the same readings in
+docs/store.md.
+
+Only gauges and counters move (events, with their member pseudonyms, stay rows: few, and
+erasure rewrites them). A node's `cold_seq` is the highest seq it has in chunks, so ingest looks
+into chunks only for a replay at or below it.
+
+Every function here runs inside the caller's transaction and lock (Store).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from gateway.store.chunk import Columns, decode, encode
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    series_id INTEGER NOT NULL,
+    t0        INTEGER NOT NULL,     -- first and last reading's time, ms
+    t1        INTEGER NOT NULL,
+    seq0      INTEGER NOT NULL,     -- lowest and highest seq
+    seq1      INTEGER NOT NULL,
+    node_id   INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    data      BLOB NOT NULL,        -- chunk.py
+    PRIMARY KEY (series_id, t0, seq0)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_by_node_seq ON chunks (node_id, seq0);
+"""
+CHUNK_MAX = 4096  # readings per chunk at most
+# a cold reading as the row table has it: node_id, seq, series_id, t, v, vs, ref, cal, q
+ColdRow = tuple[int, int, int, int, float, None, None, str | None, int | None]
+
+
+def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
+    """Move up to about `limit` gauge and counter readings with node time before `before_ms`
+    into chunks, series by series. Returns how many moved (0: nothing older is left)."""
+    moved = 0
+    series = db.execute("SELECT series_id FROM series WHERE kind != 'event' ORDER BY series_id"
+                        ).fetchall()
+    for (sid,) in series:
+        if moved >= limit:
+            break
+        rows = db.execute(
+            "SELECT node_id, seq, t, v, cal, q FROM readings WHERE series_id = ? AND t < ? AND "
+            "v IS NOT NULL AND vs IS NULL AND ref IS NULL ORDER BY t, seq LIMIT ?",
+            (sid, before_ms, limit - moved)).fetchall()
+        if not rows:
+            continue
+        for i in range(0, len(rows), CHUNK_MAX):
+            part = rows[i:i + CHUNK_MAX]
+            cols = Columns([r[1] for r in part], [r[2] for r in part], [r[3] for r in part],
+                           [r[4] for r in part], [r[5] for r in part])
+            db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                       (sid, cols.times[0], cols.times[-1], min(cols.seqs), max(cols.seqs),
+                        part[0][0], len(part), encode(cols)))
+        db.executemany("DELETE FROM readings WHERE node_id = ? AND seq = ?",
+                       [(r[0], r[1]) for r in rows])
+        top: dict[int, int] = {}
+        for r in rows:
+            top[r[0]] = max(top.get(r[0], 0), r[1])
+        db.executemany("UPDATE nodes SET cold_seq = max(cold_seq, ?) WHERE node_id = ?",
+                       [(seq, nid) for nid, seq in top.items()])
+        moved += len(rows)
+    return moved
+
+
+def _rows(sid: int, nid: int, c: Columns) -> Iterator[ColdRow]:
+    for seq, t, v, cal, q in zip(c.seqs, c.times, c.values, c.cals, c.qs, strict=True):
+        yield (nid, seq, sid, t, v, None, None, cal, q)
+
+
+def rows_by_seq(db: sqlite3.Connection, nid: int, first: int, last: int) -> dict[int, ColdRow]:
+    """The node's cold readings with seq in [first, last] (a replay's stored versions)."""
+    out: dict[int, ColdRow] = {}
+    for sid, data in db.execute("SELECT series_id, data FROM chunks WHERE node_id = ? AND "
+                                "seq0 <= ? AND seq1 >= ?", (nid, last, first)):
+        for row in _rows(sid, nid, decode(data)):
+            if first <= row[1] <= last:
+                out[row[1]] = row
+    return out
+
+
+def series_rows(db: sqlite3.Connection, sid: int, since_ms: int | None, until_ms: int | None
+                ) -> list[ColdRow]:
+    """One series' cold readings with since <= t < until (either bound open), in (t, seq)
+    order."""
+    lo = since_ms if since_ms is not None else -(2**62)
+    hi = until_ms if until_ms is not None else 2**62
+    out: list[ColdRow] = []
+    for nid, data in db.execute("SELECT node_id, data FROM chunks WHERE series_id = ? AND "
+                                "t0 < ? AND t1 >= ?", (sid, hi, lo)):
+        out.extend(r for r in _rows(sid, nid, decode(data)) if lo <= r[3] < hi)
+    out.sort(key=lambda r: (r[3], r[1]))
+    return out
+
+
+def node_series(db: sqlite3.Connection, nid: int) -> list[int]:
+    return [sid for (sid,) in db.execute("SELECT DISTINCT series_id FROM chunks WHERE "
+                                         "node_id = ?", (nid,))]
+
+
+def newest(db: sqlite3.Connection, sid: int) -> ColdRow | None:
+    """The series' newest cold reading by (t, seq)."""
+    best: ColdRow | None = None
+    for nid, data in db.execute("SELECT node_id, data FROM chunks WHERE series_id = ? AND t1 = "
+                                "(SELECT max(t1) FROM chunks WHERE series_id = ?)", (sid, sid)):
+        for row in _rows(sid, nid, decode(data)):
+            if best is None or (row[3], row[1]) > (best[3], best[1]):
+                best = row
+    return best
+
+
+def seq_bounds(db: sqlite3.Connection, nid: int) -> tuple[int | None, int | None]:
+    return db.execute("SELECT min(seq0), max(seq1) FROM chunks WHERE node_id = ?",
+                      (nid,)).fetchone()
+
+
+def totals(db: sqlite3.Connection) -> tuple[int, int | None, int]:
+    """(cold readings, the oldest cold reading's time ms, bytes of chunk data)."""
+    n, oldest, size = db.execute("SELECT coalesce(sum(n), 0), min(t0), "
+                                 "coalesce(sum(length(data)), 0) FROM chunks").fetchone()
+    return int(n), oldest, int(size)
+

@@ -1,0 +1,45 @@
+"""Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml):
+everything whose node time is older than the hot window, cut at whole periods so that each
+chunk holds a period of one series (better compression, fewer rows). Runs beside ingest; each
+transaction moves a bounded number of readings, so ingest waits at most one of them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from core.clock import Clock, clock_ms
+from gateway.errors import StoreError
+from gateway.store.readings import Store
+
+log = logging.getLogger("eil.gateway")
+PERIOD_MS = 6 * 3_600_000  # a chunk covers at most one 6-hour period of a series
+BATCH = 50_000  # readings per move transaction
+
+
+def cutoff_ms(now_ms: int, hot_s: float) -> int:
+    """Readings with node time before this are cold: the hot window, rounded down to a whole
+    period."""
+    return (now_ms - int(hot_s * 1000)) // PERIOD_MS * PERIOD_MS
+
+
+class ColdMover:
+    def __init__(self, store: Store, hot_s: float, every_s: float, clock: Clock) -> None:
+        self.store, self.hot_s, self.every_s, self.clock = store, hot_s, every_s, clock
+
+    def move_once(self) -> int:
+        """Move everything older than the cutoff now; returns how many readings moved."""
+        before, total = cutoff_ms(clock_ms(self.clock), self.hot_s), 0
+        while moved := self.store.move_cold(before, BATCH):
+            total += moved
+        if total:
+            log.info("moved %d readings older than %d ms to cold storage", total, before)
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.move_once()
+            except StoreError as exc:  # the readings stay hot: nothing is lost, try later
+                log.error("%s; the readings stay in the hot rows until the next try", exc)
+            stop.wait(self.every_s)
