@@ -16,10 +16,11 @@ Every function here runs inside the caller's transaction and lock (Store).
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from collections.abc import Iterator
 
-from gateway.store.chunk import Columns, decode, encode
+from gateway.store.chunk import Buckets, Columns, add_buckets, decode, decode_points, encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -101,6 +102,34 @@ def series_rows(db: sqlite3.Connection, sid: int, since_ms: int | None, until_ms
         out.extend(r for r in _rows(sid, nid, decode(data)) if lo <= r[3] < hi)
     out.sort(key=lambda r: (r[3], r[1]))
     return out
+
+
+def series_points(db: sqlite3.Connection, sid: int, since_ms: int, until_ms: int
+                  ) -> tuple[list[int], list[float], bool]:
+    """One series' cold times ms and values in [since, until), and whether they are in time
+    order (chunks overlapping in time, from late readings moved later, are not): the chart
+    path, without a tuple per reading."""
+    times: list[int] = []
+    values: list[float] = []
+    ordered = True
+    for data in db.execute("SELECT data FROM chunks WHERE series_id = ? AND t0 < ? AND "
+                           "t1 >= ? ORDER BY t0, seq0", (sid, until_ms, since_ms)):
+        ts, vs = decode_points(data[0])
+        lo, hi = bisect.bisect_left(ts, since_ms), bisect.bisect_left(ts, until_ms)
+        if lo < hi:
+            if times and ts[lo] < times[-1]:
+                ordered = False  # chunks overlapping in time (late readings moved later)
+            times += ts[lo:hi]
+            values += vs[lo:hi]
+    return times, values, ordered
+
+
+def series_buckets(db: sqlite3.Connection, sid: int, since_ms: int, until_ms: int, width: int,
+                   into: Buckets) -> None:
+    """One series' cold readings in [since, until) added to time buckets (chunk.add_buckets)."""
+    for (data,) in db.execute("SELECT data FROM chunks WHERE series_id = ? AND t0 < ? AND "
+                              "t1 >= ?", (sid, until_ms, since_ms)):
+        add_buckets(data, since_ms, until_ms, width, into)
 
 
 def node_series(db: sqlite3.Connection, nid: int) -> list[int]:

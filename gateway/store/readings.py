@@ -12,7 +12,6 @@ every one of them computes the same, correct watermark.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import heapq
 import json
@@ -29,6 +28,7 @@ from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.store import cold
+from gateway.store.chunk import Buckets
 from gateway.store.rows import DeadLetter, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
 
@@ -492,27 +492,35 @@ class Store:
                 "n.node = ? AND s.name = ? AND s.kind != 'event'", (node, name)).fetchall()
             if not found:
                 return None, [], []
-            pairs: list[tuple[int, float]] = []
-            for sid, _ in found:
-                pairs += self.db.execute("SELECT t, v FROM readings WHERE series_id = ? AND "
-                                         "t >= ? AND t < ? AND v IS NOT NULL",
-                                         (sid, since_ms, until_ms)).fetchall()
-                if self.cold:
-                    pairs += [(r[3], r[4]) for r in cold.series_rows(self.db, sid, since_ms,
-                                                                      until_ms)]
-        pairs.sort(key=lambda p: p[0])
-        times, values = [p[0] for p in pairs], [p[1] for p in pairs]
-        if points and times:  # a bucket holding one reading keeps its exact time
-            width = max(1, -(-(until_ms - since_ms) // points))
-            bt, bv = [], []
-            i = 0
-            while i < len(times):
-                end = bisect.bisect_left(times, since_ms + ((times[i] - since_ms) // width + 1)
-                                         * width, i)
-                bt.append(times[i])
-                bv.append(sum(values[i:end]) / (end - i))
-                i = end
-            times, values = bt, bv
+            if points:  # a bucket holding one reading keeps its exact time
+                width = max(1, -(-(until_ms - since_ms) // points))
+                buckets: Buckets = {}
+                for sid, _ in found:
+                    if self.cold:
+                        cold.series_buckets(self.db, sid, since_ms, until_ms, width, buckets)
+                    for t, v in self.db.execute(
+                            "SELECT t, v FROM readings WHERE series_id = ? AND t >= ? AND t < ? "
+                            "AND v IS NOT NULL", (sid, since_ms, until_ms)):
+                        entry = buckets.setdefault((t - since_ms) // width, [t, 0.0, 0])
+                        entry[0], entry[1], entry[2] = min(entry[0], t), entry[1] + v, entry[2] + 1
+                ordered_b = sorted(buckets)
+                return (found[0][1], [int(buckets[b][0]) for b in ordered_b],
+                        [buckets[b][1] / buckets[b][2] for b in ordered_b])
+            times: list[int] = []
+            values: list[float] = []
+            ordered = len(found) == 1
+            for sid, _ in found:  # cold (older) first, then hot: usually already in order
+                ct, cv, ordered_cold = (cold.series_points(self.db, sid, since_ms, until_ms)
+                                        if self.cold else ([], [], True))
+                hot = self.db.execute("SELECT t, v FROM readings WHERE series_id = ? AND "
+                                      "t >= ? AND t < ? AND v IS NOT NULL ORDER BY t",
+                                      (sid, since_ms, until_ms)).fetchall()
+                ordered = ordered and ordered_cold and not (ct and hot and hot[0][0] < ct[-1])
+                times += ct + [r[0] for r in hot]
+                values += cv + [r[1] for r in hot]
+        if not ordered:
+            pairs = sorted(zip(times, values, strict=True), key=lambda p: p[0])
+            times, values = [p[0] for p in pairs], [p[1] for p in pairs]
         return found[0][1], times, values
 
     def gauge_series(self, since: dict[str, int], max_ms: int,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.store.chunk import ChunkError, Columns, decode, encode
+from gateway.store.chunk import ChunkError, Columns, add_buckets, decode, encode
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 decimal = st.integers(-10**7, 10**7).map(lambda i: i / 100)
@@ -49,3 +49,36 @@ def test_a_corrupt_chunk_is_refused_with_a_reason() -> None:
     for bad in (b"", good[:7], good[:-3] + b"xyz", bytes([9]) + good[1:]):
         with pytest.raises(ChunkError):
             decode(bad)
+
+
+@st.composite
+def sorted_columns(draw: st.DrawFn) -> Columns:
+    n = draw(st.integers(1, 80))
+    regular = draw(st.booleans())
+    start = draw(st.integers(10**12, 2 * 10**12))
+    step = draw(st.integers(1, 120_000))
+    times = ([start + i * step for i in range(n)] if regular else
+             sorted(draw(st.lists(st.integers(start, start + 10**7), min_size=n, max_size=n))))
+    values = draw(st.lists(decimal | finite.filter(lambda v: abs(v) < 1e12), min_size=n,
+                           max_size=n))
+    return Columns(list(range(1, n + 1)), times, values, [None] * n, [None] * n)
+
+
+@given(sorted_columns(), st.integers(-10**6, 10**7), st.integers(1, 10**7),
+       st.integers(1, 10**6))
+def test_bucket_sums_match_the_readings_bucket_by_bucket(c: Columns, since_off: int,
+                                                         span: int, width: int) -> None:
+    since = c.times[0] + since_off
+    until = since + span
+    got: dict[int, list[float]] = {}
+    add_buckets(encode(c), since, until, width, got)
+    want: dict[int, list[float]] = {}
+    for t, v in zip(c.times, c.values, strict=True):
+        if since <= t < until:
+            e = want.setdefault((t - since) // width, [t, 0.0, 0])
+            e[0], e[1], e[2] = min(e[0], t), e[1] + v, e[2] + 1
+    assert got.keys() == want.keys()
+    for b, (t, total, count) in want.items():
+        assert got[b][0] == t and got[b][2] == count
+        assert got[b][1] == pytest.approx(total, rel=1e-9, abs=1e-9 * count * max(
+            1.0, max(abs(v) for v in c.values)))
