@@ -1,7 +1,7 @@
 """Bytes per reading in the gateway's store with cold storage, and reading a year back.
 
 1. A 50-node site, 20 quantities a node, one reading a minute each, committed in time order in
-   ingest-sized batches, the cold mover running every simulated hour (hot window 6 h) as the
+   ingest-sized batches, the cold mover running every simulated 10 minutes (hot window 2 h) as the
    gateway runs it: bytes on disk per reading after N readings (default 10 M), with the hot rows
    alone for comparison, and the year of such a site extrapolated from the cold bytes per
    reading.
@@ -22,11 +22,12 @@ from pathlib import Path
 
 from contract.topics import NodeId
 from gateway.store import Store
-from gateway.store.mover import PERIOD_MS, cutoff_ms
+from gateway.store.cold import PERIOD_MS
+from gateway.store.mover import cutoff_ms
 from gateway.store.rows import StoredReading
 
 T0 = 1_735_689_600_000  # 2025-01-01 UTC
-MINUTE, HOT_S = 60_000, 6 * 3600
+MINUTE, HOT_S = 60_000, 2 * 3600
 QUANTITIES = [("soil.moisture", "%", 2), ("soil.temperature", "Cel", 2), ("air.humidity", "%", 1),
               ("air.pressure", "Pa", 0), ("pv.power", "W", 1), ("battery.voltage", "V", 3)]
 
@@ -51,7 +52,7 @@ def site(args: argparse.Namespace, tmp: Path) -> None:
     minutes = args.readings // per_minute
     batch: list[tuple[NodeId, StoredReading]] = []
     started, cpu0 = time.monotonic(), time.process_time()
-    next_move = T0 + 3_600_000
+    next_move = T0 + 600_000
     for m in range(minutes):
         t = T0 + m * MINUTE
         for node in nodes:
@@ -64,10 +65,10 @@ def site(args: argparse.Namespace, tmp: Path) -> None:
             handled = {n: [([r.seq for nn, r in batch if nn == n], None)] for n in nodes}
             store.commit(batch, [], handled, {})  # type: ignore[arg-type]
             batch = []
-        if t >= next_move:  # the gateway's mover, every hour of node time
+        if t >= next_move:  # the gateway's mover, every 10 minutes of node time
             while store.move_cold(cutoff_ms(t, HOT_S), 50_000):
                 pass
-            next_move += 3_600_000
+            next_move += 600_000
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     n = minutes * per_minute
     s = store.storage()

@@ -39,7 +39,7 @@ class SignalsConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    hot_hours: float = 6.0  # readings younger than this stay rows; older ones move to chunks
+    hot_hours: float = 2.0  # readings younger than this stay rows; older ones move to chunks
     move_every_s: float = 600.0  # how often the move runs; 0: never (everything stays hot)
 
 
@@ -102,7 +102,7 @@ def _store(t: Table) -> StoreConfig:
     every = t.get("move_every_s", (int, float), 600.0)
     if every < 0:
         raise t.fail("move_every_s", f"must be 0 (never move) or more, got {every}")
-    return StoreConfig(hot_hours=t.positive("hot_hours", 6.0), move_every_s=float(every))
+    return StoreConfig(hot_hours=t.positive("hot_hours", 2.0), move_every_s=float(every))
 
 
 def _every(t: Table) -> float:

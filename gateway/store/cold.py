@@ -37,13 +37,16 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_node_seq ON chunks (node_id, seq0);
 """
 CHUNK_MAX = 4096  # readings per chunk at most
+PERIOD_MS = 6 * 3_600_000  # a chunk covers at most one 6-hour period of one series
 # a cold reading as the row table has it: node_id, seq, series_id, t, v, vs, ref, cal, q
 ColdRow = tuple[int, int, int, int, float, None, None, str | None, int | None]
 
 
 def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
     """Move up to about `limit` gauge and counter readings with node time before `before_ms`
-    into chunks, series by series. Returns how many moved (0: nothing older is left)."""
+    into chunks, series by series. A chunk holds one series over one PERIOD_MS: readings of a
+    period that already has a chunk are merged into it (re-encoded), so moving often, with a
+    short hot window, does not make small chunks. Returns how many moved (0: none left)."""
     moved = 0
     series = db.execute("SELECT series_id FROM series WHERE kind != 'event' ORDER BY series_id"
                         ).fetchall()
@@ -56,13 +59,11 @@ def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
             (sid, before_ms, limit - moved)).fetchall()
         if not rows:
             continue
-        for i in range(0, len(rows), CHUNK_MAX):
-            part = rows[i:i + CHUNK_MAX]
-            cols = Columns([r[1] for r in part], [r[2] for r in part], [r[3] for r in part],
-                           [r[4] for r in part], [r[5] for r in part])
-            db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                       (sid, cols.times[0], cols.times[-1], min(cols.seqs), max(cols.seqs),
-                        part[0][0], len(part), encode(cols)))
+        periods: dict[int, list[tuple[int, int, int, float, str | None, int | None]]] = {}
+        for r in rows:
+            periods.setdefault(r[2] // PERIOD_MS, []).append(r)
+        for period, part in periods.items():
+            _store_period(db, sid, period, part)
         db.executemany("DELETE FROM readings WHERE node_id = ? AND seq = ?",
                        [(r[0], r[1]) for r in rows])
         top: dict[int, int] = {}
@@ -72,6 +73,31 @@ def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
                        [(seq, nid) for nid, seq in top.items()])
         moved += len(rows)
     return moved
+
+
+def _store_period(db: sqlite3.Connection, sid: int, period: int,
+                  part: list[tuple[int, int, int, float, str | None, int | None]]) -> None:
+    """Readings of one series and one period into its chunk (merged with the one there, if it
+    has room), in (t, seq) order."""
+    nid = part[0][0]
+    merged = [(r[1], r[2], r[3], r[4], r[5]) for r in part]  # seq, t, v, cal, q
+    old = db.execute("SELECT t0, seq0, data FROM chunks WHERE series_id = ? AND t0 >= ? AND "
+                     "t0 < ? AND n < ? ORDER BY n LIMIT 1",
+                     (sid, period * PERIOD_MS, (period + 1) * PERIOD_MS,
+                      CHUNK_MAX - len(part) + 1)).fetchone()
+    if old is not None:
+        c = decode(old[2])
+        merged += list(zip(c.seqs, c.times, c.values, c.cals, c.qs, strict=True))
+        db.execute("DELETE FROM chunks WHERE series_id = ? AND t0 = ? AND seq0 = ?",
+                   (sid, old[0], old[1]))
+    merged.sort(key=lambda r: (r[1], r[0]))
+    for i in range(0, len(merged), CHUNK_MAX):
+        piece = merged[i:i + CHUNK_MAX]
+        cols = Columns([r[0] for r in piece], [r[1] for r in piece], [r[2] for r in piece],
+                       [r[3] for r in piece], [r[4] for r in piece])
+        db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                   (sid, cols.times[0], cols.times[-1], min(cols.seqs), max(cols.seqs), nid,
+                    len(piece), encode(cols)))
 
 
 def _rows(sid: int, nid: int, c: Columns) -> Iterator[ColdRow]:

@@ -1,7 +1,7 @@
 """Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml):
-everything whose node time is older than the hot window, cut at whole periods so that each
-chunk holds a period of one series (better compression, fewer rows). Runs beside ingest; each
-transaction moves a bounded number of readings, so ingest waits at most one of them."""
+everything whose node time is older than the hot window (each chunk holds one series over one
+6-hour period, merged as it fills: cold.py). Runs beside ingest; each transaction moves a
+bounded number of readings, so ingest waits at most one of them."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ from gateway.errors import StoreError
 from gateway.store.readings import Store
 
 log = logging.getLogger("eil.gateway")
-PERIOD_MS = 6 * 3_600_000  # a chunk covers at most one 6-hour period of a series
 BATCH = 50_000  # readings per move transaction
 
 
 def cutoff_ms(now_ms: int, hot_s: float) -> int:
-    """Readings with node time before this are cold: the hot window, rounded down to a whole
-    period."""
-    return (now_ms - int(hot_s * 1000)) // PERIOD_MS * PERIOD_MS
+    """Readings with node time before this are cold."""
+    return now_ms - int(hot_s * 1000)
 
 
 class ColdMover:

@@ -19,6 +19,7 @@ from core.clock import ManualClock
 from core.errors import EilError
 from gateway.config import load_gateway_config
 from gateway.store import Store
+from gateway.store.cold import PERIOD_MS
 from gateway.store.mover import ColdMover, cutoff_ms
 from gateway.store.rows import StoredReading
 
@@ -113,7 +114,6 @@ def test_a_replay_of_moved_readings_is_a_duplicate_and_a_changed_one_a_conflict(
 MOVER = """
 import sys, time
 from gateway.store import Store
-from gateway.store.mover import ColdMover, cutoff_ms
 store = Store(__import__("pathlib").Path(sys.argv[1]))
 print("ready", flush=True)
 while store.move_cold(int(sys.argv[2]), limit=7):
@@ -158,13 +158,23 @@ def test_the_mover_moves_whole_periods_older_than_the_hot_window(store: Store,
                                                                  tmp_path: Path) -> None:
     clock = ManualClock((T0 + 30 * HOUR + 1234) / 1000)
     mover = ColdMover(store, hot_s=6 * 3600, every_s=600, clock=clock)
-    assert cutoff_ms(T0 + 30 * HOUR + 1234, 6 * 3600) == T0 + 24 * HOUR  # whole 6 h periods
+    assert cutoff_ms(T0 + 30 * HOUR + 1234, 6 * 3600) == T0 + 24 * HOUR + 1234
     moved = mover.move_once()
     hot_gauges = store.db.execute("SELECT min(t) FROM readings WHERE vs IS NULL").fetchone()[0]
-    assert hot_gauges >= T0 + 24 * HOUR and moved == 3 * (24 * 6) * 2  # both nodes, 144 slots
+    assert hot_gauges >= T0 + 24 * HOUR + 1234 and moved == 3 * 145 * 2  # slots 0..144
     assert mover.move_once() == 0  # nothing more until the clock moves on
     assert store.storage().cold == moved
     cfg = tmp_path / "gateway.toml"
     cfg.write_text('site = "s"\n[broker]\npassword = "x"\n[store]\nhot_hours = 0\n')
     with pytest.raises(EilError, match=r"store\.hot_hours.*must be > 0"):
         load_gateway_config(cfg)
+
+
+def test_moving_often_still_makes_one_chunk_per_series_and_period(store: Store) -> None:
+    before = views(store)
+    for step in range(1, 60):  # every 10 minutes of node time, a 1-hour hot window
+        store.move_cold(T0 + step * 600_000 - HOUR)
+    chunks = store.db.execute("SELECT series_id, t0 / ?, count(*) FROM chunks GROUP BY 1, 2",
+                              (PERIOD_MS,)).fetchall()
+    assert chunks and all(count == 1 for _, _, count in chunks)
+    assert views(store) == before
