@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import struct
 import sys
 import zlib
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate, repeat
-from operator import truediv
+from operator import eq, truediv
 
 VERSION = 1
 RAW = 255  # the values' scale byte when they are stored as float64
@@ -69,20 +70,19 @@ def _runs(xs: list[object]) -> list[list[object]]:
     return out
 
 
-def _same_bits(a: float, b: float) -> bool:
-    return struct.pack("<d", a) == struct.pack("<d", b)
-
-
 def _scale(values: list[float]) -> tuple[int, list[int]] | None:
-    """The smallest k ≤ 6 with every value exactly an integer / 10^k, and those integers."""
+    """The smallest k ≤ 6 with every value exactly an integer / 10^k, and those integers. The
+    comparisons run at C speed; a negative zero (equal to 0.0, other bits) is stored raw."""
+    if any(v == 0.0 and math.copysign(1.0, v) < 0 for v in values if v == 0.0):
+        return None
     for k in range(7):
         m = 10**k
         try:
             ints = [round(v * m) for v in values]
         except (OverflowError, ValueError):
             return None
-        if all(abs(i) < _MAX_EXACT for i in ints) and all(
-                _same_bits(i / m, v) for i, v in zip(ints, values, strict=True)):
+        if max(map(abs, ints)) < _MAX_EXACT and all(map(eq, map(truediv, ints, repeat(m)),
+                                                        values)):
             return k, ints
     return None
 

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (series_id, t0, seq0)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_node_seq ON chunks (node_id, seq0);
+CREATE TABLE IF NOT EXISTS open_periods (  -- periods of a series still being filled by moves
+    series_id INTEGER NOT NULL,
+    period    INTEGER NOT NULL,     -- t // PERIOD_MS
+    PRIMARY KEY (series_id, period)
+) WITHOUT ROWID;
 """
 CHUNK_MAX = 4096  # readings per chunk at most
 PERIOD_MS = 6 * 3_600_000  # a chunk covers at most one 6-hour period of one series
@@ -44,9 +49,10 @@ ColdRow = tuple[int, int, int, int, float, None, None, str | None, int | None]
 
 def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
     """Move up to about `limit` gauge and counter readings with node time before `before_ms`
-    into chunks, series by series. A chunk holds one series over one PERIOD_MS: readings of a
-    period that already has a chunk are merged into it (re-encoded), so moving often, with a
-    short hot window, does not make small chunks. Returns how many moved (0: none left)."""
+    into chunks, series by series, one chunk per series and period moved; then merge the
+    chunks of every period that has closed (ended before `before_ms`) into one, so moving
+    often, with a short hot window, leaves no small chunks and encodes a reading twice at most.
+    Returns how many readings moved (0: none left)."""
     moved = 0
     series = db.execute("SELECT series_id FROM series WHERE kind != 'event' ORDER BY series_id"
                         ).fetchall()
@@ -59,11 +65,12 @@ def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
             (sid, before_ms, limit - moved)).fetchall()
         if not rows:
             continue
-        periods: dict[int, list[tuple[int, int, int, float, str | None, int | None]]] = {}
+        periods: dict[int, list[_Moved]] = {}
         for r in rows:
-            periods.setdefault(r[2] // PERIOD_MS, []).append(r)
+            periods.setdefault(r[2] // PERIOD_MS, []).append((r[1], r[2], r[3], r[4], r[5]))
         for period, part in periods.items():
-            _store_period(db, sid, period, part)
+            _insert_chunks(db, sid, rows[0][0], part)
+            db.execute("INSERT OR IGNORE INTO open_periods VALUES (?, ?)", (sid, period))
         db.executemany("DELETE FROM readings WHERE node_id = ? AND seq = ?",
                        [(r[0], r[1]) for r in rows])
         top: dict[int, int] = {}
@@ -72,32 +79,40 @@ def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
         db.executemany("UPDATE nodes SET cold_seq = max(cold_seq, ?) WHERE node_id = ?",
                        [(seq, nid) for nid, seq in top.items()])
         moved += len(rows)
+    for sid, period in db.execute("SELECT series_id, period FROM open_periods WHERE period < ?",
+                                  (before_ms // PERIOD_MS,)).fetchall():
+        _merge_period(db, sid, period)
     return moved
 
 
-def _store_period(db: sqlite3.Connection, sid: int, period: int,
-                  part: list[tuple[int, int, int, float, str | None, int | None]]) -> None:
-    """Readings of one series and one period into its chunk (merged with the one there, if it
-    has room), in (t, seq) order."""
-    nid = part[0][0]
-    merged = [(r[1], r[2], r[3], r[4], r[5]) for r in part]  # seq, t, v, cal, q
-    old = db.execute("SELECT t0, seq0, data FROM chunks WHERE series_id = ? AND t0 >= ? AND "
-                     "t0 < ? AND n < ? ORDER BY n LIMIT 1",
-                     (sid, period * PERIOD_MS, (period + 1) * PERIOD_MS,
-                      CHUNK_MAX - len(part) + 1)).fetchone()
-    if old is not None:
-        c = decode(old[2])
-        merged += list(zip(c.seqs, c.times, c.values, c.cals, c.qs, strict=True))
-        db.execute("DELETE FROM chunks WHERE series_id = ? AND t0 = ? AND seq0 = ?",
-                   (sid, old[0], old[1]))
-    merged.sort(key=lambda r: (r[1], r[0]))
-    for i in range(0, len(merged), CHUNK_MAX):
-        piece = merged[i:i + CHUNK_MAX]
+_Moved = tuple[int, int, float, "str | None", "int | None"]  # seq, t, v, cal, q
+
+
+def _insert_chunks(db: sqlite3.Connection, sid: int, nid: int, part: list[_Moved]) -> None:
+    part.sort(key=lambda r: (r[1], r[0]))
+    for i in range(0, len(part), CHUNK_MAX):
+        piece = part[i:i + CHUNK_MAX]
         cols = Columns([r[0] for r in piece], [r[1] for r in piece], [r[2] for r in piece],
                        [r[3] for r in piece], [r[4] for r in piece])
         db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
                    (sid, cols.times[0], cols.times[-1], min(cols.seqs), max(cols.seqs), nid,
                     len(piece), encode(cols)))
+
+
+def _merge_period(db: sqlite3.Connection, sid: int, period: int) -> None:
+    """The chunks of one closed period of a series, as few full chunks as fit."""
+    found = db.execute("SELECT t0, seq0, node_id, data FROM chunks WHERE series_id = ? AND "
+                       "t0 >= ? AND t0 < ?", (sid, period * PERIOD_MS,
+                                              (period + 1) * PERIOD_MS)).fetchall()
+    if len(found) > 1:
+        merged: list[_Moved] = []
+        for _, _, _, data in found:
+            c = decode(data)
+            merged += list(zip(c.seqs, c.times, c.values, c.cals, c.qs, strict=True))
+        db.executemany("DELETE FROM chunks WHERE series_id = ? AND t0 = ? AND seq0 = ?",
+                       [(sid, t0, seq0) for t0, seq0, _, _ in found])
+        _insert_chunks(db, sid, found[0][2], merged)
+    db.execute("DELETE FROM open_periods WHERE series_id = ? AND period = ?", (sid, period))
 
 
 def _rows(sid: int, nid: int, c: Columns) -> Iterator[ColdRow]:
