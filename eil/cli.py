@@ -279,8 +279,10 @@ def _storage_text(s: Storage) -> str:
     total = s.hot + s.cold
     per = f", {s.bytes / total:.1f} bytes per reading" if total else ""
     return (f"\nstore: {s.hot} readings in rows (oldest {day(s.oldest_hot_ms)}), {s.cold} in "
-            f"cold chunks (oldest {day(s.oldest_cold_ms)}); {s.bytes / 2**20:.1f} MiB on disk"
-            f"{per}; {s.free_bytes / 2**30:.1f} GiB free")
+            f"cold chunks (oldest {day(s.oldest_cold_ms)}), hourly roll-ups since "
+            f"{day(s.oldest_rollup_ms)}; {s.bytes / 2**20:.1f} MiB on disk{per}; "
+            f"{s.free_bytes / 2**30:.1f} GiB free\n(retention: gateway.toml [retention], "
+            "docs/store.md)")
 
 
 def _anomaly_text(a: dict[str, object]) -> str:

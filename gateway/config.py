@@ -44,6 +44,22 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long raw readings and hourly roll-ups are kept, in days (0: forever); per quantity
+    (matched like the signals: the name, or a name ending in "." and it) in `quantities`."""
+
+    raw_days: float = 1095.0
+    rollup_days: float = 0.0
+    quantities: tuple[tuple[str, float, float], ...] = ()
+
+    def policy(self, name: str) -> tuple[float, float]:
+        for q, raw, rolled in self.quantities:
+            if name == q or name.endswith("." + q):
+                return raw, rolled
+        return self.raw_days, self.rollup_days
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -53,6 +69,7 @@ class GatewayConfig:
     http: HttpConfig
     signals: SignalsConfig = SignalsConfig(300.0)
     store: StoreConfig = StoreConfig()
+    retention: RetentionConfig = RetentionConfig()
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -89,6 +106,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
         store=_store(root.table("store")),
+        retention=_retention(root.table("retention")),
         clock=_clock(root.table("clock")),
     )
 
@@ -103,6 +121,23 @@ def _store(t: Table) -> StoreConfig:
     if every < 0:
         raise t.fail("move_every_s", f"must be 0 (never move) or more, got {every}")
     return StoreConfig(hot_hours=t.positive("hot_hours", 2.0), move_every_s=float(every))
+
+
+def _days(t: Table, key: str, default: float) -> float:
+    days = float(t.get(key, (int, float), default))
+    if days < 0:
+        raise t.fail(key, f"must be 0 (keep forever) or more days, got {days:g}")
+    return days
+
+
+def _retention(t: Table) -> RetentionConfig:
+    raw, rolled = _days(t, "raw_days", 1095.0), _days(t, "rollup_days", 0.0)
+    per = t.table("quantities")
+    quantities = []
+    for name in per.data:
+        q = per.table(name)
+        quantities.append((name, _days(q, "raw_days", raw), _days(q, "rollup_days", rolled)))
+    return RetentionConfig(raw, rolled, tuple(quantities))
 
 
 def _every(t: Table) -> float:

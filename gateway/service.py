@@ -53,7 +53,8 @@ class Gateway:
                                             daemon=True))
         if self.cfg.store.move_every_s > 0:
             mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,
-                              self.cfg.store.move_every_s, self.cfg.clock)
+                              self.cfg.store.move_every_s, self.cfg.clock,
+                              self.cfg.retention.policy)
             threads.append(threading.Thread(target=mover.run, args=(stop,), name="cold",
                                             daemon=True))
         for t in threads:

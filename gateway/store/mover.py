@@ -1,4 +1,5 @@
-"""Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml):
+"""Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml),
+then applies retention (`[retention]`, rollups.py):
 everything whose node time is older than the hot window (each chunk holds one series over one
 6-hour period, merged as it fills: cold.py). Runs beside ingest; each transaction moves a
 bounded number of readings, so ingest waits at most one of them."""
@@ -11,6 +12,7 @@ import threading
 from core.clock import Clock, clock_ms
 from gateway.errors import StoreError
 from gateway.store.readings import Store
+from gateway.store.rollups import Policy
 
 log = logging.getLogger("eil.gateway")
 BATCH = 50_000  # readings per move transaction
@@ -22,8 +24,10 @@ def cutoff_ms(now_ms: int, hot_s: float) -> int:
 
 
 class ColdMover:
-    def __init__(self, store: Store, hot_s: float, every_s: float, clock: Clock) -> None:
+    def __init__(self, store: Store, hot_s: float, every_s: float, clock: Clock,
+                 retention: Policy | None = None) -> None:
         self.store, self.hot_s, self.every_s, self.clock = store, hot_s, every_s, clock
+        self.retention = retention
 
     def move_once(self) -> int:
         """Move everything older than the cutoff now; returns how many readings moved."""
@@ -32,6 +36,11 @@ class ColdMover:
             total += moved
         if total:
             log.info("moved %d readings older than %d ms to cold storage", total, before)
+        if self.retention is not None:
+            raw, rolled = self.store.expire(clock_ms(self.clock), self.retention)
+            if raw or rolled:
+                log.info("retention deleted %d raw readings and %d hourly roll-ups older than "
+                         "[retention] keeps them", raw, rolled)
         return total
 
     def run(self, stop: threading.Event) -> None:

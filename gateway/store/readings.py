@@ -27,7 +27,7 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
-from gateway.store import cold
+from gateway.store import cold, rollups
 from gateway.store.chunk import Buckets
 from gateway.store.rows import DeadLetter, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
@@ -36,7 +36,7 @@ from gateway.store.watermark import Anomaly, Watermark
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -140,6 +140,7 @@ class Storage:
     cold: int  # readings in chunks
     oldest_hot_ms: int | None
     oldest_cold_ms: int | None
+    oldest_rollup_ms: int | None  # the oldest hour summarised (roll-ups outlive raw readings)
     bytes: int  # the store's files
     free_bytes: int  # free space on their file system
 
@@ -155,6 +156,12 @@ def sequence_state(node: str, acked: int, status: dict[str, object]) -> str:
                 f"watermark {acked} is not this node's stream; repair with: eil gateway "
                 f"sequence {node} --set {node_acked if isinstance(node_acked, int) else 'N'}")
     return "ok"
+
+
+def _retired(row: Row, raw_from: dict[int, int]) -> bool:
+    """A reading older than its series' raw readings now begin: retention deleted it."""
+    sid, t = row[2], row[3]
+    return isinstance(sid, int) and isinstance(t, int) and t < raw_from.get(sid, t)
 
 
 def _fetched(cur: sqlite3.Cursor, batch: int) -> Iterator[tuple[object, ...]]:
@@ -229,13 +236,14 @@ class Store:
                     self.db.execute("BEGIN IMMEDIATE")
                     if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         _migrate(self.db)
-                    for statement in _statements(_SCHEMA + cold.SCHEMA):
+                    for statement in _statements(_SCHEMA + cold.SCHEMA + rollups.SCHEMA):
                         self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.schema = SCHEMA_VERSION
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.cold = self.schema >= 6  # an older store (read-only, not yet upgraded) has none
+        self.rolled = self.schema >= 7
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
         self.node_ids: dict[NodeId, int] = {}
         self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
@@ -297,7 +305,9 @@ class Store:
                 found[row[1]] = tuple(row)
             if a <= cold_seq:  # a replay of readings that may have moved to chunks
                 found.update(cold.rows_by_seq(self.db, nid, a, b))
-        fresh = [row for seq, row in node_rows.items() if seq not in found]
+        deleted = rollups.raw_from_all(self.db) if self.rolled else {}
+        fresh = [row for seq, row in node_rows.items() if seq not in found
+                 and not (deleted and _retired(row, deleted))]
         clashes = [(found[seq], row) for seq, row in node_rows.items()
                    if seq in found and found[seq][2:] != row[2:]]
         clashes += [(node_rows[row[1]], row) for row in late  # type: ignore[index]
@@ -498,6 +508,10 @@ class Store:
                 for sid, _ in found:
                     if self.cold:
                         cold.series_buckets(self.db, sid, since_ms, until_ms, width, buckets)
+                    first_raw = rollups.raw_from(self.db, sid) if self.rolled else None
+                    if first_raw is not None and since_ms < first_raw:  # raw deleted: roll-ups
+                        rollups.add_buckets(self.db, sid, since_ms, min(until_ms, first_raw),
+                                            width, buckets)
                     for b, t, total, count in self.db.execute(  # hot rows: summed by SQLite
                             "SELECT (t - ?) / ?, min(t), sum(v), count(*) FROM readings WHERE "
                             "series_id = ? AND t >= ? AND t < ? AND v IS NOT NULL GROUP BY 1",
@@ -708,8 +722,19 @@ class Store:
                                                           "series_id = ?", (sid,))
                               if t is not None), default=None)  # a seek per series, no scan
             cold_n, oldest_cold, _ = cold.totals(self.db) if self.cold else (0, None, 0)
-        return Storage(int(total) - cold_n, cold_n, oldest_hot, oldest_cold,
+            oldest_rollup = rollups.oldest(self.db) if self.rolled else None
+        return Storage(int(total) - cold_n, cold_n, oldest_hot, oldest_cold, oldest_rollup,
                        self.bytes_on_disk(), shutil.disk_usage(self.path.parent).free)
+
+    def expire(self, now_ms: int, policy: rollups.Policy) -> tuple[int, int]:
+        """Retention (rollups.py): delete raw chunks and roll-ups older than `policy` keeps
+        them. Returns (raw readings deleted, roll-up hours deleted)."""
+        try:
+            with self.lock, self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                return rollups.expire(self.db, now_ms, policy, cold.PERIOD_MS)
+        except sqlite3.Error as exc:
+            raise StoreError(f"retention in {self.path} failed: {exc}") from exc
 
     def cold_totals(self) -> tuple[int, int | None, int]:
         """(cold readings, the oldest one's time ms, bytes of chunk data)."""

@@ -17,7 +17,7 @@ import pytest
 from contract.topics import NodeId
 from core.clock import ManualClock
 from core.errors import EilError
-from gateway.config import load_gateway_config
+from gateway.config import RetentionConfig, load_gateway_config
 from gateway.store import Store
 from gateway.store.cold import PERIOD_MS
 from gateway.store.mover import ColdMover, cutoff_ms
@@ -183,3 +183,59 @@ def test_moving_often_leaves_one_chunk_per_series_and_closed_period(store: Store
     assert closed and set(closed) == {1}  # merged once its period ended
     assert max(still_open) > 1  # the open period fills in small chunks until then
     assert views(store) == before
+
+
+def test_hourly_rollups_summarise_exactly_the_raw_readings_of_their_hour(store: Store) -> None:
+    while store.move_cold(T0 + 1000 * HOUR):
+        pass
+    want: dict[tuple[str, str, int], list[float]] = {}
+    for r in store.export():
+        if r.kind != "event":
+            e = want.setdefault((r.node, r.name, r.t_ms // HOUR), [])
+            e.append(r.value)  # type: ignore[arg-type]
+    got = {(node, name, hour): (n, lo, hi, total) for node, name, hour, n, lo, hi, total in
+           store.db.execute("SELECT n.node, s.name, r.hour, r.n, r.lo, r.hi, r.total FROM "
+                            "rollups r JOIN series s USING (series_id) JOIN nodes n USING "
+                            "(node_id)")}
+    assert got.keys() == want.keys()
+    for key, values in want.items():
+        n, lo, hi, total = got[key]
+        assert (n, lo, hi) == (len(values), min(values), max(values))
+        assert total == pytest.approx(sum(values))
+
+
+def test_retention_deletes_only_what_its_policy_says(store: Store) -> None:
+    while store.move_cold(T0 + 1000 * HOUR):
+        pass
+    before = {k: list(store.export(name=k)) for k in ("soil.moisture", "air.temperature",
+                                                        "water.volume", "tool.lent")}
+    chart = store.series("bed-1", "soil.moisture", T0, T0 + 48 * HOUR, points=8)
+    policy = RetentionConfig(raw_days=0, quantities=(("moisture", 1.0, 0.0),)).policy
+    now = T0 + 49 * HOUR  # soil moisture is kept one day raw: periods before T0 + 24 h go
+    raw, rolled = store.expire(now, policy)
+    kept = list(store.export(name="soil.moisture"))
+    assert raw == sum(1 for r in before["soil.moisture"] if r.t_ms < T0 + 24 * HOUR) > 0
+    assert rolled == 0 and kept == [r for r in before["soil.moisture"] if r.t_ms >= T0 + 24 * HOUR]
+    for other in ("air.temperature", "water.volume", "tool.lent"):  # not in the policy
+        assert list(store.export(name=other)) == before[other]
+    # the chart of the deleted day now comes from the roll-ups, with the same means
+    unit, times, means = store.series("bed-1", "soil.moisture", T0, T0 + 48 * HOUR, points=8)
+    assert (unit, times) == chart[:2] and means == pytest.approx(chart[2])
+    # a node replaying a deleted reading does not bring it back
+    old = [(n, r) for n, r in readings(A, 3)][:1]
+    assert commit(store, old) == 0 and list(store.export(name="soil.moisture")) == kept
+    summary = {n["node"]: n["readings"] for n in store.node_summary()}
+    assert summary["bed-1"] + summary["tank"] == 4 * 500 - raw
+    assert store.storage().oldest_rollup_ms == T0
+
+
+def test_retention_is_configured_per_quantity_and_refuses_a_negative_age(tmp_path: Path) -> None:
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text('site = "s"\n[broker]\npassword = "x"\n[retention]\nraw_days = 400\n'
+                   '[retention.quantities."node.load"]\nraw_days = 30\nrollup_days = 365\n')
+    r = load_gateway_config(cfg).retention
+    assert r.policy("pi.node.load") == (30, 365) and r.policy("soil.moisture") == (400, 0)
+    assert RetentionConfig().policy("x") == (1095, 0)  # the default: three years raw
+    cfg.write_text('site = "s"\n[broker]\npassword = "x"\n[retention]\nrollup_days = -1\n')
+    with pytest.raises(EilError, match=r"retention\.rollup_days.*keep forever"):
+        load_gateway_config(cfg)
