@@ -20,7 +20,6 @@ import bisect
 import sqlite3
 from collections.abc import Iterator
 
-from gateway.store import rollups
 from gateway.store.chunk import Buckets, Columns, add_buckets, decode, decode_points, encode
 
 SCHEMA = """
@@ -101,22 +100,17 @@ def _insert_chunks(db: sqlite3.Connection, sid: int, nid: int, part: list[_Moved
 
 
 def _merge_period(db: sqlite3.Connection, sid: int, period: int) -> None:
-    """The chunks of one closed period of a series, as few full chunks as fit, and its hourly
-    roll-ups."""
+    """The chunks of one closed period of a series, as few full chunks as fit."""
     found = db.execute("SELECT t0, seq0, node_id, data FROM chunks WHERE series_id = ? AND "
                        "t0 >= ? AND t0 < ?", (sid, period * PERIOD_MS,
                                               (period + 1) * PERIOD_MS)).fetchall()
-    columns = [decode(data) for _, _, _, data in found]
     if len(found) > 1:
         merged: list[_Moved] = []
-        for c in columns:
+        for c in (decode(data) for _, _, _, data in found):
             merged += list(zip(c.seqs, c.times, c.values, c.cals, c.qs, strict=True))
         db.executemany("DELETE FROM chunks WHERE series_id = ? AND t0 = ? AND seq0 = ?",
                        [(sid, t0, seq0) for t0, seq0, _, _ in found])
         _insert_chunks(db, sid, found[0][2], merged)
-    # the period's hours summarised from all its readings (again, if late ones reopened it)
-    rollups.roll_up(db, sid, period * PERIOD_MS // rollups.HOUR_MS,
-                    ((period + 1) * PERIOD_MS - 1) // rollups.HOUR_MS, columns)
     db.execute("DELETE FROM open_periods WHERE series_id = ? AND period = ?", (sid, period))
 
 

@@ -1,9 +1,9 @@
 """Hourly roll-ups of every series (count, min, max, sum, first time), and retention: how long
 raw readings and roll-ups are kept (`[retention]` in gateway.toml).
 
-Roll-ups are made when a period's chunks are merged (cold.py: the period has closed, all its
-readings are at hand), and made again if late readings reopen it, so they always summarise
-exactly the raw readings of their hour. Retention deletes raw chunks older than a quantity's
+Roll-ups are made by retention from the raw chunks it is about to delete (whole periods, all
+their readings at hand), so they summarise exactly the raw readings of their hour and cost no
+bytes while those are still kept. Retention deletes raw chunks older than a quantity's
 `raw_days` and roll-ups older than its `rollup_days` (0: forever); events (tool loans) and hot
 rows are never deleted by it. A series' `raw_from` records where its raw readings now begin:
 charts of older spans read its roll-ups, and ingest takes a replay of a reading older than that
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from gateway.store.chunk import Buckets, Columns
+from gateway.store.chunk import Buckets, Columns, decode
 
 HOUR_MS = 3_600_000
 SCHEMA = """
@@ -72,6 +72,10 @@ def expire(db: sqlite3.Connection, now_ms: int, policy: Policy, period_ms: int
                                   "t0 < ? GROUP BY node_id", (sid, before)).fetchall()
             gone = sum(n for _, n in per_node)
             if gone:
+                doomed = [decode(data) for (data,) in db.execute(
+                    "SELECT data FROM chunks WHERE series_id = ? AND t0 < ?", (sid, before))]
+                hours = [t // HOUR_MS for c in doomed for t in (c.times[0], c.times[-1])]
+                roll_up(db, sid, min(hours), max(hours), doomed)
                 db.executemany("UPDATE nodes SET readings = readings - ? WHERE node_id = ?",
                                [(n, nid) for nid, n in per_node])
                 db.execute("DELETE FROM chunks WHERE series_id = ? AND t0 < ?", (sid, before))

@@ -188,8 +188,12 @@ def test_moving_often_leaves_one_chunk_per_series_and_closed_period(store: Store
 def test_hourly_rollups_summarise_exactly_the_raw_readings_of_their_hour(store: Store) -> None:
     while store.move_cold(T0 + 1000 * HOUR):
         pass
+    assert store.storage().oldest_rollup_ms is None  # made only when raw readings go
+    raw = list(store.export())
+    store.expire(T0 + 10_000 * HOUR, RetentionConfig(raw_days=1).policy)  # all raw goes
+    assert [r for r in store.export() if r.kind != "event"] == []
     want: dict[tuple[str, str, int], list[float]] = {}
-    for r in store.export():
+    for r in raw:
         if r.kind != "event":
             e = want.setdefault((r.node, r.name, r.t_ms // HOUR), [])
             e.append(r.value)  # type: ignore[arg-type]
