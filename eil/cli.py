@@ -281,8 +281,10 @@ def _storage_text(s: Storage) -> str:
     return (f"\nstore: {s.hot} readings in rows (oldest {day(s.oldest_hot_ms)}), {s.cold} in "
             f"cold chunks (oldest {day(s.oldest_cold_ms)}), hourly roll-ups since "
             f"{day(s.oldest_rollup_ms)}; {s.bytes / 2**20:.1f} MiB on disk{per}; "
-            f"{s.free_bytes / 2**30:.1f} GiB free\n(retention: gateway.toml [retention], "
-            "docs/store.md)")
+            f"{s.free_bytes / 2**30:.1f} GiB free" + (
+                f", about {s.days_left:,.0f} days of it at the last day's {s.last_day:,} "
+                "readings" if s.days_left is not None else "")
+            + "\n(what is kept and deleted: gateway.toml [retention], docs/store.md)")
 
 
 def _anomaly_text(a: dict[str, object]) -> str:

@@ -143,6 +143,16 @@ class Storage:
     oldest_rollup_ms: int | None  # the oldest hour summarised (roll-ups outlive raw readings)
     bytes: int  # the store's files
     free_bytes: int  # free space on their file system
+    last_day: int = 0  # about how many readings have node time in the day before the newest
+
+    @property
+    def days_left(self) -> float | None:
+        """Days until the free space is gone at the last day's rate and today's bytes per
+        reading (None with nothing to go by)."""
+        total = self.hot + self.cold
+        if not total or not self.last_day:
+            return None
+        return self.free_bytes / (self.bytes / total * self.last_day)
 
 
 def sequence_state(node: str, acked: int, status: dict[str, object]) -> str:
@@ -723,8 +733,21 @@ class Store:
                               if t is not None), default=None)  # a seek per series, no scan
             cold_n, oldest_cold, _ = cold.totals(self.db) if self.cold else (0, None, 0)
             oldest_rollup = rollups.oldest(self.db) if self.rolled else None
+            ends = [*self.db.execute("SELECT max(t) FROM readings").fetchone(), *(
+                self.db.execute("SELECT max(t1) FROM chunks").fetchone() if self.cold else ())]
+            newest = max((t for t in ends if t is not None), default=None)
+            day = 0
+            if newest is not None:  # readings of the last day of node time, hot and cold
+                since = int(newest) - 86_400_000
+                day = sum(n for (sid,) in self.db.execute("SELECT series_id FROM series")
+                          for (n,) in self.db.execute("SELECT count(*) FROM readings WHERE "
+                                                      "series_id = ? AND t >= ?", (sid, since)))
+                if self.cold:  # a chunk straddling the day's start: its share, by time
+                    day += round(self.db.execute(
+                        "SELECT coalesce(sum(n * (t1 - max(t0, ?1) + 1.0) / (t1 - t0 + 1)), 0) "
+                        "FROM chunks WHERE t1 >= ?1", (since,)).fetchone()[0])
         return Storage(int(total) - cold_n, cold_n, oldest_hot, oldest_cold, oldest_rollup,
-                       self.bytes_on_disk(), shutil.disk_usage(self.path.parent).free)
+                       self.bytes_on_disk(), shutil.disk_usage(self.path.parent).free, day)
 
     def expire(self, now_ms: int, policy: rollups.Policy) -> tuple[int, int]:
         """Retention (rollups.py): delete raw chunks and roll-ups older than `policy` keeps

@@ -243,3 +243,17 @@ def test_retention_is_configured_per_quantity_and_refuses_a_negative_age(tmp_pat
     cfg.write_text('site = "s"\n[broker]\npassword = "x"\n[retention]\nrollup_days = -1\n')
     with pytest.raises(EilError, match=r"retention\.rollup_days.*keep forever"):
         load_gateway_config(cfg)
+
+
+def test_status_says_how_many_days_the_free_space_lasts_at_the_last_days_rate(
+        store: Store) -> None:
+    store.move_cold(T0 + 40 * HOUR)  # the last day spans hot rows and cold chunks
+    s = store.storage()
+    rows = list(store.export())
+    newest = max(r.t_ms for r in rows)
+    assert s.last_day == pytest.approx(sum(1 for r in rows if r.t_ms >= newest - 24 * HOUR),
+                                       rel=0.03)  # a straddling chunk counts by its time share
+    assert s.days_left == pytest.approx(s.free_bytes / (s.bytes / len(rows) * s.last_day))
+    out = subprocess.run([sys.executable, "-m", "eil", "status", "--data", str(store.path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "days of it at the last day's" in out.stdout, out.stderr
