@@ -116,7 +116,7 @@ import sys, time
 from gateway.store import Store
 store = Store(__import__("pathlib").Path(sys.argv[1]))
 print("ready", flush=True)
-while store.move_cold(int(sys.argv[2]), limit=7):
+while store.move_cold(int(sys.argv[2]), limit=2):
     pass
 print("done", flush=True)
 time.sleep(60)
