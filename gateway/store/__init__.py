@@ -1,5 +1,6 @@
 """The gateway's store: everything in its data directory, behind one object (data_dir.DataDir)
-that alone knows the file names: the readings store (readings.py), the signal history
+that alone knows the file names: the readings store (readings.py, with its cold chunks:
+cold.py, chunk.py, mover.py; roll-ups and retention: rollups.py), the signal history
 (signal_history.py), the library's records (library_db.py), the accounts (accounts.py), the rows
 they keep (rows.py) and the watermark bookkeeping that decides what is acknowledged
 (watermark.py)."""

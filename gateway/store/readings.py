@@ -1,7 +1,8 @@
 """The embedded store: SQLite, one file. Chosen by measurement (docs/store.md, bench/store_choice.py).
 
-(node, seq) is the primary key of a reading, so replays are ignored by the engine itself and a
-reading is stored exactly once. Commits are WAL + synchronous=FULL: when commit() returns, the
+(node, seq) is the primary key of a hot reading row; commit() looks every arriving seq up among
+the rows, and among the cold chunks (cold.py) when it may have moved there, so a replay is
+ignored and a reading is stored exactly once. Commits are WAL + synchronous=FULL: when commit() returns, the
 readings survive kill -9 and power loss, and only then does the gateway acknowledge them.
 Node, series and quantity names are interned into small integer ids to keep rows small.
 
