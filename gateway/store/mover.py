@@ -2,7 +2,8 @@
 then applies retention (`[retention]`, rollups.py):
 everything whose node time is older than the hot window (each chunk holds one series over one
 6-hour period, merged as it fills: cold.py). Runs beside ingest; each transaction moves a
-bounded number of readings, so ingest waits at most one of them."""
+bounded number of readings (and merges the periods that have closed since the last one), so
+ingest waits for one transaction at most."""
 
 from __future__ import annotations
 

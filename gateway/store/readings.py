@@ -303,7 +303,8 @@ class Store:
             " count = count + 1, last_at = excluded.last_at, watermark = excluded.watermark",
             [(nid, a.kind, a.claimed, a.watermark, now, now) for a in anomalies])
 
-    def _insert(self, nid: int, node_rows: dict[int, Row], late: list[Row], now: float) -> int:
+    def _insert(self, nid: int, node_rows: dict[int, Row], late: list[Row], now: float,
+                deleted: dict[int, int]) -> int:
         """Insert one node's rows (keyed by seq); a seq already stored with other content is a
         conflict, recorded with both versions (a cloned SD card, a forged pack). Returns how
         many readings are new."""
@@ -316,7 +317,6 @@ class Store:
                 found[row[1]] = tuple(row)
             if a <= cold_seq:  # a replay of readings that may have moved to chunks
                 found.update(cold.rows_by_seq(self.db, nid, a, b))
-        deleted = rollups.raw_from_all(self.db) if self.rolled else {}
         fresh = [row for seq, row in node_rows.items() if seq not in found
                  and not (deleted and _retired(row, deleted))]
         clashes = [(found[seq], row) for seq, row in node_rows.items()
@@ -373,7 +373,9 @@ class Store:
                         late.setdefault(nid, []).append(row)
                     else:
                         node_rows[r.seq] = row
-                new = sum(self._insert(nid, node_rows, late.get(nid, []), now)
+                # where retention has deleted each series' raw readings up to: read once a commit
+                deleted = rollups.raw_from_all(self.db) if self.rolled else {}
+                new = sum(self._insert(nid, node_rows, late.get(nid, []), now, deleted)
                           for nid, node_rows in rows.items())
                 self.db.executemany(
                     "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
