@@ -1,9 +1,9 @@
-"""Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml),
-then applies retention (`[retention]`, rollups.py):
-everything whose node time is older than the hot window (each chunk holds one series over one
-6-hour period, merged as it fills: cold.py). Runs beside ingest; each transaction moves a
-bounded number of readings (and merges the periods that have closed since the last one), so
-ingest waits for one transaction at most."""
+"""Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml):
+every gauge and counter reading whose node time is older than the hot window (each chunk holds
+one series over one 6-hour period; a period's chunks are merged once it has closed: cold.py),
+then applies retention (`[retention]`, rollups.py). Runs beside ingest; each transaction moves
+a bounded number of readings (and merges the periods closed since the last one), so ingest
+waits for one transaction at most."""
 
 from __future__ import annotations
 
