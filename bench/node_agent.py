@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from edge.outbox import read_state
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.site_files import gateway_toml, node_toml
 
@@ -60,11 +60,9 @@ def main() -> None:
                                      str(node_cfg)], stderr=subprocess.DEVNULL)
             proc = psutil.Process(node.pid)
             time.sleep(3)  # start-up (imports) is not steady state
-            db = sqlite3.connect(work / "node" / "outbox.db")
 
             def last_seq() -> int:
-                row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-                return row[0] if row else 0
+                return read_state(work / "node" / "outbox").last_seq
 
             seq0, cpu0, io0 = last_seq(), proc.cpu_times(), io_written(node.pid)
             peak = 0

@@ -91,7 +91,7 @@ class NodeAgent:
                  sensors: list[Sensor] | None = None, hardware: Hardware | None = None) -> None:
         self.cfg = cfg
         self.clock = clock or clock_from(cfg.clock.speed, cfg.clock.start, cfg.clock.anchor)
-        self.outbox = Outbox(cfg.data_dir / "outbox.db")
+        self.outbox = Outbox(cfg.data_dir / "outbox")
         self.hw = hardware or Hardware(data_dir=cfg.data_dir)  # the shell may pass fakes
         self.hw.outbox_depth = lambda: self.outbox.depth + len(self.buffer)
         self.hw.handoff = Handoff(self.outbox.marks())

@@ -21,7 +21,7 @@ def golden(name: str) -> bytes:
 
 
 def test_soil_readings_from_the_outbox_encode_to_the_example(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "o.db")
+    box = Outbox(tmp_path / "outbox")
     box.append([Sampled(T0, f"filler.{i}", Kind.GAUGE, 0.0, "%")
                 for i in range(100)])
     box.ack(100)
@@ -37,7 +37,7 @@ def test_soil_readings_from_the_outbox_encode_to_the_example(tmp_path: Path) -> 
 
 
 def test_mixed_outbox_splits_into_a_readings_pack_and_an_events_pack(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "o.db")
+    box = Outbox(tmp_path / "outbox")
     box.append([Sampled(T0, "water.tank", Kind.GAUGE, 500.0, "l"),
                 Sampled(T0 + 1, "loan.checkout", Kind.EVENT, text="T012", ref="m-1"),
                 Sampled(T0 + 2, "loan.checkin", Kind.EVENT, text="T012", ref="m-1"),

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.outbox import read_state
 from eil.broker import BrokerSetup, LocalBroker, free_port
 from eil.site_files import gateway_toml, node_toml
 from gateway.errors import StoreError
@@ -46,15 +46,9 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float
 
 
 def outbox_state(node_data: Path) -> tuple[int, int, int]:
-    """(last seq assigned, acked, rows held) of the outbox in a node's data directory."""
-    db = sqlite3.connect(node_data / "outbox.db")
-    try:
-        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-        acked = db.execute("SELECT value FROM meta WHERE key='acked'").fetchone()
-        held = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-    finally:
-        db.close()
-    return (seq[0] if seq else 0, acked[0] if acked else 0, held)
+    """(last seq assigned, acked, readings held unacknowledged) of the outbox in a node's data
+    directory, as on the card."""
+    return tuple(read_state(node_data / "outbox"))  # type: ignore[return-value]
 
 
 class Site:
