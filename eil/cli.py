@@ -26,6 +26,7 @@ from eil.times import parse_time, rfc3339
 
 if TYPE_CHECKING:  # the node's CLI loads no gateway module
     from gateway.store.readings import Storage
+    from gateway.store.sink_cursors import SinkStatus
 
 
 def _stop_on_signals() -> threading.Event:
@@ -240,7 +241,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20),
                           "conflicts": store.conflicts(20),
-                          "storage": dataclasses.asdict(store.storage())},
+                          "storage": dataclasses.asdict(store.storage()),
+                          "sinks": [{**dataclasses.asdict(st),
+                                     "refusals": store.sink_refusals(st.sink, 20)}
+                                    for st in store.sink_status(int(time.time() * 1000))]},
                          indent=2))
         return 0
     now = time.time()
@@ -255,6 +259,11 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{n['readings']:>9} {n['outbox'] if n['outbox'] is not None else '?':>7} "
               f"{n['dead_letters']:>5}")
     print(_storage_text(store.storage()))
+    sinks = store.sink_status(int(now * 1000))
+    if sinks:
+        print("\nsinks:")
+    for st in sinks:
+        print("  " + _sink_text(st, now))
     dead = store.dead_letters(10)
     print(f"\n{store.dead_letter_total()} dead letters"
           + (":" if dead else ""))
@@ -285,6 +294,17 @@ def _storage_text(s: Storage) -> str:
                 f", about {s.days_left:,.0f} days of it at the last day's {s.last_day:,} "
                 "readings" if s.days_left is not None else "")
             + "\n(what is kept and deleted: gateway.toml [retention], docs/store.md)")
+
+
+def _sink_text(st: SinkStatus, now: float) -> str:
+    behind = "up to date" if not st.behind else f"{st.behind:,} readings behind" + (
+        f" (the oldest {st.behind_s / 60:,.0f} min old)" if st.behind_s is not None else "")
+    ok = "never" if st.last_ok is None else f"{now - st.last_ok:,.0f} s ago"
+    text = f"{st.sink}: {behind}; {st.written:,} written, {st.refused:,} refused; last success {ok}"
+    if st.last_error is not None and st.error_at is not None:
+        text += (f"; {'FAILING' if st.failing else 'last error'} {now - st.error_at:,.0f} s ago: "
+                 f"{st.last_error}")
+    return text
 
 
 def _anomaly_text(a: dict[str, object]) -> str:

@@ -10,6 +10,7 @@ from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from core.clock import Clock, SystemClock, clock_from
 from core.config import BrokerConfig, Table, parse_broker, read_toml
+from gateway.sinks.config import SinkConfig, parse_sinks
 from gateway.store.data_dir import DataDir
 
 MAX_SEQ_AHEAD = 100_000  # default [ingest] max_seq_ahead: a node's window is 20,000 by default
@@ -70,6 +71,7 @@ class GatewayConfig:
     signals: SignalsConfig = SignalsConfig(300.0)
     store: StoreConfig = StoreConfig()
     retention: RetentionConfig = RetentionConfig()
+    sinks: tuple[SinkConfig, ...] = ()
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -107,6 +109,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
         store=_store(root.table("store")),
         retention=_retention(root.table("retention")),
+        sinks=parse_sinks(root),
         clock=_clock(root.table("clock")),
     )
 

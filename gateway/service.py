@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
+from pathlib import Path
 
 from contract.topics import signals_topic
-from gateway.config import GatewayConfig
+from gateway.config import GatewayConfig, load_gateway_config
 from gateway.ingest.service import IngestService
 from gateway.signals.publish import SignalPublisher
+from gateway.sinks.process import NICE, SinkProcesses
 from gateway.store.mover import ColdMover
 
 log = logging.getLogger("eil.gateway")
+
+
+def sink_main(config_path: str, name: str, parent: int) -> None:
+    """A sink's process (gateway/sinks/process.py): the gateway's config, one sink, until the
+    gateway that started it is gone."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(NICE)
+    from gateway.sinks.runner import SinkRunner  # influxdb-client: only in a sink's process
+
+    cfg = load_gateway_config(Path(config_path))
+    (sink,) = [s for s in cfg.sinks if s.name == name]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    store = cfg.data.readings()
+    try:
+        SinkRunner(sink, cfg.site, cfg.data, store, cfg.clock).run(
+            stop, alive=lambda: os.getppid() == parent)
+    finally:
+        store.close()
 
 
 class Gateway:
@@ -54,8 +78,12 @@ class Gateway:
         if self.cfg.store.move_every_s > 0:
             mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,
                               self.cfg.store.move_every_s, self.cfg.clock,
-                              self.cfg.retention.policy)
+                              self.cfg.retention.policy, [s.name for s in self.cfg.sinks])
             threads.append(threading.Thread(target=mover.run, args=(stop,), name="cold",
+                                            daemon=True))
+        if self.cfg.sinks:
+            sinks = SinkProcesses(self.cfg.path, [s.name for s in self.cfg.sinks], sink_main)
+            threads.append(threading.Thread(target=sinks.run, args=(stop,), name="sinks",
                                             daemon=True))
         for t in threads:
             t.start()

@@ -33,7 +33,8 @@ class SignalPublisher:
         results = evaluate(self.data, now_ms)
         with self.data.signal_history() as store:
             store.add([SignalValue(r.id, r.signal, r.scope, r.value, r.unit, r.band, r.alert,
-                                   r.note) for r in results], now_ms)
+                                   r.note, *((r.limits.lower, r.limits.upper) if r.limits
+                                             else (None, None))) for r in results], now_ms)
         payload = json.dumps([result_json(r, now_ms) for r in results], separators=(",", ":"),
                              default=str).encode()
         self.data.save_latest_signals(payload)  # what the web API serves

@@ -1,7 +1,8 @@
 """Moves readings out of the hot rows into cold chunks on schedule (`[store]` in gateway.toml):
 every gauge and counter reading whose node time is older than the hot window (each chunk holds
 one series over one 6-hour period; a period's chunks are merged once it has closed: cold.py),
-then applies retention (`[retention]`, rollups.py). Runs beside ingest; each transaction moves
+then applies retention (`[retention]`, rollups.py), keeping what a configured sink has not
+written yet. Runs beside ingest; each transaction moves
 a bounded number of readings (and merges the periods closed since the last one), so ingest
 waits for one transaction at most."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from core.clock import Clock, clock_ms
 from gateway.errors import StoreError
@@ -26,9 +28,9 @@ def cutoff_ms(now_ms: int, hot_s: float) -> int:
 
 class ColdMover:
     def __init__(self, store: Store, hot_s: float, every_s: float, clock: Clock,
-                 retention: Policy | None = None) -> None:
+                 retention: Policy | None = None, sinks: Sequence[str] = ()) -> None:
         self.store, self.hot_s, self.every_s, self.clock = store, hot_s, every_s, clock
-        self.retention = retention
+        self.retention, self.sinks = retention, sinks
 
     def move_once(self) -> int:
         """Move everything older than the cutoff now; returns how many readings moved."""
@@ -38,10 +40,14 @@ class ColdMover:
         if total:
             log.info("moved %d readings older than %d ms to cold storage", total, before)
         if self.retention is not None:
-            raw, rolled = self.store.expire(clock_ms(self.clock), self.retention)
-            if raw or rolled:
+            gone = self.store.expire(clock_ms(self.clock), self.retention, self.sinks)
+            if gone.raw or gone.rolled:
                 log.info("retention deleted %d raw readings and %d hourly roll-ups older than "
-                         "[retention] keeps them", raw, rolled)
+                         "[retention] keeps them", gone.raw, gone.rolled)
+            if gone.held:
+                log.warning("retention KEPT %d raw readings older than [retention] allows: a "
+                            "sink has not written them yet (eil status shows its lag)",
+                            gone.held)
         return total
 
     def run(self, stop: threading.Event) -> None:

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
-from gateway.store import cold, rollups
+from gateway.store import cold, rollups, sink_cursors
 from gateway.store.chunk import Buckets
 from gateway.store.rows import DeadLetter, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
@@ -37,7 +37,7 @@ from gateway.store.watermark import Anomaly, Watermark
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -247,7 +247,8 @@ class Store:
                     self.db.execute("BEGIN IMMEDIATE")
                     if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         _migrate(self.db)
-                    for statement in _statements(_SCHEMA + cold.SCHEMA + rollups.SCHEMA):
+                    for statement in _statements(_SCHEMA + cold.SCHEMA + rollups.SCHEMA +
+                                                     sink_cursors.SCHEMA):
                         self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.schema = SCHEMA_VERSION
@@ -255,6 +256,7 @@ class Store:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.cold = self.schema >= 6  # an older store (read-only, not yet upgraded) has none
         self.rolled = self.schema >= 7
+        self.sinks = self.schema >= 8
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
         self.node_ids: dict[NodeId, int] = {}
         self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
@@ -752,15 +754,72 @@ class Store:
         return Storage(int(total) - cold_n, cold_n, oldest_hot, oldest_cold, oldest_rollup,
                        self.bytes_on_disk(), shutil.disk_usage(self.path.parent).free, day)
 
-    def expire(self, now_ms: int, policy: rollups.Policy) -> tuple[int, int]:
+    def expire(self, now_ms: int, policy: rollups.Policy, sinks: Sequence[str] = ()
+               ) -> rollups.Expired:
         """Retention (rollups.py): delete raw chunks and roll-ups older than `policy` keeps
-        them. Returns (raw readings deleted, roll-up hours deleted)."""
+        them, except raw readings one of `sinks` has not written yet."""
         try:
             with self.lock, self.db:
                 self.db.execute("BEGIN IMMEDIATE")
-                return rollups.expire(self.db, now_ms, policy, cold.PERIOD_MS)
+                held = sink_cursors.hold(self.db, list(sinks))
+                return rollups.expire(self.db, now_ms, policy, cold.PERIOD_MS, held)
         except sqlite3.Error as exc:
             raise StoreError(f"retention in {self.path} failed: {exc}") from exc
+
+    # --- sinks (sink_cursors.py, gateway/sinks/) -----------------------------------------------
+    def _sink_write(self, what: str, fn: Callable[[], object]) -> None:
+        try:
+            with self.lock, self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                fn()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{what} in {self.path} failed: {exc}") from exc
+
+    def sink_start(self, sink: str, at_end: bool, now_ms: int) -> None:
+        self._sink_write("starting sink " + sink,
+                         lambda: sink_cursors.start(self.db, sink, at_end, now_ms))
+
+    def sink_batch(self, sink: str, limit: int) -> sink_cursors.Batch:
+        with self.lock, self._snapshot():  # hot and cold at one instant, as export
+            return sink_cursors.batch(self.db, sink, limit)
+
+    def sink_advance(self, sink: str, ends: dict[int, int], signals_t: int,
+                     settled: tuple[dict[int, int], int], written: int, at: float) -> None:
+        self._sink_write("advancing sink " + sink, lambda: sink_cursors.advance(
+            self.db, sink, ends, signals_t, settled, written, at))
+
+    def sink_rewind(self, sink: str) -> None:
+        self._sink_write("rewinding sink " + sink, lambda: sink_cursors.rewind(self.db, sink))
+
+    def sink_positions(self, sink: str) -> tuple[dict[int, int], int]:
+        with self.lock, self._snapshot():
+            return sink_cursors.positions(self.db, sink)
+
+    def sink_failed(self, sink: str, reason: str, at: float) -> None:
+        self._sink_write("recording sink " + sink,
+                         lambda: sink_cursors.failed(self.db, sink, reason, at))
+
+    def sink_refused(self, sink: str, points: list[tuple[str, int, str, str]], at: float
+                     ) -> None:
+        self._sink_write("recording sink " + sink,
+                         lambda: sink_cursors.refused(self.db, sink, points, at))
+
+    def sink_status(self, now_ms: int, sinks: Sequence[str] | None = None
+                    ) -> list[sink_cursors.SinkStatus]:
+        """Each sink's lag, last success and last error (eil status, the fleet view); without
+        `sinks`, of every sink that has run on this store."""
+        if not self.sinks:
+            return []
+        with self.lock, self._snapshot():
+            names = list(sinks) if sinks is not None else [n for (n,) in self.db.execute(
+                "SELECT sink FROM sink_state ORDER BY sink")]
+            return sink_cursors.status(self.db, names, now_ms)
+
+    def sink_refusals(self, sink: str, limit: int = 100) -> list[dict[str, object]]:
+        if not self.sinks:
+            return []
+        with self.lock:
+            return sink_cursors.refusals(self.db, sink, limit)
 
     def cold_totals(self) -> tuple[int, int | None, int]:
         """(cold readings, the oldest one's time ms, bytes of chunk data)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from gateway.store.chunk import Buckets, Columns, decode
 
@@ -57,17 +58,34 @@ def roll_up(db: sqlite3.Connection, sid: int, first_hour: int, last_hour: int,
                     for hour, (n, lo, hi, total, t) in hours.items()])
 
 
-def expire(db: sqlite3.Connection, now_ms: int, policy: Policy, period_ms: int
-           ) -> tuple[int, int]:
+@dataclass(frozen=True, slots=True)
+class Expired:
+    raw: int  # raw readings deleted
+    rolled: int  # roll-up hours deleted
+    held: int  # raw readings retention would delete but a sink has not written yet
+
+
+def expire(db: sqlite3.Connection, now_ms: int, policy: Policy, period_ms: int,
+           held: dict[int, int] | None = None) -> Expired:
     """Delete what retention says: raw chunks of whole periods older than a quantity's
-    raw_days, roll-ups older than its rollup_days. Returns (raw readings deleted, roll-up hours
-    deleted)."""
-    raw = rolled = 0
-    for sid, name in db.execute("SELECT series_id, name FROM series WHERE kind != 'event'"
-                                ).fetchall():
+    raw_days, roll-ups older than its rollup_days. `held` (node id -> seq) keeps every period
+    of a node's series from the first chunk holding a reading above that seq: a sink has not
+    written it yet."""
+    raw = rolled = kept = 0
+    for sid, nid, name in db.execute("SELECT series_id, node_id, name FROM series WHERE "
+                                     "kind != 'event'").fetchall():
         raw_days, rollup_days = policy(name)
         if raw_days > 0:
-            before = (now_ms - int(raw_days * 86_400_000)) // period_ms * period_ms
+            due = (now_ms - int(raw_days * 86_400_000)) // period_ms * period_ms
+            before = due
+            if held is not None and nid in held:
+                (first,) = db.execute("SELECT min(t0) FROM chunks WHERE series_id = ? AND "
+                                      "seq1 > ?", (sid, held[nid])).fetchone()
+                if first is not None and first < due:
+                    before = first // period_ms * period_ms
+                    kept += db.execute("SELECT coalesce(sum(n), 0) FROM chunks WHERE "
+                                       "series_id = ? AND t0 >= ? AND t0 < ?",
+                                       (sid, before, due)).fetchone()[0]
             per_node = db.execute("SELECT node_id, sum(n) FROM chunks WHERE series_id = ? AND "
                                   "t0 < ? GROUP BY node_id", (sid, before)).fetchall()
             gone = sum(n for _, n in per_node)
@@ -86,7 +104,7 @@ def expire(db: sqlite3.Connection, now_ms: int, policy: Policy, period_ms: int
             hour = (now_ms - int(rollup_days * 86_400_000)) // HOUR_MS
             rolled += db.execute("DELETE FROM rollups WHERE series_id = ? AND hour < ?",
                                  (sid, hour)).rowcount
-    return raw, rolled
+    return Expired(raw, rolled, int(kept))
 
 
 def raw_from_all(db: sqlite3.Connection) -> dict[int, int]:

@@ -48,6 +48,8 @@ class SignalValue:
     band: str | None
     alert: bool
     note: str | None
+    lower: float | None = None  # the threshold's limits at that run (None: no such side)
+    upper: float | None = None
 
 
 # the library's records (library.db)

@@ -14,14 +14,22 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_values (
     id TEXT NOT NULL, t INTEGER NOT NULL, signal TEXT NOT NULL, scope TEXT NOT NULL,
     value REAL, unit TEXT NOT NULL, band TEXT, alert INTEGER NOT NULL, note TEXT,
+    lower REAL, upper REAL,
     PRIMARY KEY (id, t)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS signal_values_by_t ON signal_values (t);
 """
+_ROW = "(id, t, signal, scope, value, unit, band, alert, note, lower, upper)"
 
 
 class SignalStore:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(signal_values)")}
+        if columns and "lower" not in columns:  # signals.db of an earlier release
+            self.db.execute("ALTER TABLE signal_values ADD COLUMN lower REAL")
+            self.db.execute("ALTER TABLE signal_values ADD COLUMN upper REAL")
         self.db.executescript(_SCHEMA)
 
     def add(self, values: list[SignalValue], t_ms: int) -> None:
@@ -29,9 +37,9 @@ class SignalStore:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany(
-                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
-                [(v.id, t_ms, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note)
-                 for v in values])
+                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(v.id, t_ms, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note,
+                  v.lower, v.upper) for v in values])
 
     def load(self, runs: Iterable[tuple[int, SignalValue]]) -> int:
         """Bulk-load (run time ms, value) pairs in one transaction, without fsync: for
@@ -41,9 +49,9 @@ class SignalStore:
             self.db.execute("BEGIN IMMEDIATE")
             before = self.db.total_changes
             self.db.executemany(
-                "INSERT OR REPLACE INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
-                ((v.id, t, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note)
-                 for t, v in runs))
+                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                ((v.id, t, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note,
+                  v.lower, v.upper) for t, v in runs))
             added = self.db.total_changes - before
         self.db.execute("PRAGMA synchronous=FULL")
         return added
@@ -58,6 +66,25 @@ class SignalStore:
                 "SELECT t, value FROM signal_values WHERE id = ? AND t >= ? AND value IS NOT "
                 "NULL ORDER BY t", (sid, since_ms))]
         return out
+
+    def runs_after(self, t_ms: int, max_values: int) -> tuple[list[tuple[int, SignalValue]], int]:
+        """Whole runs after `t_ms`, oldest first, about `max_values` values at most (one run
+        more when a single run is larger): ((run time, value) pairs, the last run's time, or
+        `t_ms` if none). For the sinks, which follow the runs by time."""
+        times = [t for (t,) in self.db.execute(
+            "SELECT DISTINCT t FROM signal_values WHERE t > ? ORDER BY t LIMIT 1000", (t_ms,))]
+        out: list[tuple[int, SignalValue]] = []
+        last = t_ms
+        for t in times:
+            rows = self.db.execute(
+                "SELECT id, signal, scope, value, unit, band, alert, note, lower, upper FROM "
+                "signal_values WHERE t = ?", (t,)).fetchall()
+            if out and len(out) + len(rows) > max_values:
+                break
+            out += [(t, SignalValue(i, sg, sc, v, u, b, bool(a), n, lo, hi))
+                    for i, sg, sc, v, u, b, a, n, lo, hi in rows]
+            last = t
+        return out, last
 
     def history(self, signal_id: str, since_ms: int = 0
                 ) -> list[tuple[int, float | None, str | None]]:

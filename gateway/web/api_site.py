@@ -3,6 +3,7 @@ charts, dead letters, and the stewards' fleet view."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -95,6 +96,16 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
         under one identity, a forged pack), newest first, with both versions
         (docs/contract.md, Sequence rules)."""
         return [{**c, "last_at_ms": site_ms(clock, c["last_at"])} for c in store.conflicts(limit)]
+
+    @r.get("/sinks", dependencies=[steward], responses=refused)
+    def sinks() -> list[Json]:
+        """Stewards: each sink's lag (readings and node-time seconds behind), written and
+        refused points, last success and last error, and its latest refusals."""
+        return [{**dataclasses.asdict(st), "last_ok_ms": site_ms(clock, st.last_ok),
+                 "error_at_ms": site_ms(clock, st.error_at),
+                 "refusals": [{**x, "at_ms": site_ms(clock, x["at"])}
+                              for x in store.sink_refusals(st.sink, 5)]}
+                for st in store.sink_status(clock_ms(clock))]
 
     @r.get("/fleet", dependencies=[steward], responses=refused)
     def fleet() -> list[Json]:

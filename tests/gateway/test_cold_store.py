@@ -216,7 +216,8 @@ def test_retention_deletes_only_what_its_policy_says(store: Store) -> None:
     chart = store.series("bed-1", "soil.moisture", T0, T0 + 48 * HOUR, points=8)
     policy = RetentionConfig(raw_days=0, quantities=(("moisture", 1.0, 0.0),)).policy
     now = T0 + 49 * HOUR  # soil moisture is kept one day raw: periods before T0 + 24 h go
-    raw, rolled = store.expire(now, policy)
+    gone = store.expire(now, policy)
+    raw, rolled = gone.raw, gone.rolled
     kept = list(store.export(name="soil.moisture"))
     assert raw == sum(1 for r in before["soil.moisture"] if r.t_ms < T0 + 24 * HOUR) > 0
     assert rolled == 0 and kept == [r for r in before["soil.moisture"] if r.t_ms >= T0 + 24 * HOUR]

@@ -54,7 +54,8 @@ def outbox_state(node_data: Path) -> tuple[int, int, int]:
 class Site:
     def __init__(self, root: Path, nodes: dict[str, str], *, site: str = "test-site",
                  speed: float = 3600.0, interval: float = 60.0, http_port: int = 0,
-                 sim_start: float | None = None, ack_timeout_s: float = 5.0) -> None:
+                 sim_start: float | None = None, ack_timeout_s: float = 5.0,
+                 gateway_extra: str = "") -> None:
         self.root, self.site, self.nodes = root, site, nodes
         self.setup = BrokerSetup(root / "broker", site, free_port(), workers=2)
         # "observer": a node identity no process uses, for tests that listen as a node would
@@ -69,7 +70,7 @@ class Site:
         for cfg, user in ((self.gateway_cfg, "_gateway"), (root / "gateway-2.toml", "_gateway-2")):
             # a second ingest worker has its own broker identity
             cfg.write_text(gateway_toml(self.setup, root / "gw", http_port if user == "_gateway"
-                                        else 0, "[ingest]\nbatch_wait_s = 0.02\n",
+                                        else 0, "[ingest]\nbatch_wait_s = 0.02\n" + gateway_extra,
                                         clock=(speed, self.sim_start, now), user=user))
         self.node_cfgs: dict[str, Path] = {}
         for i, (node, kind) in enumerate(nodes.items()):

@@ -1,6 +1,6 @@
 "use strict";
 // Stewards: every node's health at a glance, trouble first.
-const {el, getJSON, ago, value, plural, updated, when} = EIL;
+const {el, getJSON, ago, duration, value, plural, updated, when} = EIL;
 
 function trouble(n) {
   return (n.sequence !== "ok" || n.conflicts > 0 || n.anomalies.length > 0) * 8 + (!n.online) * 4 +
@@ -58,10 +58,27 @@ function card(n) {
       el("dt", {}, "calibration"), el("dd", {}, cal.length ? cal.map(([s, c]) => el("div", {}, `${s || "node"}: ${c.id}, ${plural(c.age_days, "day")} old`)) : "none recorded")));
 }
 
+// A sink: how far behind it is, and if it is failing, why (the database's own words).
+function sinkRow(s) {
+  const behind = s.behind === 0 ? el("span", {class: "band safe"}, "● up to date")
+    : el("span", {class: s.failing ? "band overshoot" : ""}, `${plural(s.behind, "reading")}` +
+      (s.behind_s !== null ? `, the oldest ${duration(s.behind_s)} old` : ""));
+  const error = s.last_error === null ? "none" : `${s.failing ? "▲ failing: " : ""}${s.last_error} (${ago(s.error_at_ms)})`;
+  return el("tr", {"data-sink": s.sink}, el("td", {class: "ident"}, s.sink),
+    el("td", {"data-label": "behind", "data-role": "behind"}, behind),
+    el("td", {"data-label": "written", class: "num"}, s.written.toLocaleString()),
+    el("td", {"data-label": "refused", class: "num"}, String(s.refused)),
+    el("td", {"data-label": "last success"}, s.last_ok_ms === null ? "never" : ago(s.last_ok_ms)),
+    el("td", {"data-label": "last error", "data-role": "error"}, error));
+}
+
 async function refresh() {
   try {
-    const [nodes, dead, conflicts] = await Promise.all([getJSON("/api/v1/fleet"),
-      getJSON("/api/v1/dead-letters?limit=50"), getJSON("/api/v1/conflicts?limit=50")]);
+    const [nodes, dead, conflicts, sinks] = await Promise.all([getJSON("/api/v1/fleet"),
+      getJSON("/api/v1/dead-letters?limit=50"), getJSON("/api/v1/conflicts?limit=50"),
+      getJSON("/api/v1/sinks")]);
+    document.querySelector("#sinks tbody").replaceChildren(...(sinks.length ? sinks.map(sinkRow)
+      : [el("tr", {}, el("td", {colspan: 6}, "No sink configured: the embedded store is the only copy."))]));
     nodes.sort((a, b) => trouble(b) - trouble(a) || a.node.localeCompare(b.node));
     const main = document.getElementById("nodes");
     main.replaceChildren(...(nodes.length ? nodes.map(card) : [el("p", {}, "No node has reported yet.")]));
