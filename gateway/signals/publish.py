@@ -21,6 +21,22 @@ from gateway.store.rows import SignalValue
 log = logging.getLogger("eil.signals")
 
 
+def signal_value(r: Result) -> SignalValue:
+    """What signals.db keeps of a result: its value against its limits, and for a soil
+    depletion the moisture levels of its bed (field capacity, readily available water, wilting
+    point, in % like the moisture series they belong to) for charts (dashboards/)."""
+    lines: tuple[tuple[str, float], ...] = ()
+    n = r.numbers
+    if r.signal == "soil.depletion" and {"theta_fc", "theta_wp", "p"} <= n.keys():
+        fc, wp, p = n["theta_fc"], n["theta_wp"], n["p"]
+        lines = (("field_capacity", fc * 100), ("readily_available", (fc - p * (fc - wp)) * 100),
+                 ("wilting_point", wp * 100))
+    return SignalValue(r.id, r.signal, r.scope, r.value, r.unit, r.band, r.alert, r.note,
+                       r.limits.lower if r.limits else None,
+                       r.limits.upper if r.limits else None,
+                       r.inputs[0].series if r.inputs else None, lines)
+
+
 class SignalPublisher:
     def __init__(self, data: DataDir, publish: Callable[[bytes], object],
                  every_s: float = 300.0, clock: Clock | None = None) -> None:
@@ -32,9 +48,7 @@ class SignalPublisher:
         now_ms = now_ms if now_ms is not None else clock_ms(self.clock)
         results = evaluate(self.data, now_ms)
         with self.data.signal_history() as store:
-            store.add([SignalValue(r.id, r.signal, r.scope, r.value, r.unit, r.band, r.alert,
-                                   r.note, *((r.limits.lower, r.limits.upper) if r.limits
-                                             else (None, None))) for r in results], now_ms)
+            store.add([signal_value(r) for r in results], now_ms)
         payload = json.dumps([result_json(r, now_ms) for r in results], separators=(",", ":"),
                              default=str).encode()
         self.data.save_latest_signals(payload)  # what the web API serves

@@ -15,7 +15,7 @@ from influxdb_client import Point, WritePrecision
 from gateway.store.rows import SignalValue
 from gateway.store.sink_cursors import SinkRow
 
-READING, EVENT, SIGNAL = "eil_reading", "eil_event", "eil_signal"
+READING, EVENT, SIGNAL, SINK = "eil_reading", "eil_event", "eil_signal", "eil_sink"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,9 @@ def reading_line(r: SinkRow, strings: bool) -> Line | None:
 def signal_line(site: str, t_ms: int, v: SignalValue, strings: bool) -> Line:
     p = Point(SIGNAL).tag("site", site).tag("signal", v.signal).tag("scope", v.scope)
     p.tag("unit", v.unit)
+    if v.series is not None:  # the series it is computed from, labelled as readings are
+        node, _, quantity = v.series.partition("/")
+        p.tag("node", node).tag("quantity", quantity)
     if v.value is not None:
         p.field("value", float(v.value))
     p.field("alert", int(v.alert))
@@ -54,7 +57,18 @@ def signal_line(site: str, t_ms: int, v: SignalValue, strings: bool) -> Line:
         p.field("lower", float(v.lower))
     if v.upper is not None:
         p.field("upper", float(v.upper))
+    for name, level in v.lines:
+        p.field(name, float(level))
     if strings and v.band is not None:
         p.field("band", v.band)
     p.time(t_ms, WritePrecision.MS)
     return Line(f"signal {v.id} at {t_ms}", p.to_line_protocol())
+
+
+def sink_line(site: str, sink: str, t_ms: int, behind: int, behind_s: float | None,
+              written: int, refused: int) -> Line:
+    """The sink's own state, written with its batches: fleet health shows its lag."""
+    p = Point(SINK).tag("site", site).tag("sink", sink).field("behind", int(behind))
+    p.field("behind_s", float(behind_s or 0.0)).field("written", int(written))
+    p.field("refused", int(refused)).time(t_ms, WritePrecision.MS)
+    return Line(f"sink {sink} at {t_ms}", p.to_line_protocol())

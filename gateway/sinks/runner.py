@@ -28,11 +28,12 @@ from core.clock import Clock, clock_ms
 from gateway.errors import StoreError
 from gateway.sinks.config import SinkConfig
 from gateway.sinks.influx import InfluxWriter, Refused, TooLarge, Unavailable
-from gateway.sinks.lines import Line, reading_line, signal_line
+from gateway.sinks.lines import Line, reading_line, signal_line, sink_line
 from gateway.store.data_dir import DataDir
 from gateway.store.readings import Store
 
 log = logging.getLogger("eil.sinks")
+STATUS_EVERY_S = 10.0  # how often the sink writes its own lag as a point (eil_sink)
 RESTART_CHECK_S = 5.0  # how often a database that may lose confirmed writes is asked its start
 
 
@@ -55,6 +56,7 @@ class SinkRunner:
         self.failures = 0
         self.epoch: str | None = None  # the database's start, where it says (_check_restart)
         self.checked = -RESTART_CHECK_S
+        self.status_at = -STATUS_EVERY_S
 
     def _rewind(self) -> None:
         """Back to the settled positions (at start, and after an outage: the database may have
@@ -98,10 +100,17 @@ class SinkRunner:
             with self.data.signal_history() as history:
                 runs, signals_t = history.runs_after(self.signals_t, self.cfg.batch)
             lines += [signal_line(self.site, t, v, self.strings) for t, v in runs]
-        if not batch.ends and signals_t == self.signals_t:
+        idle = not batch.ends and signals_t == self.signals_t
+        status_due = time.monotonic() - self.status_at >= STATUS_EVERY_S
+        if idle and not status_due:
             return Step(idle=True)
+        if status_due:  # its own lag, as of this batch's start, for the fleet dashboard
+            now_ms = clock_ms(self.clock)
+            (st,) = self.store.sink_status(now_ms, [self.cfg.name])
+            own = [sink_line(self.site, self.cfg.name, now_ms, st.behind, st.behind_s,
+                             st.written, st.refused)]
         refused: list[tuple[str, int, str, str]] = []
-        self._deliver(lines, refused)
+        self._deliver(lines + (own if status_due else []), refused)
         now = time.time()
         if refused:
             self.store.sink_refused(self.cfg.name, refused, now)
@@ -109,10 +118,13 @@ class SinkRunner:
                 log.error("sink %s: the database refused %s (HTTP %d: %s); recorded and "
                           "skipped", self.cfg.name, what, status, reason)
         cursors = {**self.history[-1][1], **batch.ends}
+        written = len(lines) - len([r for r in refused if not r[0].startswith("sink ")])
         self.store.sink_advance(self.cfg.name, batch.ends, signals_t,
-                                self._settled(cursors, signals_t), len(lines) - len(refused), now)
+                                self._settled(cursors, signals_t), written, now)
         self.signals_t = signals_t
-        return Step(len(lines) - len(refused), len(refused))
+        if status_due:
+            self.status_at = time.monotonic()
+        return Step(written, len(lines) - written, idle)
 
     def _deliver(self, lines: list[Line], refused: list[tuple[str, int, str, str]]) -> None:
         if not lines:

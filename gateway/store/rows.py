@@ -50,6 +50,8 @@ class SignalValue:
     note: str | None
     lower: float | None = None  # the threshold's limits at that run (None: no such side)
     upper: float | None = None
+    series: str | None = None  # "node/name": the input series `lines` refer to
+    lines: tuple[tuple[str, float], ...] = ()  # reference levels of that series for charts
 
 
 # the library's records (library.db)

@@ -3,6 +3,7 @@ come from stored history instead of recomputing the past at every run."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
@@ -14,11 +15,15 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_values (
     id TEXT NOT NULL, t INTEGER NOT NULL, signal TEXT NOT NULL, scope TEXT NOT NULL,
     value REAL, unit TEXT NOT NULL, band TEXT, alert INTEGER NOT NULL, note TEXT,
-    lower REAL, upper REAL,
+    lower REAL, upper REAL, series TEXT, lines TEXT,
     PRIMARY KEY (id, t)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS signal_values_by_t ON signal_values (t);
 """
-_ROW = "(id, t, signal, scope, value, unit, band, alert, note, lower, upper)"
+_ROW = "(id, t, signal, scope, value, unit, band, alert, note, lower, upper, series, lines)"
+
+
+def _lines(v: SignalValue) -> str | None:
+    return json.dumps(dict(v.lines), separators=(",", ":")) if v.lines else None
 
 
 class SignalStore:
@@ -27,9 +32,9 @@ class SignalStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(signal_values)")}
-        if columns and "lower" not in columns:  # signals.db of an earlier release
-            self.db.execute("ALTER TABLE signal_values ADD COLUMN lower REAL")
-            self.db.execute("ALTER TABLE signal_values ADD COLUMN upper REAL")
+        for added in ("lower REAL", "upper REAL", "series TEXT", "lines TEXT"):
+            if columns and added.split()[0] not in columns:  # signals.db of an earlier release
+                self.db.execute(f"ALTER TABLE signal_values ADD COLUMN {added}")
         self.db.executescript(_SCHEMA)
 
     def add(self, values: list[SignalValue], t_ms: int) -> None:
@@ -37,9 +42,9 @@ class SignalStore:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany(
-                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(v.id, t_ms, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note,
-                  v.lower, v.upper) for v in values])
+                  v.lower, v.upper, v.series, _lines(v)) for v in values])
 
     def load(self, runs: Iterable[tuple[int, SignalValue]]) -> int:
         """Bulk-load (run time ms, value) pairs in one transaction, without fsync: for
@@ -49,9 +54,9 @@ class SignalStore:
             self.db.execute("BEGIN IMMEDIATE")
             before = self.db.total_changes
             self.db.executemany(
-                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO signal_values {_ROW} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 ((v.id, t, v.signal, v.scope, v.value, v.unit, v.band, int(v.alert), v.note,
-                  v.lower, v.upper) for t, v in runs))
+                  v.lower, v.upper, v.series, _lines(v)) for t, v in runs))
             added = self.db.total_changes - before
         self.db.execute("PRAGMA synchronous=FULL")
         return added
@@ -77,12 +82,13 @@ class SignalStore:
         last = t_ms
         for t in times:
             rows = self.db.execute(
-                "SELECT id, signal, scope, value, unit, band, alert, note, lower, upper FROM "
-                "signal_values WHERE t = ?", (t,)).fetchall()
+                "SELECT id, signal, scope, value, unit, band, alert, note, lower, upper, series, "
+                "lines FROM signal_values WHERE t = ?", (t,)).fetchall()
             if out and len(out) + len(rows) > max_values:
                 break
-            out += [(t, SignalValue(i, sg, sc, v, u, b, bool(a), n, lo, hi))
-                    for i, sg, sc, v, u, b, a, n, lo, hi in rows]
+            out += [(t, SignalValue(i, sg, sc, v, u, b, bool(a), n, lo, hi, se, tuple(
+                json.loads(ln).items()) if ln else ())) for i, sg, sc, v, u, b, a, n, lo, hi, se, ln
+                in rows]
             last = t
         return out, last
 

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,12 @@ from gateway.errors import StoreError
 from gateway.store import DataDir
 from tests.support import deploy
 from tests.support.site import listening, wait_until
+from tests.support.victoria import Victoria
 
 pytestmark = pytest.mark.slow
 ANSIBLE_DIR = deploy.ROOT / "deploy" / "ansible"
 NODES = {"bed-1": "soil", "tank-1": "water"}
+INFLUX_TOKEN = "influx-token-for-the-deployment-test-7f3a9c"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -39,6 +42,7 @@ class Deployed:
     site: Path
     roots: dict[str, Path]  # inventory host -> its root
     ports: tuple[int, int]  # TLS, loopback
+    victoria_port: int = 0  # the VictoriaMetrics the installed gateway's sink writes to
     runs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
 
     def recap(self, run: int) -> dict[str, tuple[int, ...]]:
@@ -79,13 +83,24 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
         chroot = lambda host: {"ansible_host": str(roots[host]),  # noqa: E731
                                "ansible_connection": "community.general.chroot",
                                "ansible_become": False}
+        vm_port = free_port()
+        (tmp / "influx.token").write_text(INFLUX_TOKEN + "\n")
+        gateway_vars = {  # one sink that works, one whose database is never there
+            "eil_gateway_sinks": [
+                {"name": "vm", "url": f"http://127.0.0.1:{vm_port}", "bucket": "eil",
+                 "flavor": "victoriametrics", "batch": 2000},
+                {"name": "city", "url": f"http://127.0.0.1:{free_port()}", "org": "eil",
+                 "bucket": "eil", "flavor": "influxdb2", "timeout_s": 2, "max_backoff_s": 2,
+                 "token_src": str(tmp / "influx.token")}],
+            "eil_gateway_grafana_render": True,
+            "eil_gateway_grafana_victoria_url": f"http://127.0.0.1:{vm_port}"}
         inventory = {"all": {
             "vars": {"eil_site_dir": str(site), "eil_wheel": str(wheel),
                      "eil_gateway_pip_extra_args": pip, "eil_node_pip_extra_args": pip},
-            "children": {"gateway": {"hosts": {"gw": chroot("gw")}},
+            "children": {"gateway": {"hosts": {"gw": {**chroot("gw"), **gateway_vars}}},
                          "nodes": {"hosts": {n: chroot(n) for n in NODES}}}}}
         (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
-        out = Deployed(site, roots, (tls, local))
+        out = Deployed(site, roots, (tls, local), victoria_port=vm_port)
         for i in range(2):
             started = time.monotonic()
             run = ansible(venv, "ansible-playbook", "-i", str(tmp / "hosts.yml"), "site.yml")
@@ -124,6 +139,18 @@ def test_files_are_installed_with_their_owners_and_modes(deployed: Deployed) -> 
     assert owner(gw, "/etc/eil/broker/passwd") == ("mosquitto", "mosquitto", 0o600)
     assert owner(gw, "/etc/eil/gateway/gateway.secret") == ("root", "eil-gateway", 0o640)
     assert owner(gw, "/var/lib/eil/gateway") == ("eil-gateway", "eil-gateway", 0o750)
+    assert owner(gw, "/etc/eil/gateway/sink-city.token") == ("root", "eil-gateway", 0o640)
+    config = (gw / "etc/eil/gateway/gateway.toml").read_text()
+    assert config.startswith((deployed.site / "gateway" / "gateway.toml").read_text())
+    sinks = tomllib.loads(config)["sinks"]  # the site's config, then the inventory's sinks
+    assert [(x["name"], x["flavor"]) for x in sinks] == [("vm", "victoriametrics"),
+                                                        ("city", "influxdb2")]
+    assert sinks[1]["token_file"] == "/etc/eil/gateway/sink-city.token"
+    assert "token_src" not in config and INFLUX_TOKEN not in config
+    grafana = gw / "etc/eil/grafana"
+    assert (grafana / "dashboards/prometheus/eil-garden.json").is_file()
+    sources = yaml.safe_load((grafana / "provisioning/datasources/eil.yaml").read_text())
+    assert sources["datasources"][0]["url"] == f"http://127.0.0.1:{deployed.victoria_port}"
     assert owner(bed, "/etc/eil/node/node.key") == ("root", "eil-node", 0o640)
     assert owner(bed, "/var/lib/eil/node") == ("eil-node", "eil-node", 0o750)
     site = deployed.site
@@ -223,8 +250,23 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
         except StoreError:  # the gateway is creating the store right now
             return set()
 
+    victoria = Victoria(tmp_path / "vm", port=deployed.victoria_port).start()
+    running.append(victoria.proc)  # type: ignore[arg-type]
+
+    def sunk() -> set[str]:
+        return {str(x["metric"]["node"])  # type: ignore[index]
+                for x in victoria.export('{__name__="eil_reading_value"}')}
+
     try:
         wait_until(lambda: stored() == set(NODES), 60, "readings of both installed nodes")
+        # the installed sink (influxdb-client beside grafana-client's urllib3-future, as pip
+        # installed them) writes them to VictoriaMetrics; the dead one stalls nothing
+        wait_until(lambda: sunk() == set(NODES), 60, "the installed sink writing them")
+        with data.readings(readonly=True) as store:
+            status = {s.sink: s for s in store.sink_status(int(time.time() * 1000))}
+        assert status["vm"].written > 0 and not status["vm"].failing, status
+        assert status["city"].failing and status["city"].written == 0, status
+        assert "Connection refused" in str(status["city"].last_error), status
     finally:
         for p in running:
             assert p.poll() is None, [(f.name, f.read_text()[-2000:])
@@ -236,7 +278,8 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
 
 def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) -> None:
     site = deployed.site
-    secrets = {"gateway.secret": (site / "gateway" / "gateway.secret").read_text().strip()}
+    secrets = {"gateway.secret": (site / "gateway" / "gateway.secret").read_text().strip(),
+               "influx.token": INFLUX_TOKEN}
     for name, path in (("server.key", site / "broker" / "server.key"),
                        *((f"{n}/node.key", site / "nodes" / n / "node.key") for n in NODES)):
         secrets[name] = path.read_text().splitlines()[1]  # a line of the key's base64
@@ -244,6 +287,7 @@ def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) 
     assert [n for n, s in secrets.items() if s in logs] == []
     own = {"gateway.secret": {"etc/eil/gateway/gateway.secret"},
            "server.key": {"etc/eil/broker/server.key"},
+           "influx.token": {"etc/eil/gateway/sink-city.token"},
            **{f"{n}/node.key": {"etc/eil/node/node.key"} for n in NODES}}
     for name, secret in secrets.items():
         for host, root in deployed.roots.items():

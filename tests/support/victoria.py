@@ -16,9 +16,9 @@ from tests.support.site import listening, wait_until
 
 
 class Victoria:
-    def __init__(self, root: Path, dedup: bool = True) -> None:
+    def __init__(self, root: Path, dedup: bool = True, port: int | None = None) -> None:
         self.root, self.dedup = root, dedup
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
