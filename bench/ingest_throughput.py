@@ -61,6 +61,54 @@ def publish_all(clients: dict[str, TestClient], packs: dict[str, list[bytes]]) -
         t.join()
 
 
+def gateway_phase(work: Path, setup: BrokerSetup, nodes: list[str],
+                  packs: dict[str, list[bytes]], last: int, extra: str = ""
+                  ) -> tuple[float, float, int, subprocess.Popen[str]]:
+    """Start the gateway (its own process, `extra` appended to its config), publish every
+    pack, wait until each node's cumulative ack covers `last`. Returns (seconds from the first
+    publish, the gateway's CPU seconds meanwhile, its RSS, the still running gateway)."""
+    clients = {n: TestClient(setup.port, n, setup.credentials[n], f"bench-{n}-{work.name}")
+               for n in nodes}
+    for c in clients.values():
+        c.client.max_inflight_messages_set(1000)
+        c.connect()
+    cfg = work / "gateway.toml"
+    cfg.write_text(gateway_toml(setup, work / "gw", 0, extra))
+    gw = subprocess.Popen([sys.executable, "-m", "eil", "gateway", "run", "--config", str(cfg)],
+                          stderr=subprocess.PIPE, text=True)
+    proc = psutil.Process(gw.pid)
+    acks = {n: 0 for n in nodes}
+    done = threading.Event()
+
+    def on_ack(node: str):  # type: ignore[no-untyped-def]
+        def handler(c, u, m) -> None:  # type: ignore[no-untyped-def]
+            acks[node] = Ack.decode(m.payload).seq
+            if all(a >= last for a in acks.values()):
+                done.set()
+        return handler
+
+    for n, c in clients.items():
+        c.client.on_message = on_ack(n)
+        c.subscribe(NodeId(SITE, n).topic(Channel.ACK))
+    assert gw.stderr is not None
+    deadline = time.monotonic() + 20
+    while "connected to broker" not in (line := gw.stderr.readline()):
+        if time.monotonic() > deadline or not line:
+            raise SystemExit("gateway did not start")
+    threading.Thread(target=gw.stderr.read, daemon=True).start()  # keep its pipe drained
+    cpu0 = proc.cpu_times()
+    start = time.perf_counter()
+    publish_all(clients, packs)
+    if not done.wait(300):
+        raise SystemExit(f"gateway did not acknowledge everything: {acks}")
+    took = time.perf_counter() - start
+    cpu1 = proc.cpu_times()
+    rss = proc.memory_info().rss
+    for c in clients.values():
+        c.close()
+    return took, (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system), rss, gw
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=4)
@@ -104,38 +152,10 @@ def main() -> None:
                   f"({expected / raw_s:.0f} msgs/s, {raw_s:.2f} s)")
 
             # phase 2: the gateway
-            cfg = work / "gateway.toml"
-            cfg.write_text(gateway_toml(setup, work / "gw", 0))
-            gw = subprocess.Popen([sys.executable, "-m", "eil", "gateway", "run", "--config",
-                                   str(cfg)], stderr=subprocess.PIPE, text=True)
-            proc = psutil.Process(gw.pid)
-            acks: dict[str, int] = {n: 0 for n in nodes}
-            done = threading.Event()
-            last = args.packs * args.per_pack
-
-            def on_ack(node: str):  # type: ignore[no-untyped-def]
-                def handler(c, u, m) -> None:  # type: ignore[no-untyped-def]
-                    acks[node] = Ack.decode(m.payload).seq
-                    if all(a >= last for a in acks.values()):
-                        done.set()
-                return handler
-
-            for n, c in clients.items():
-                c.client.on_message = on_ack(n)
-                c.subscribe(NodeId(SITE, n).topic(Channel.ACK))
-            deadline = time.monotonic() + 20
-            while "connected to broker" not in (line := gw.stderr.readline()):
-                if time.monotonic() > deadline or not line:
-                    raise SystemExit("gateway did not start")
-            cpu0 = proc.cpu_times()
-            start = time.perf_counter()
-            publish_all(clients, packs)
-            if not done.wait(300):
-                raise SystemExit(f"gateway did not acknowledge everything: {acks}")
-            ingest_s = time.perf_counter() - start
-            cpu1 = proc.cpu_times()
-            rss = proc.memory_info().rss
-            cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+            for c in clients.values():
+                c.close()
+            ingest_s, cpu, rss, gw = gateway_phase(work, setup, nodes, packs, last := args.packs
+                                                    * args.per_pack)
             gw.terminate()
             gw.wait(20)
             print(f"gateway ingest+commit : {total / ingest_s:10.0f} readings/s "
@@ -144,8 +164,6 @@ def main() -> None:
             with DataDir(work / "gw").readings(readonly=True) as store:
                 size = store.bytes_on_disk()
             print(f"store: {size / total:.1f} bytes per reading on disk")
-            for c in clients.values():
-                c.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

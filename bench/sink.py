@@ -15,26 +15,21 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
 
-from bench.ingest_throughput import SITE, make_packs, publish_all
-from contract.messages import Ack
-from contract.topics import Channel, NodeId
+from bench.ingest_throughput import SITE, gateway_phase, make_packs
+from contract.topics import NodeId
 from core.clock import SystemClock
 from eil.broker import BrokerSetup, LocalBroker, free_port
-from eil.site_files import gateway_toml
 from gateway.sinks.config import SinkConfig
 from gateway.sinks.influx import InfluxOptions
 from gateway.sinks.runner import SinkRunner
 from gateway.store import DataDir
 from gateway.store.rows import StoredReading
-from tests.support.mqtt import TestClient
 from tests.support.victoria import Victoria
 
 
@@ -43,50 +38,10 @@ def sink_toml(url: str) -> str:
             'flavor = "victoriametrics"\n[signals]\nevery_s = 0\n')
 
 
-def ingest(work: Path, setup: BrokerSetup, nodes: list[str], packs: dict[str, list[bytes]],
-           last: int, extra: str) -> tuple[float, float, psutil.Process | None,
-                                           subprocess.Popen[str]]:
-    """(seconds until all acknowledged, gateway CPU s, the sink's process, the gateway)."""
-    clients = {n: TestClient(setup.port, n, setup.credentials[n], f"bench-{n}-{work.name}")
-               for n in nodes}
-    for c in clients.values():
-        c.client.max_inflight_messages_set(1000)
-        c.connect()
-    cfg = work / "gateway.toml"
-    cfg.write_text(gateway_toml(setup, work / "gw", 0, extra))
-    gw = subprocess.Popen([sys.executable, "-m", "eil", "gateway", "run", "--config", str(cfg)],
-                          stderr=subprocess.PIPE, text=True)
-    proc = psutil.Process(gw.pid)
-    acks = {n: 0 for n in nodes}
-    done = threading.Event()
-
-    def on_ack(node: str):  # type: ignore[no-untyped-def]
-        def handler(c, u, m) -> None:  # type: ignore[no-untyped-def]
-            acks[node] = Ack.decode(m.payload).seq
-            if all(a >= last for a in acks.values()):
-                done.set()
-        return handler
-
-    for n, c in clients.items():
-        c.client.on_message = on_ack(n)
-        c.subscribe(NodeId(SITE, n).topic(Channel.ACK))
-    deadline = time.monotonic() + 20
-    while "connected to broker" not in (line := gw.stderr.readline()):
-        if time.monotonic() > deadline or not line:
-            raise SystemExit("gateway did not start")
-    threading.Thread(target=lambda: [None for _ in gw.stderr], daemon=True).start()  # drain
-    cpu0 = proc.cpu_times()
-    start = time.perf_counter()
-    publish_all(clients, packs)
-    if not done.wait(300):
-        raise SystemExit(f"gateway did not acknowledge everything: {acks}")
-    took = time.perf_counter() - start
-    cpu1 = proc.cpu_times()
-    for c in clients.values():
-        c.close()
-    sinks = [p for p in proc.children() if "spawn_main" in " ".join(p.cmdline())]
-    return (took, (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system),
-            sinks[0] if sinks else None, gw)
+def sink_process(gw: subprocess.Popen[str]) -> psutil.Process | None:
+    found = [p for p in psutil.Process(gw.pid).children() if "spawn_main" in
+             " ".join(p.cmdline())]
+    return found[0] if found else None
 
 
 def main() -> None:
@@ -108,7 +63,7 @@ def main() -> None:
     try:
         with LocalBroker(setup):
             (work / "off").mkdir()
-            took, cpu, _, gw = ingest(work / "off", setup, off, packs, last, "")
+            took, cpu, _, gw = gateway_phase(work / "off", setup, off, packs, last)
             gw.terminate()
             gw.wait(20)
             print(f"{total} readings from {args.nodes} nodes")
@@ -116,8 +71,9 @@ def main() -> None:
                   f"{cpu / total * 1e6:.1f} us/reading")
             (work / "on").mkdir()
             start = time.perf_counter()
-            took_on, cpu_on, sink, gw = ingest(work / "on", setup, on, packs, last,
-                                               sink_toml(vm.url))
+            took_on, cpu_on, _, gw = gateway_phase(work / "on", setup, on, packs, last,
+                                                   sink_toml(vm.url))
+            sink = sink_process(gw)
             print(f"ingest, with the sink: {total / took_on:9.0f} readings/s, gateway CPU "
                   f"{cpu_on / total * 1e6:.1f} us/reading ({took / took_on * 100:.0f} % of the "
                   "rate without)")

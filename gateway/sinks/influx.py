@@ -7,6 +7,7 @@ runner owns retrying, with its back-off, so a stop is never held up by one."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +129,7 @@ class InfluxWriter:
                 raise Refused(status, reason) from exc
             raise Unavailable(f"HTTP {status}: {reason}") from exc
         except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
-            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise Unavailable(f"cannot reach {self.opts.url}: {transport_reason(exc)}") from exc
 
     def started(self) -> str | None:
         """When the database process started, where it says so (VictoriaMetrics'
@@ -147,11 +148,23 @@ class InfluxWriter:
                     if line.startswith("vm_app_start_timestamp "):
                         return line.split()[1]
         except OSError as exc:
-            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise Unavailable(f"cannot reach {self.opts.url}: {transport_reason(exc)}") from exc
         return None
 
     def close(self) -> None:
         self.client.close()
+
+
+def transport_reason(exc: BaseException) -> str:
+    """What went wrong in words a steward reads ("Connection refused", "timed out"), without
+    the transport's object addresses and retry wrappers."""
+    text = re.sub(r"<[^<>]* at 0x[0-9a-f]+>:?\s*", "", str(exc))
+    errno_msg = re.findall(r"\[Errno -?\d+\] ([^')\]]+)", text)
+    if errno_msg:
+        return errno_msg[-1].strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return text.strip() or type(exc).__name__
 
 
 def _message(exc: Any) -> str:

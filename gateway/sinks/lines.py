@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from influxdb_client import Point, WritePrecision
 
-from gateway.store.rows import SignalValue
-from gateway.store.sink_cursors import SinkRow
+from gateway.store.rows import ExportRow, SignalValue
 
 READING, EVENT, SIGNAL, SINK = "eil_reading", "eil_event", "eil_signal", "eil_sink"
 
@@ -24,7 +23,7 @@ class Line:
     text: str  # the point in line protocol
 
 
-def reading_line(r: SinkRow, strings: bool) -> Line | None:
+def reading_line(r: ExportRow, strings: bool) -> Line | None:
     """None for an event when events are not written (`strings` False writes events without
     their text: VictoriaMetrics keeps numbers only)."""
     if r.kind == "event":

@@ -30,7 +30,7 @@ from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.store import cold, rollups, sink_cursors
 from gateway.store.chunk import Buckets
-from gateway.store.rows import DeadLetter, StoredReading
+from gateway.store.rows import DeadLetter, ExportRow, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
 
 # per node: (sequence numbers handled by one message, the floor that message declared)
@@ -117,22 +117,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     digest   TEXT NOT NULL UNIQUE
 );
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    site: str
-    node: str
-    seq: int
-    t_ms: int
-    name: str
-    kind: str
-    unit: str | None
-    value: float | None
-    text: str | None
-    ref: str | None
-    cal: str | None = None
-    q: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,26 @@ class StoredReading:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportRow:
+    """A stored reading as readers get it (export, the sinks): its node, identity and content.
+    `ref` (an event's second subject, a member pseudonym for a loan) is None for the sinks:
+    it never leaves the gateway that way."""
+
+    site: str
+    node: str
+    seq: int
+    t_ms: int
+    name: str
+    kind: str
+    unit: str | None
+    value: float | None
+    text: str | None
+    ref: str | None
+    cal: str | None = None
+    q: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     topic: str
     node: NodeId | None

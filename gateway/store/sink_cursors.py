@@ -28,6 +28,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from gateway.store import cold
+from gateway.store.rows import ExportRow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sink_cursors (
@@ -61,25 +62,8 @@ CREATE TABLE IF NOT EXISTS sink_refused (
 
 
 @dataclass(frozen=True, slots=True)
-class SinkRow:
-    """One reading to write: identity, where it came from, what it says."""
-
-    site: str
-    node: str
-    seq: int
-    t_ms: int
-    name: str
-    kind: str
-    unit: str | None
-    value: float | None
-    text: str | None
-    cal: str | None
-    q: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class Batch:
-    rows: list[SinkRow]
+    rows: list[ExportRow]  # ref always None: no member pseudonym goes to a sink
     ends: dict[int, int]  # node_id -> the cursor once these rows are written
 
 
@@ -118,7 +102,7 @@ def rewind(db: sqlite3.Connection, sink: str) -> None:
 def batch(db: sqlite3.Connection, sink: str, limit: int) -> Batch:
     """Up to about `limit` readings past the sink's cursors, node by node in seq order."""
     cursors = dict(db.execute("SELECT node_id, seq FROM sink_cursors WHERE sink = ?", (sink,)))
-    rows: list[SinkRow] = []
+    rows: list[ExportRow] = []
     ends: dict[int, int] = {}
     budget = limit  # sequence numbers to cover: at most one reading each
     for nid, site, node, acked in db.execute(
@@ -140,7 +124,7 @@ def batch(db: sqlite3.Connection, sink: str, limit: int) -> Batch:
                 series[sid] = db.execute("SELECT name, kind, unit FROM series WHERE "
                                          "series_id = ?", (sid,)).fetchone()
             name, kind, unit = series[sid]
-            rows.append(SinkRow(site, node, seq, t, name, kind, unit, v, vs, cal, q))
+            rows.append(ExportRow(site, node, seq, t, name, kind, unit, v, vs, None, cal, q))
         ends[nid] = hi
         if budget <= 0:
             break

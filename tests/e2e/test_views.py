@@ -67,7 +67,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, st
     site = Site(tmp_path_factory.mktemp("views"), {
         "soil-1": "soil", "weather-1": "weather", "water-1": "water", "energy-1": "energy",
         "tools-1": "tools"}, speed=600.0, interval=300.0, http_port=port)
-    site.gateway_cfg.write_text(site.gateway_cfg.read_text() + "[signals]\nevery_s = 2\n")
+    site.gateway_cfg.write_text(  # a sink whose database is never there: the fleet view says so
+        site.gateway_cfg.read_text() + "[signals]\nevery_s = 2\n[[sinks]]\nname = \"city\"\n"
+        f"type = \"influxdb\"\nurl = \"http://127.0.0.1:{free_port()}\"\nbucket = \"eil\"\n"
+        "token = \"t\"\ntimeout_s = 1\nmax_backoff_s = 2\n")
     gw = site.root / "gw"
     (gw / "scopes" / "north").mkdir(parents=True)
     (gw / "thresholds.toml").write_text(
@@ -344,6 +347,11 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
             assert re.fullmatch(r"1\d\.\d V \(battery\.voltage\)", battery.inner_text())
             assert page.locator("#nodes article[data-node='soil-1'] [data-role=battery]"
                                 ).inner_text() == "no battery sensor"
+            sink = page.locator("#sinks tr[data-sink='city']")
+            sink.wait_for()
+            assert "failing" in sink.locator("[data-role=error]").inner_text()
+            assert "Connection refused" in sink.locator("[data-role=error]").inner_text()
+            assert re.search(r"\d+ readings?", sink.locator("[data-role=behind]").inner_text())
             shot(page, "fleet-desktop")
             page.set_viewport_size({"width": 390, "height": 844})
             shot(page, "fleet-phone")
