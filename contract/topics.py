@@ -7,6 +7,8 @@
     eil/v1/<site>/_gateway/status   gateway -> all   JSON, retained, boot id; nodes resend on a new boot
     eil/v1/<site>/_gateway/library  gateway -> nodes JSON, retained: the tool library's station view
     eil/v1/<site>/_gateway/signals  gateway -> all   JSON, retained: the latest impact signals
+    eil/v1/<site>/_senml/<device>/pack  a third-party device -> gateway  RFC 8428 SenML JSON
+                                    (contract/rfc8428.py: no sequence numbers, no ack)
 
 Identifiers are lower-case letters, digits and '-' (at most 32 chars): they are MQTT topic levels,
 Mosquitto user names and SenML name prefixes at once, so they must be safe in all three.
@@ -23,6 +25,7 @@ from contract.errors import TopicError
 
 ROOT = f"eil/{CONTRACT_VERSION}"
 GATEWAY = "_gateway"
+DEVICES = "_senml"  # third-party RFC 8428 devices: eil/v1/<site>/_senml/<device>/pack
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 
@@ -95,3 +98,22 @@ def parse(topic: str) -> tuple[NodeId, Channel]:
     except ValueError:
         raise TopicError(f"topic {topic!r} has unknown channel {parts[4]!r}") from None
     return NodeId(parts[2], parts[3]), channel
+
+
+def device_topic(device: NodeId) -> str:
+    """Where a third-party SenML device publishes (its credential may write nothing else)."""
+    return f"{ROOT}/{device.site}/{DEVICES}/{device.node}/pack"
+
+
+def device_subscription(site: str) -> str:
+    return f"{ROOT}/{check_id(site, 'site')}/{DEVICES}/+/pack"
+
+
+def parse_device(topic: str) -> NodeId | None:
+    """The device of a device topic; None for any other topic; TopicError for a device topic
+    with an invalid id."""
+    parts = topic.split("/")
+    if len(parts) != 6 or f"{parts[0]}/{parts[1]}" != ROOT or parts[3] != DEVICES or \
+            parts[5] != "pack":
+        return None
+    return NodeId(parts[2], parts[4])

@@ -26,6 +26,8 @@ UNITS: dict[str, tuple[str, str]] = {
     "%": ("percent", "%"),
     "/": ("dimensionless", "%"),
     "%RH": ("percent", "%RH"),
+    "lat": ("degree", "lat"),  # WGS84 latitude, degrees north (RFC 8428 registry)
+    "lon": ("degree", "lon"),  # WGS84 longitude, degrees east
     "%EL": ("percent", "%EL"),
     "ppm": ("ppm", "ppm"),
     "count": ("dimensionless", "count"),

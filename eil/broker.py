@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contract.topics import GATEWAY, ROOT, check_id
+from contract.topics import DEVICES, GATEWAY, ROOT, check_id
 from core.errors import EilError
 from gateway.config import GATEWAY_USER
 
@@ -91,6 +91,8 @@ pattern read {base}/%u/ack
 pattern read {base}/{GATEWAY}/status
 pattern read {base}/{GATEWAY}/library
 pattern read {base}/{GATEWAY}/signals
+# a third-party SenML device (docs/contract.md) writes only its own pack topic
+pattern write {base}/{DEVICES}/%u/pack
 
 # Each ingest worker reads every node's data and status and writes acknowledgements and the
 # gateway's presence.
@@ -98,6 +100,7 @@ pattern read {base}/{GATEWAY}/signals
 topic read {base}/+/readings
 topic read {base}/+/events
 topic read {base}/+/status
+topic read {base}/{DEVICES}/+/pack
 topic write {base}/+/ack
 topic write {base}/{GATEWAY}/status
 topic write {base}/{GATEWAY}/library

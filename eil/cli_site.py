@@ -40,6 +40,19 @@ def cmd_add_node(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_device(args: argparse.Namespace) -> int:
+    from contract.topics import NodeId, device_topic
+    from eil.site.nodes import add_device
+
+    site = _site(args)
+    print(add_device(site, args.device).report())
+    cfg = site.config()
+    print(f"the device connects over TLS to port {cfg.tls_port} with devices/{args.device}/"
+          f"device.crt and .key (CA: ca.crt) and publishes RFC 8428 SenML JSON to "
+          f"{device_topic(NodeId(cfg.site, args.device))} (docs/contract.md)")
+    return 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     from eil.site.nodes import revoke_node
 
@@ -122,7 +135,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                      help="a new key and certificate for an existing node (the old one is revoked)")
     add.add_argument("--dir", default=".", help="the site directory")
     add.set_defaults(func=cmd_add_node)
-    rev = acts.add_parser("revoke-node", help="refuse a node from now on")
+    dev = acts.add_parser("add-device", help="a third-party SenML device's certificate")
+    dev.add_argument("device", help="the device id (shared with the nodes' ids)")
+    dev.add_argument("--dir", default=".", help="the site directory")
+    dev.set_defaults(func=cmd_add_device)
+    rev = acts.add_parser("revoke-node", help="refuse a node (or a device) from now on")
     rev.add_argument("node")
     rev.add_argument("--dir", default=".", help="the site directory")
     rev.set_defaults(func=cmd_revoke)

@@ -89,6 +89,9 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
     if old is not None and old.get("revoked") and not renew:
         raise SiteError(f"node {node} was revoked: give the replacement a new node id (its "
                         "readings restart at seq 1), or --renew to re-admit this one")
+    if old is not None and old["kind"] == DEVICE_KIND:
+        raise SiteError(f"{node} is a SenML device of this site (eil site add-device): a node "
+                        "needs an id of its own")
     if old is not None and not renew:
         if old["kind"] != kind:
             raise SiteError(f"node {node} exists as a {old['kind']} node, not {kind}")
@@ -117,6 +120,38 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
     site._save_inventory(nodes)
     if revoked:
         site._write_crl(out, again=True)
+    return out
+
+
+DEVICE_KIND = "senml"  # a third-party RFC 8428 device (docs/contract.md): a certificate only
+
+
+def add_device(site: Site, device: str) -> Written:
+    """A third-party SenML device's key and certificate in devices/<device>/ (its common name
+    is its id: it may publish only to eil/v1/<site>/_senml/<device>/pack). Ids are shared with
+    the nodes; revoke one with `eil site revoke-node`."""
+    check_id(device, "device")
+    nodes = site.inventory()
+    old = nodes.get(device)
+    out = Written()
+    d = site.root / "devices" / device
+    if old is not None:
+        if old["kind"] != DEVICE_KIND:
+            raise SiteError(f"{device} is a {old['kind']} node of this site: a device needs an "
+                            "id of its own")
+        if old.get("revoked"):
+            raise SiteError(f"device {device} was revoked: give the replacement a new id")
+        out.kept += [d / "device.key", d / "device.crt"]
+        return out
+    d.mkdir(parents=True, exist_ok=True)
+    issued = site.ca.issue(device, d / "device.key", d / "device.crt", server=False)
+    out.secrets.append(d / "device.key")
+    (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
+    out.files += [d / "device.crt", d / "ca.crt"]
+    nodes[device] = {"kind": DEVICE_KIND, "serial": str(issued.serial),
+                     "not_after": issued.not_after.isoformat(), "revoked": False,
+                     "revoked_serials": []}
+    site._save_inventory(nodes)
     return out
 
 
@@ -150,7 +185,8 @@ def revoke_node(site: Site, node: str) -> Written:
 def list_nodes(site: Site) -> list[NodeState]:
     out = []
     for node, n in sorted(site.inventory().items()):
-        crt = site.root / "nodes" / node / "node.crt"
+        crt = (site.root / "devices" / node / "device.crt" if n["kind"] == DEVICE_KIND
+               else site.root / "nodes" / node / "node.crt")
         serial, not_after, _ = certificate_facts(crt)
         out.append(NodeState(node, str(n["kind"]), serial, not_after, bool(n.get("revoked"))))
     return out

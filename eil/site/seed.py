@@ -52,6 +52,8 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
         raise SiteError(f"no node {node!r} in {site.root}: eil site add-node {node} --kind ...")
     if nodes[node].get("revoked"):
         raise SiteError(f"node {node} is revoked: an image for it would be refused")
+    if nodes[node]["kind"] == "senml":
+        raise SiteError(f"{node} is a third-party SenML device, not a node: it has no image")
     if not ssh_keys:
         raise SiteError("--ssh-key: the steward's public key (a node has no password login)")
     kind = str(nodes[node]["kind"])

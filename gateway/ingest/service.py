@@ -22,16 +22,18 @@ from contract.topics import (
     GATEWAY,
     Channel,
     NodeId,
+    device_subscription,
     gateway_status_topic,
     library_view_topic,
     parse,
+    parse_device,
     subscription,
 )
 from core import __version__
 from core.mqtt import connect_properties, fail_fast_on_dead_links, make_client
 from gateway.config import GatewayConfig
 from gateway.errors import StoreError
-from gateway.ingest.validate import Outcome, validate_message
+from gateway.ingest.validate import Outcome, validate_device_message, validate_message
 from gateway.library.sync import ViewPublisher
 from gateway.store import Handled, Store
 from gateway.store.rows import DeadLetter, StoredReading
@@ -71,6 +73,7 @@ class IngestService:
         site, group = self.cfg.site, self.cfg.ingest.shared_group
         subs = [(f"$share/{group}/{subscription(ch, site)}", 1) for ch in DATA_CHANNELS]
         subs.append((subscription(Channel.STATUS, site), 1))
+        subs.append((f"$share/{group}/{device_subscription(site)}", 1))
         client.subscribe(subs)
         client.publish(gateway_status_topic(site),
                        Status("online", self.boot, time.time(), __version__).encode(),
@@ -117,6 +120,9 @@ class IngestService:
         for topic, payload, at in msgs:
             if topic.endswith("/" + Channel.STATUS):
                 self._status(topic, payload, at)
+                continue
+            if topic.endswith("/pack"):
+                self._device(topic, payload, at)
                 continue
             out = validate_message(topic, payload, at, max_pack_bytes=ing.max_pack_bytes,
                                    max_future_s=ing.max_future_s)
@@ -168,6 +174,38 @@ class IngestService:
         if fresh and out.floor is not None:  # the store will believe this floor
             marks[node] = (max(acked, out.floor - 1), False)
         return out
+
+    def _device(self, topic: str, payload: bytes, at: float) -> None:
+        """A third-party SenML device's pack: its own commit (no sequence numbers, no
+        acknowledgement: such a device knows neither)."""
+        try:
+            device = parse_device(topic)
+        except ContractError as exc:
+            self.store.commit([], [DeadLetter(topic, None, None, str(exc), payload)], {}, {})
+            return
+        if device is None:
+            return
+        ing = self.cfg.ingest
+        out = validate_device_message(topic, device, payload, at,
+                                      max_pack_bytes=ing.max_pack_bytes,
+                                      max_future_s=ing.max_future_s)
+        for d in out.dead:
+            log.warning("dead letter from device %s: %s", device, d.reason)
+        delay = 0.5
+        while True:
+            try:
+                new, _, conflicts = self.store.commit_device(device, out.readings, out.dead, at)
+                break
+            except StoreError as exc:
+                log.error("%s; retrying in %.1f s", exc, delay)
+                if self.stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
+        if conflicts:
+            log.warning("device %s sent %d readings again with other values: recorded as "
+                        "conflicts (eil status --json)", device, conflicts)
+        self.stats["readings_new"] += new
+        self.stats["dead_letters"] += len(out.dead)
 
     def _status(self, topic: str, payload: bytes, at: float) -> None:
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.errors import ContractError, PackError, RecordError
+from contract.rfc8428 import decode_device_pack
 from contract.senml import Kind, Reading, decode_rows
 from contract.topics import DATA_CHANNELS, Channel, NodeId, parse
 from contract.units import Conversion, conversion
@@ -82,4 +83,40 @@ def validate_message(topic: str, payload: bytes, now: float, *, max_pack_bytes: 
             continue
         out.dead.append(DeadLetter(topic, node, seq, f"seq {seq}: {reason}",
                                    _record_json({"n": name, "seq": seq, "t": time})))
+    return out
+
+
+@dataclass(slots=True)
+class DeviceOutcome:
+    """A third-party device's pack (contract/rfc8428.py): readings without sequence numbers
+    (seq 0: the store numbers them), and what was refused."""
+
+    device: NodeId
+    readings: list[StoredReading] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+def validate_device_message(topic: str, device: NodeId, payload: bytes, now: float, *,
+                            max_pack_bytes: int, max_future_s: float) -> DeviceOutcome:
+    out = DeviceOutcome(device)
+    try:
+        pack = decode_device_pack(payload, now, max_pack_bytes)
+    except PackError as exc:
+        out.dead.append(DeadLetter(topic, device, None, str(exc), payload))
+        return out
+    for _, reason, record in pack.rejects:
+        out.dead.append(DeadLetter(topic, device, None, reason, _record_json(record)))
+    for r in pack.records:
+        if r.time > now + max_future_s:
+            out.dead.append(DeadLetter(topic, device, None, f"{r.name}: time {r.time} is more "
+                                       f"than {max_future_s:.0f} s in the future",
+                                       _record_json({"n": r.name, "t": r.time})))
+        elif r.kind is Kind.EVENT:
+            out.readings.append(StoredReading(0, round(r.time * 1000), r.name, r.kind.value,
+                                              None, None, r.text, None))
+        else:
+            assert r.unit is not None and r.value is not None
+            conv = conversion(r.unit)
+            out.readings.append(StoredReading(0, round(r.time * 1000), r.name, r.kind.value,
+                                              conv.canonical, conv.apply(r.value), None, None))
     return out

@@ -28,7 +28,7 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
-from gateway.store import cold, rollups, sink_cursors
+from gateway.store import cold, devices, rollups, sink_cursors
 from gateway.store.chunk import Buckets
 from gateway.store.rows import DeadLetter, ExportRow, StoredReading
 from gateway.store.watermark import Anomaly, Watermark
@@ -388,6 +388,67 @@ class Store:
             self.series_ids.clear()
             raise StoreError(f"commit to {self.path} failed: {exc}") from exc
         return new, acked
+
+    def commit_device(self, device: NodeId, readings: Sequence[StoredReading],
+                      dead: Sequence[DeadLetter], at: float) -> tuple[int, int, int]:
+        """A third-party SenML device's readings (devices.py), in one durable transaction: each
+        stored once per (series, time); a replay is skipped, a different value at the same
+        identity recorded as a conflict, the rest numbered after the device's last. Returns
+        (new, duplicates, conflicts)."""
+        try:
+            with self.lock, self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                nid = self.node_id(device)
+                (seq,) = self.db.execute("SELECT acked FROM nodes WHERE node_id = ?",
+                                         (nid,)).fetchone()
+                retired = rollups.raw_from_all(self.db) if self.rolled else {}
+                fresh: list[Row] = []
+                clashes: list[tuple[Row, Row]] = []
+                batch: dict[tuple[int, int], Row] = {}
+                duplicates = 0
+                for r in readings:
+                    sid = self._series_id(nid, r)
+                    row: Row = (nid, 0, sid, r.t_ms, r.value, r.text, None, None, None)
+                    earlier = batch.get((sid, r.t_ms))
+                    found = earlier[1:2] + earlier[4:6] if earlier is not None else \
+                        devices.stored_at(self.db, sid, r.t_ms)
+                    if found is not None:
+                        if (found[1], found[2]) == (r.value, r.text):
+                            duplicates += 1
+                        else:
+                            stored = (nid, found[0], sid, r.t_ms, found[1], found[2], None, None,
+                                      None)
+                            clashes.append((stored, row))
+                        continue
+                    if r.t_ms < retired.get(sid, r.t_ms):  # stored once; retention deleted it
+                        duplicates += 1
+                        continue
+                    seq += 1
+                    row = (nid, seq, *row[2:])
+                    batch[(sid, r.t_ms)] = row
+                    fresh.append(row)
+                self.db.executemany("INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)", fresh)
+                self.db.execute("UPDATE nodes SET acked = ?, readings = readings + ?, last_seen "
+                                "= ?, state = 'online' WHERE node_id = ?",
+                                (seq, len(fresh), at, nid))
+                self.db.executemany(
+                    "INSERT INTO conflicts (node_id, seq, first_at, last_at, stored, arriving, "
+                    "digest) VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE SET count = "
+                    "count + 1, last_at = excluded.last_at",
+                    [(nid, stored[1], at, at, self._version(stored), self._version(arriving),
+                      hashlib.sha256(f"{nid}:{stored[1]}:{self._version(arriving)}".encode()
+                                     ).hexdigest()) for stored, arriving in clashes])
+                self.db.executemany(
+                    "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
+                    " payload, digest) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE"
+                    " SET count = count + 1, last_at = excluded.last_at",
+                    [(at, at, d.topic, device.site, device.node, None, d.reason, d.payload,
+                      d.digest) for d in dead])
+        except sqlite3.Error as exc:
+            self.node_ids.clear()
+            self.series_ids.clear()
+            raise StoreError(f"commit to {self.path} failed: {exc}") from exc
+        return len(fresh), duplicates, len(clashes)
 
     def watermark_of(self, node: NodeId) -> tuple[int, bool]:
         """(acknowledged seq, whether the store holds nothing of the node yet)."""

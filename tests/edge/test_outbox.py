@@ -266,7 +266,7 @@ optional_text = st.one_of(st.none(), st.text(max_size=10))
 measurements = st.builds(
     Sampled, times, names, st.sampled_from([Kind.GAUGE, Kind.COUNTER]),
     st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["%", "Cel", "m3", "W"]),
-    cal=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True)),
+    cal=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", fullmatch=True)),
     q=st.one_of(st.none(), st.sampled_from([3, 4])))
 events = st.builds(Sampled, times, names, st.just(Kind.EVENT), text=st.text(max_size=30),
                    ref=optional_text)

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.signals.publish import SignalPublisher
 from gateway.store import DataDir
+from gateway.store.rows import SignalValue
 from gateway.store.signal_history import SignalStore
 from tests.signals.test_engine import NOW, site  # noqa: F401  (fixture)
 
@@ -69,10 +70,9 @@ def test_trend_and_alert_come_from_the_stored_history(site: Path) -> None:  # no
     assert first.alert is False and first.trend is None  # no history yet: no trend, no alert
     store = SignalStore(site / "signals.db")
     try:
-        store.db.executemany(
-            "INSERT INTO signal_values VALUES (?,?,?,?,?,?,?,?,?)",
-            [("energy.carbon@garden", NOW - h * 3_600_000, "energy.carbon", "garden", v, "kg",
-              None, 0, None) for h, v in ((5, 1.0), (4, 1.5), (3, 2.1), (2, 2.4), (1, 2.6))])
+        store.load((NOW - h * 3_600_000, SignalValue("energy.carbon@garden", "energy.carbon",
+                                                     "garden", v, "kg", None, False, None))
+                   for h, v in ((5, 1.0), (4, 1.5), (3, 2.1), (2, 2.4), (1, 2.6)))
     finally:
         store.close()
     later = {r.id: r for r in evaluate(DataDir(site), NOW)}["energy.carbon@garden"]

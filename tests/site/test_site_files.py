@@ -11,7 +11,14 @@ from cryptography import x509
 from core.errors import EilError
 from edge.config import load_node_config
 from eil.site.layout import Site, SiteConfig, SiteError
-from eil.site.nodes import KINDS, add_node, list_nodes, nodes_from_csv, revoke_node
+from eil.site.nodes import (
+    KINDS,
+    add_device,
+    add_node,
+    list_nodes,
+    nodes_from_csv,
+    revoke_node,
+)
 
 
 @pytest.fixture
@@ -79,6 +86,26 @@ def test_revocation_and_renewal_reach_the_crl(site: Site) -> None:
     assert second != first and crl.get_revoked_certificate_by_serial_number(first) is not None
     assert crl.get_revoked_certificate_by_serial_number(second) is None
     assert [n.state for n in list_nodes(site)] == ["valid"]
+
+
+def test_a_senml_device_gets_a_certificate_and_an_id_no_node_has(site: Site) -> None:
+    add_node(site, "bed-1", "soil")
+    add_device(site, "meter-1")
+    d = site.root / "devices" / "meter-1"
+    assert (d / "device.key").stat().st_mode & 0o777 == 0o600
+    cert = x509.load_pem_x509_certificate((d / "device.crt").read_bytes())
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "meter-1"
+    assert [(n.node, n.kind) for n in list_nodes(site)] == [("bed-1", "soil"),
+                                                            ("meter-1", "senml")]
+    assert add_device(site, "meter-1").kept  # again: kept
+    with pytest.raises(SiteError, match="is a SenML device of this site"):
+        add_node(site, "meter-1", "soil")
+    with pytest.raises(SiteError, match="is a soil node of this site"):
+        add_device(site, "bed-1")
+    serial = int(str(site.inventory()["meter-1"]["serial"]))
+    revoke_node(site, "meter-1")
+    crl = x509.load_pem_x509_crl((site.root / "broker" / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
 
 
 @pytest.mark.parametrize("call, message", [

@@ -192,3 +192,46 @@ def test_a_field_site_runs_over_tls_and_refuses_strangers(field, tmp_path: Path)
     secrets += [station.hex(), base64.b64encode(station).decode()]
     logs = said + "".join(run.log(k) for k in run.procs)
     assert not any(s in logs for s in secrets)
+
+
+def test_a_third_party_senml_device_publishes_over_tls_with_its_certificate(  # type: ignore[no-untyped-def]
+        field, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site, tls, local, run, said = field
+    assert eil(["site", "add-device", "meter-9", "--dir", str(site)]) == 0
+    assert "eil/v1/field/_senml/meter-9/pack" in capsys.readouterr().out
+    assert eil(["site", "add-node", "meter-9", "--kind", "soil", "--dir", str(site)]) != 0
+    gw_data = tmp_path / "gw"
+    gw_cfg = tmp_path / "gateway.toml"
+    gw_cfg.write_text((site / "gateway" / "gateway.toml").read_text()
+                      .replace('data_dir = "/var/lib/eil/gateway"', f'data_dir = "{gw_data}"')
+                      .replace("port = 8080", "port = 0"))
+    run.spawn("gateway", [sys.executable, "-m", "eil", "gateway", "run", "--config", str(gw_cfg)])
+    wait_until(lambda: "connected to broker" in run.log("gateway"), 20, "the gateway connected")
+    d = site / "devices" / "meter-9"
+    example = (Path(__file__).resolve().parents[2] / "contract" / "examples" / "rfc8428" /
+               "5.1.2-multiple-datapoints.json").read_text()
+
+    def device_pub(topic: str) -> int:
+        return subprocess.run(
+            [find_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(tls), "-V", "mqttv5",
+             "-q", "1", "-t", topic, "-m", example, "--cafile", str(d / "ca.crt"),
+             "--cert", str(d / "device.crt"), "--key", str(d / "device.key")],
+            capture_output=True, text=True, timeout=20).returncode
+
+    assert device_pub("eil/v1/field/_senml/meter-9/pack") == 0
+    data = DataDir(gw_data)
+
+    def stored(node: str) -> list[tuple[str, str | None, int]]:
+        if not data.has_readings():
+            return []
+        with data.readings(readonly=True) as store:
+            return sorted((r.name, r.unit, r.t_ms) for r in store.export(node=node))
+
+    wait_until(lambda: len(stored("meter-9")) == 7, 30, "the device's pack stored")
+    assert ("urn:dev:ow:10e2073a01080063:voltage", "V", 1_276_020_076_001) in stored("meter-9")
+    device_pub("eil/v1/field/_senml/other/pack")  # another device's topic: not its own
+    device_pub("eil/v1/field/soil-a/readings")  # a node's
+    time.sleep(2)
+    assert stored("other") == [] and stored("soil-a") == []
+    assert eil(["site", "revoke-node", "meter-9", "--dir", str(site)]) == 0
+    assert str(d / "device.key") not in run.log("gateway")
