@@ -75,6 +75,9 @@ def find_binary(name: str, package: str = "mosquitto") -> str:
     return path
 
 
+HOMEASSISTANT_USER = "_homeassistant"  # no node id can be it (ids start with a letter or digit)
+
+
 def gateway_users(workers: int) -> list[str]:
     """One broker identity per ingest worker: `_gateway`, `_gateway-2`, ..."""
     return [GATEWAY_USER] + [f"{GATEWAY_USER}-{i}" for i in range(2, workers + 1)]
@@ -105,7 +108,18 @@ topic write {base}/+/ack
 topic write {base}/{GATEWAY}/status
 topic write {base}/{GATEWAY}/library
 topic write {base}/{GATEWAY}/signals
-""" for user in gateway_users(workers))
+topic write {base}/{GATEWAY}/ha/#
+topic write homeassistant/#
+topic read homeassistant/status
+""" for user in gateway_users(workers)) + f"""
+# Home Assistant (docs/homeassistant.md) reads the discovery configs and the states the
+# gateway publishes for it, and announces itself; it reads nothing else of the site.
+user {HOMEASSISTANT_USER}
+topic read homeassistant/#
+topic write homeassistant/status
+topic read {base}/{GATEWAY}/ha/#
+topic read {base}/{GATEWAY}/status
+"""
 
 
 @dataclass
@@ -117,6 +131,7 @@ class BrokerSetup:
     port: int
     credentials: dict[str, str] = field(default_factory=dict)
     workers: int = 1  # ingest workers, each with its own broker identity
+    homeassistant: bool = False  # a credential for Home Assistant's MQTT integration
 
     @property
     def conf(self) -> Path:
@@ -126,8 +141,9 @@ class BrokerSetup:
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         gateways = gateway_users(self.workers)
-        for user in [*gateways, *nodes]:
-            if user not in gateways:
+        extra = [HOMEASSISTANT_USER] if self.homeassistant else []
+        for user in [*gateways, *extra, *nodes]:
+            if user not in gateways and user not in extra:
                 check_id(user, "node")
             self.credentials.setdefault(user, secrets.token_urlsafe(18))
         passwd = self.directory / "passwd"

@@ -53,6 +53,17 @@ def cmd_add_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_homeassistant(args: argparse.Namespace) -> int:
+    from eil.site.nodes import add_homeassistant
+
+    site = _site(args)
+    print(add_homeassistant(site).report())
+    print(f"in Home Assistant's MQTT integration: broker {site.config().hosts[0]}, port "
+          f"{site.config().tls_port}, TLS with the CA devices/_homeassistant/ca.crt and the "
+          "client certificate device.crt and key device.key (docs/homeassistant.md)")
+    return 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     from eil.site.nodes import revoke_node
 
@@ -139,6 +150,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     dev.add_argument("device", help="the device id (shared with the nodes' ids)")
     dev.add_argument("--dir", default=".", help="the site directory")
     dev.set_defaults(func=cmd_add_device)
+    ha = acts.add_parser("add-homeassistant", help="Home Assistant's certificate (MQTT)")
+    ha.add_argument("--dir", default=".", help="the site directory")
+    ha.set_defaults(func=cmd_add_homeassistant)
     rev = acts.add_parser("revoke-node", help="refuse a node (or a device) from now on")
     rev.add_argument("node")
     rev.add_argument("--dir", default=".", help="the site directory")

@@ -10,6 +10,7 @@ from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from core.clock import Clock, SystemClock, clock_from
 from core.config import BrokerConfig, Table, parse_broker, read_toml
+from gateway.homeassistant.publisher import HomeAssistantConfig
 from gateway.sinks.config import SinkConfig, parse_sinks
 from gateway.store.data_dir import DataDir
 
@@ -72,6 +73,7 @@ class GatewayConfig:
     store: StoreConfig = StoreConfig()
     retention: RetentionConfig = RetentionConfig()
     sinks: tuple[SinkConfig, ...] = ()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -110,6 +112,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         store=_store(root.table("store")),
         retention=_retention(root.table("retention")),
         sinks=parse_sinks(root),
+        homeassistant=_homeassistant(root.table("homeassistant")),
         clock=_clock(root.table("clock")),
     )
 
@@ -148,3 +151,16 @@ def _every(t: Table) -> float:
     if every < 0:
         raise t.fail("every_s", f"must be 0 (off) or more, got {every}")
     return float(every)
+
+
+def _homeassistant(t: Table) -> HomeAssistantConfig:
+    unknown = sorted(set(t.data) - {"enabled", "discovery_prefix", "every_s", "signals"})
+    if unknown:
+        raise t.fail(unknown[0], "unknown option; [homeassistant] takes enabled, "
+                                 "discovery_prefix, every_s, signals")
+    prefix = t.get("discovery_prefix", str, "homeassistant")
+    if not prefix or any(c in prefix for c in "#+ "):
+        raise t.fail("discovery_prefix", f"not an MQTT topic prefix: {prefix!r}")
+    return HomeAssistantConfig(enabled=t.get("enabled", bool, bool(t.data)),
+                               discovery_prefix=prefix, every_s=t.positive("every_s", 5.0),
+                               signals=t.get("signals", bool, True))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from contract.topics import signals_topic
 from gateway.config import GatewayConfig, load_gateway_config
+from gateway.homeassistant.publisher import HomeAssistantPublisher
 from gateway.ingest.service import IngestService
 from gateway.signals.publish import SignalPublisher
 from gateway.sinks.process import NICE, SinkProcesses
@@ -80,6 +81,14 @@ class Gateway:
                               self.cfg.store.move_every_s, self.cfg.clock,
                               self.cfg.retention.policy, [s.name for s in self.cfg.sinks])
             threads.append(threading.Thread(target=mover.run, args=(stop,), name="cold",
+                                            daemon=True))
+        if self.cfg.homeassistant.enabled:
+            ha = HomeAssistantPublisher(
+                self.cfg.homeassistant, self.cfg.site, self.cfg.data,
+                lambda topic, payload, retain: self.ingest.client.publish(
+                    topic, payload, qos=1, retain=retain))
+            self.ingest.extra_subscriptions[ha.status_topic] = ha.on_status
+            threads.append(threading.Thread(target=ha.run, args=(stop,), name="homeassistant",
                                             daemon=True))
         if self.cfg.sinks:
             sinks = SinkProcesses(self.cfg.path, [s.name for s in self.cfg.sinks], sink_main)

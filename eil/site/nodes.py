@@ -17,6 +17,7 @@ from pathlib import Path
 
 from contract.topics import check_id
 from edge.registry import REGISTRY
+from eil.broker import HOMEASSISTANT_USER
 from eil.site import units
 from eil.site.layout import Site, SiteConfig, SiteError, Written
 from eil.site.pki import certificate_facts
@@ -89,7 +90,7 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
     if old is not None and old.get("revoked") and not renew:
         raise SiteError(f"node {node} was revoked: give the replacement a new node id (its "
                         "readings restart at seq 1), or --renew to re-admit this one")
-    if old is not None and old["kind"] == DEVICE_KIND:
+    if old is not None and old["kind"] in (DEVICE_KIND, "homeassistant"):
         raise SiteError(f"{node} is a SenML device of this site (eil site add-device): a node "
                         "needs an id of its own")
     if old is not None and not renew:
@@ -131,12 +132,23 @@ def add_device(site: Site, device: str) -> Written:
     is its id: it may publish only to eil/v1/<site>/_senml/<device>/pack). Ids are shared with
     the nodes; revoke one with `eil site revoke-node`."""
     check_id(device, "device")
+    return _certificate_only(site, device, DEVICE_KIND)
+
+
+def add_homeassistant(site: Site) -> Written:
+    """Home Assistant's key and certificate in devices/_homeassistant/: its MQTT integration
+    connects with them to the TLS listener and, by the broker's ACL, reads only the discovery
+    and states the gateway publishes for it (docs/homeassistant.md)."""
+    return _certificate_only(site, HOMEASSISTANT_USER, "homeassistant")
+
+
+def _certificate_only(site: Site, device: str, kind: str) -> Written:
     nodes = site.inventory()
     old = nodes.get(device)
     out = Written()
     d = site.root / "devices" / device
     if old is not None:
-        if old["kind"] != DEVICE_KIND:
+        if old["kind"] != kind:
             raise SiteError(f"{device} is a {old['kind']} node of this site: a device needs an "
                             "id of its own")
         if old.get("revoked"):
@@ -148,7 +160,7 @@ def add_device(site: Site, device: str) -> Written:
     out.secrets.append(d / "device.key")
     (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
     out.files += [d / "device.crt", d / "ca.crt"]
-    nodes[device] = {"kind": DEVICE_KIND, "serial": str(issued.serial),
+    nodes[device] = {"kind": kind, "serial": str(issued.serial),
                      "not_after": issued.not_after.isoformat(), "revoked": False,
                      "revoked_serials": []}
     site._save_inventory(nodes)
@@ -185,7 +197,8 @@ def revoke_node(site: Site, node: str) -> Written:
 def list_nodes(site: Site) -> list[NodeState]:
     out = []
     for node, n in sorted(site.inventory().items()):
-        crt = (site.root / "devices" / node / "device.crt" if n["kind"] == DEVICE_KIND
+        crt = (site.root / "devices" / node / "device.crt"
+               if n["kind"] in (DEVICE_KIND, "homeassistant")
                else site.root / "nodes" / node / "node.crt")
         serial, not_after, _ = certificate_facts(crt)
         out.append(NodeState(node, str(n["kind"]), serial, not_after, bool(n.get("revoked"))))

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from contract.errors import ContractError
 from contract.messages import Ack, Status
@@ -62,6 +63,8 @@ class IngestService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        # topic -> handler, called on paho's thread (Home Assistant's birth message)
+        self.extra_subscriptions: dict[str, Callable[[bytes], None]] = {}
         self.library = ViewPublisher(cfg.data, lambda view: self.client.publish(
             library_view_topic(cfg.site), view, qos=1, retain=True))
 
@@ -74,6 +77,7 @@ class IngestService:
         subs = [(f"$share/{group}/{subscription(ch, site)}", 1) for ch in DATA_CHANNELS]
         subs.append((subscription(Channel.STATUS, site), 1))
         subs.append((f"$share/{group}/{device_subscription(site)}", 1))
+        subs += [(topic, 1) for topic in self.extra_subscriptions]
         client.subscribe(subs)
         client.publish(gateway_status_topic(site),
                        Status("online", self.boot, time.time(), __version__).encode(),
@@ -89,6 +93,10 @@ class IngestService:
             log.warning("disconnected from broker: %s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
+        handler = self.extra_subscriptions.get(msg.topic)
+        if handler is not None:
+            handler(msg.payload)
+            return
         self.inbox.put((msg.topic, msg.payload, time.time()))
 
     # --- ingest thread ---------------------------------------------------------------------------

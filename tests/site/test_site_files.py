@@ -14,6 +14,7 @@ from eil.site.layout import Site, SiteConfig, SiteError
 from eil.site.nodes import (
     KINDS,
     add_device,
+    add_homeassistant,
     add_node,
     list_nodes,
     nodes_from_csv,
@@ -102,6 +103,12 @@ def test_a_senml_device_gets_a_certificate_and_an_id_no_node_has(site: Site) -> 
         add_node(site, "meter-1", "soil")
     with pytest.raises(SiteError, match="is a soil node of this site"):
         add_device(site, "bed-1")
+    add_homeassistant(site)  # Home Assistant's certificate: named as its broker user
+    cert = x509.load_pem_x509_certificate(
+        (site.root / "devices" / "_homeassistant" / "device.crt").read_bytes())
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == \
+        "_homeassistant"
+    assert "_homeassistant" in {n.node for n in list_nodes(site)}
     serial = int(str(site.inventory()["meter-1"]["serial"]))
     revoke_node(site, "meter-1")
     crl = x509.load_pem_x509_crl((site.root / "broker" / "crl.pem").read_bytes())

@@ -55,9 +55,11 @@ class Site:
     def __init__(self, root: Path, nodes: dict[str, str], *, site: str = "test-site",
                  speed: float = 3600.0, interval: float = 60.0, http_port: int = 0,
                  sim_start: float | None = None, ack_timeout_s: float = 5.0,
-                 gateway_extra: str = "", devices: tuple[str, ...] = ()) -> None:
+                 gateway_extra: str = "", devices: tuple[str, ...] = (),
+                 homeassistant: bool = False) -> None:
         self.root, self.site, self.nodes = root, site, nodes
-        self.setup = BrokerSetup(root / "broker", site, free_port(), workers=2)
+        self.setup = BrokerSetup(root / "broker", site, free_port(), workers=2,
+                                 homeassistant=homeassistant)
         # "observer": a node identity no process uses, for tests that listen as a node would
         # (a credential has one session: listening with a running node's would close its own)
         self.setup.write([*nodes, "observer", *devices])  # devices: third-party SenML
