@@ -3,8 +3,8 @@
 SQLite (the outbox of earlier releases) writes whole pages into its WAL and later into the
 database, about 330 bytes per reading at 60 readings a second; an SD card wears with every byte.
 Here a commit is one frame appended at the next sector boundary with O_DIRECT and O_DSYNC: only
-the sectors that hold the frame are written (one 512-byte sector holds about 60 compressed
-readings), and the write has reached the card when it returns. Where O_DIRECT is refused (tmpfs
+the sectors that hold the frame are written (a second's 59 compressed readings take one or two
+512-byte sectors), and the write has reached the card when it returns. Where O_DIRECT is refused (tmpfs
 before Linux 6.6, some FUSE and network file systems) the same frame is written through the page
 cache and fdatasync'ed, which costs whole pages.
 
