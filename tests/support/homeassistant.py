@@ -35,7 +35,10 @@ def venv() -> Path:
     done = root / ".complete"
     if done.exists():
         return root
-    if root.exists():
+    if not PYTHON.exists():
+        raise RuntimeError(f"{PYTHON} is missing: Home Assistant {VERSION} needs Python 3.13 "
+                           "(pyenv install 3.13.0)")
+    if root.exists():  # half-built: an earlier set-up was cut short
         subprocess.run(["rm", "-rf", str(root)], check=True)
     subprocess.run([str(PYTHON), "-m", "venv", str(root)], check=True)
     subprocess.run([str(root / "bin" / "pip"), "install", "-q", *REQUIREMENTS], check=True,
