@@ -59,7 +59,7 @@ def frame(head: Head, payload: bytes, sector: int) -> bytes:
     return body + bytes(-len(body) % sector)
 
 
-def parse(buf: bytes | memoryview, offset: int) -> tuple[Head, bytes, int] | None:
+def parse(buf: bytes | memoryview | mmap.mmap, offset: int) -> tuple[Head, bytes, int] | None:
     """The frame at `offset` (head, payload, offset of the next frame), or None where no valid
     frame starts there: zeros, a torn write, or the end of the buffer."""
     if offset + HEADER.size > len(buf):
@@ -92,9 +92,18 @@ class Segment:
         return int(self.path.stem)
 
     def scan(self) -> int:
-        """Index the valid frames; return the bytes after the last one that are not zeros (a
-        torn frame: expected only at the tail of the newest segment)."""
-        data = self.path.read_bytes()
+        """Index the valid frames; return how many of the bytes in the sectors after the last
+        one are not zeros (a torn frame: expected only at the tail of the newest segment).
+        Mapped, not read: only the pages holding frames come off the card, not the rest of a
+        preallocated segment."""
+        with self.path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                return 0
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return self._scan(data)
+
+    def _scan(self, data: mmap.mmap) -> int:
         offset, seen = 0, 0
         while (parsed := parse(data, offset)) is not None:
             head, _, after = parsed
@@ -106,7 +115,8 @@ class Segment:
                 self.counts.append(head.count)
             self.head, self.last_payload, offset, seen = head, parsed[1], after, after
         self.end = seen
-        return len(data[seen:].rstrip(b"\0"))
+        tail = data[seen:seen + SECTORS[-1]]
+        return len(tail) - tail.count(0)
 
     def frames_after(self, seq: int) -> range:
         """Indexes of the frames holding readings newer than `seq`."""

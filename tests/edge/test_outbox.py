@@ -298,3 +298,16 @@ def test_a_damaged_frame_never_reads_as_another(payload: bytes, last: int, count
     parsed = parse(bytes(data), 0)
     # a change inside the padding is harmless; anywhere else the frame no longer checks
     assert parsed is None or (parsed[0], parsed[1]) == (head, payload)
+
+
+def test_a_segment_created_just_before_a_crash_is_taken_as_empty(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox")
+    box.append(items(3))
+    box.close()
+    (tmp_path / "outbox" / "00000002.seg").write_bytes(b"")  # created, nothing in it yet
+    (tmp_path / "outbox" / "00000003.seg").write_bytes(bytes(8192))  # preallocated only
+    again = Outbox(tmp_path / "outbox")
+    assert (again.last_seq, [r.seq for r in again.pending(0, 9)]) == (3, [1, 2, 3])
+    assert [r.seq for r in again.append(items(1))] == [4]
+    again.close()
+    assert read_state(tmp_path / "outbox") == (4, 0, 4)
