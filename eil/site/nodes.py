@@ -20,7 +20,7 @@ from edge.registry import REGISTRY
 from eil.broker import HOMEASSISTANT_USER
 from eil.site import units
 from eil.site.layout import Site, SiteConfig, SiteError, Written
-from eil.site.pki import certificate_facts
+from eil.site.pki import Issued, certificate_facts
 
 # a node kind: the sensor types its kit has (their sample configs are the template)
 KINDS: dict[str, tuple[str, ...]] = {
@@ -98,10 +98,7 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
             raise SiteError(f"node {node} exists as a {old['kind']} node, not {kind}")
         out.kept += [d / "node.key", d / "node.toml"]
         return out
-    d.mkdir(parents=True, exist_ok=True)
-    issued = site.ca.issue(node, d / "node.key", d / "node.crt", server=False)
-    out.secrets.append(d / "node.key")
-    (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
+    issued = _issue(site, d, node, "node", out)
     (d / "node.toml").write_text(node_toml(cfg, site, node, kind))
     (d / "devices.conf").write_text(units.node_devices(kind))
     (d / "boot-config.txt").write_text("".join(f"{line}\n" for line in units.boot_config(kind)))
@@ -155,16 +152,23 @@ def _certificate_only(site: Site, device: str, kind: str) -> Written:
             raise SiteError(f"device {device} was revoked: give the replacement a new id")
         out.kept += [d / "device.key", d / "device.crt"]
         return out
-    d.mkdir(parents=True, exist_ok=True)
-    issued = site.ca.issue(device, d / "device.key", d / "device.crt", server=False)
-    out.secrets.append(d / "device.key")
-    (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
+    issued = _issue(site, d, device, "device", out)
     out.files += [d / "device.crt", d / "ca.crt"]
     nodes[device] = {"kind": kind, "serial": str(issued.serial),
                      "not_after": issued.not_after.isoformat(), "revoked": False,
                      "revoked_serials": []}
     site._save_inventory(nodes)
     return out
+
+
+def _issue(site: Site, d: Path, name: str, stem: str, out: Written) -> Issued:
+    """A key and certificate named `name` from the site CA as d/<stem>.key and .crt, with the
+    CA's certificate beside them."""
+    d.mkdir(parents=True, exist_ok=True)
+    issued = site.ca.issue(name, d / f"{stem}.key", d / f"{stem}.crt", server=False)
+    out.secrets.append(d / f"{stem}.key")
+    (d / "ca.crt").write_bytes(site.ca.cert_path.read_bytes())
+    return issued
 
 
 def nodes_from_csv(path: Path) -> Iterator[tuple[str, str]]:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 from contract.errors import ContractError
 from contract.messages import Ack, Status
@@ -41,6 +42,7 @@ from gateway.store.rows import DeadLetter, StoredReading
 from gateway.store.watermark import Anomaly, too_far_ahead
 
 log = logging.getLogger("eil.gateway")
+T = TypeVar("T")
 
 
 class IngestService:
@@ -145,22 +147,27 @@ class IngestService:
             readings.extend((out.node, r) for r in out.readings)
             if out.readings or any(d.seq is not None for d in out.dead):
                 handled.setdefault(out.node, []).append((out.handled_seqs, out.floor))
-        delay = 0.5
-        while True:
-            try:
-                new, acked = self.store.commit(readings, dead, handled, seen, anomalies)
-                break
-            except StoreError as exc:
-                log.error("%s; retrying in %.1f s (nothing acknowledged meanwhile)", exc, delay)
-                if self.stop.wait(delay):
-                    raise
-                delay = min(delay * 2, 30.0)
+        new, acked = self._retrying(
+            lambda: self.store.commit(readings, dead, handled, seen, anomalies))
         self.stats["messages"] += len(msgs)
         self.stats["readings_new"] += new
         self.stats["dead_letters"] += len(dead)
         self.stats["commits"] += 1
         for node, seq in acked.items():
             self.client.publish(node.topic(Channel.ACK), Ack(seq).encode(), qos=1, retain=True)
+
+    def _retrying(self, commit: Callable[[], T]) -> T:
+        """A store commit, tried again with back-off until it succeeds (nothing is
+        acknowledged meanwhile); a stop while waiting re-raises the last error."""
+        delay = 0.5
+        while True:
+            try:
+                return commit()
+            except StoreError as exc:
+                log.error("%s; retrying in %.1f s (nothing acknowledged meanwhile)", exc, delay)
+                if self.stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
 
     def _admit(self, topic: str, payload: bytes, out: Outcome, node: NodeId,
                marks: dict[NodeId, tuple[int, bool]], anomalies: list[tuple[NodeId, Anomaly]]
@@ -199,16 +206,8 @@ class IngestService:
                                       max_future_s=ing.max_future_s)
         for d in out.dead:
             log.warning("dead letter from device %s: %s", device, d.reason)
-        delay = 0.5
-        while True:
-            try:
-                new, _, conflicts = self.store.commit_device(device, out.readings, out.dead, at)
-                break
-            except StoreError as exc:
-                log.error("%s; retrying in %.1f s", exc, delay)
-                if self.stop.wait(delay):
-                    raise
-                delay = min(delay * 2, 30.0)
+        new, _, conflicts = self._retrying(
+            lambda: self.store.commit_device(device, out.readings, out.dead, at))
         if conflicts:
             log.warning("device %s sent %d readings again with other values: recorded as "
                         "conflicts (eil status --json)", device, conflicts)

@@ -114,8 +114,9 @@ def node_config(site: Path, node: str, data: Path) -> Path:
     return cfg
 
 
-def test_a_field_site_runs_over_tls_and_refuses_strangers(field, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    site, tls, local, run, said = field
+def start_gateway(site: Path, run: Running, tmp_path: Path) -> Path:
+    """The gateway from the site's generated config, with a data directory of the test's;
+    returns that directory once the gateway is connected."""
     gw_data = tmp_path / "gw"
     gw_cfg = tmp_path / "gateway.toml"
     gw_cfg.write_text((site / "gateway" / "gateway.toml").read_text()
@@ -123,6 +124,12 @@ def test_a_field_site_runs_over_tls_and_refuses_strangers(field, tmp_path: Path)
                       .replace("port = 8080", "port = 0"))
     run.spawn("gateway", [sys.executable, "-m", "eil", "gateway", "run", "--config", str(gw_cfg)])
     wait_until(lambda: "connected to broker" in run.log("gateway"), 20, "the gateway connected")
+    return gw_data
+
+
+def test_a_field_site_runs_over_tls_and_refuses_strangers(field, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    site, tls, local, run, said = field
+    gw_data = start_gateway(site, run, tmp_path)
     cfg = node_config(site, "soil-a", tmp_path / "soil-a")
     run.spawn("soil-a", [sys.executable, "-m", "eil", "node", "run", "--config", str(cfg)],
               {"EIL_HW": "fake"})
@@ -200,13 +207,7 @@ def test_a_third_party_senml_device_publishes_over_tls_with_its_certificate(  # 
     assert eil(["site", "add-device", "meter-9", "--dir", str(site)]) == 0
     assert "eil/v1/field/_senml/meter-9/pack" in capsys.readouterr().out
     assert eil(["site", "add-node", "meter-9", "--kind", "soil", "--dir", str(site)]) != 0
-    gw_data = tmp_path / "gw"
-    gw_cfg = tmp_path / "gateway.toml"
-    gw_cfg.write_text((site / "gateway" / "gateway.toml").read_text()
-                      .replace('data_dir = "/var/lib/eil/gateway"', f'data_dir = "{gw_data}"')
-                      .replace("port = 8080", "port = 0"))
-    run.spawn("gateway", [sys.executable, "-m", "eil", "gateway", "run", "--config", str(gw_cfg)])
-    wait_until(lambda: "connected to broker" in run.log("gateway"), 20, "the gateway connected")
+    gw_data = start_gateway(site, run, tmp_path)
     d = site / "devices" / "meter-9"
     example = (Path(__file__).resolve().parents[2] / "contract" / "examples" / "rfc8428" /
                "5.1.2-multiple-datapoints.json").read_text()
