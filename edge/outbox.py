@@ -95,7 +95,8 @@ def _decode(head: Head, payload: bytes) -> tuple[list[Reading], dict[str, Mark]]
 
 
 def _scan(directory: Path) -> tuple[list[Segment], Head | None, dict[str, Mark]]:
-    segments, head, marks = [], None, {}
+    segments: list[Segment] = []
+    newest: Segment | None = None  # the last segment with a valid frame: it holds the state
     paths = segment_paths(directory)
     for path in paths:
         segment = Segment(path)
@@ -104,9 +105,11 @@ def _scan(directory: Path) -> tuple[list[Segment], Head | None, dict[str, Mark]]
                         segment.end, "a commit cut short" if path == paths[-1] else
                         "NOT at the tail: readings after it are unreadable")
         if segment.head is not None:
-            head, marks = segment.head, _decode(segment.head, segment.last_payload)[1]
+            newest = segment
         segments.append(segment)
-    return segments, head, marks
+    if newest is None or newest.head is None:
+        return segments, None, {}
+    return segments, newest.head, _decode(newest.head, newest.last_payload)[1]
 
 
 def read_state(directory: Path) -> OutboxState:
@@ -179,7 +182,6 @@ class Outbox:
         if head.count:
             segment.offsets.append(offset)
             segment.last_seqs.append(head.last_seq)
-            segment.counts.append(head.count)
 
     def marks(self) -> dict[str, Mark]:
         """The committed hand-off marks, by source."""

@@ -82,7 +82,6 @@ class Segment:
         self.path = path
         self.offsets = array("Q")
         self.last_seqs = array("Q")
-        self.counts = array("I")
         self.end = 0  # where the next frame goes
         self.head: Head | None = None  # the newest valid frame's
         self.last_payload = b""  # and its payload (the marks)
@@ -112,7 +111,6 @@ class Segment:
             if head.count:
                 self.offsets.append(offset)
                 self.last_seqs.append(head.last_seq)
-                self.counts.append(head.count)
             self.head, self.last_payload, offset, seen = head, parsed[1], after, after
         self.end = seen
         tail = data[seen:seen + SECTORS[-1]]

@@ -24,8 +24,9 @@ class Line:
 
 
 def reading_line(r: ExportRow, strings: bool) -> Line | None:
-    """None for an event when events are not written (`strings` False writes events without
-    their text: VictoriaMetrics keeps numbers only)."""
+    """The reading as a point; None for a gauge or counter without a value, which is never
+    written as 0 (ingest refuses such a reading, so the store holds none). `strings` False
+    writes events without their text: VictoriaMetrics keeps numbers only."""
     if r.kind == "event":
         p = Point(EVENT).tag("site", r.site).tag("node", r.node).tag("name", r.name)
         p.field("value", 1.0)
@@ -36,7 +37,9 @@ def reading_line(r: ExportRow, strings: bool) -> Line | None:
         p.tag("unit", r.unit).tag("kind", r.kind)
         if r.cal is not None:
             p.tag("cal", r.cal)
-        p.field("value", float(r.value if r.value is not None else 0.0))
+        if r.value is None:
+            return None
+        p.field("value", float(r.value))
         if r.q is not None:
             p.field("q", int(r.q))
     p.time(r.t_ms, WritePrecision.MS)

@@ -31,6 +31,7 @@ from gateway.sinks.influx import InfluxWriter, Refused, TooLarge, Unavailable
 from gateway.sinks.lines import Line, reading_line, signal_line, sink_line
 from gateway.store.data_dir import DataDir
 from gateway.store.readings import Store
+from gateway.store.signal_history import SignalStore
 
 log = logging.getLogger("eil.sinks")
 STATUS_EVERY_S = 10.0  # how often the sink writes its own lag as a point (eil_sink)
@@ -57,6 +58,7 @@ class SinkRunner:
         self.epoch: str | None = None  # the database's start, where it says (_check_restart)
         self.checked = -RESTART_CHECK_S
         self.status_at = -STATUS_EVERY_S
+        self.signals: SignalStore | None = None
 
     def _rewind(self) -> None:
         """Back to the settled positions (at start, and after an outage: the database may have
@@ -73,6 +75,13 @@ class SinkRunner:
         while len(self.history) > 1 and self.history[1][0] <= now - self.settle_s:
             self.history.popleft()
         return self.history[0][1], self.history[0][2]
+
+    def _history(self) -> SignalStore | None:
+        """signals.db, opened once it exists and kept open (the runner is its only user in
+        this process)."""
+        if self.signals is None and self.data.has_signal_history():
+            self.signals = self.data.signal_history()
+        return self.signals
 
     def _check_restart(self) -> None:
         """A database that restarted between two writes lost its unsettled seconds without
@@ -96,21 +105,21 @@ class SinkRunner:
                  if (r.kind != "event" or self.cfg.events)
                  and (line := reading_line(r, self.strings)) is not None]
         signals_t = self.signals_t
-        if self.cfg.signals and self.data.has_signal_history():
-            with self.data.signal_history() as history:
-                runs, signals_t = history.runs_after(self.signals_t, self.cfg.batch)
+        if self.cfg.signals and (history := self._history()) is not None:
+            runs, signals_t = history.runs_after(self.signals_t, self.cfg.batch)
             lines += [signal_line(self.site, t, v, self.strings) for t, v in runs]
         idle = not batch.ends and signals_t == self.signals_t
         status_due = time.monotonic() - self.status_at >= STATUS_EVERY_S
         if idle and not status_due:
             return Step(idle=True)
+        own: list[Line] = []
         if status_due:  # its own lag, as of this batch's start, for the fleet dashboard
             now_ms = clock_ms(self.clock)
             (st,) = self.store.sink_status(now_ms, [self.cfg.name])
             own = [sink_line(self.site, self.cfg.name, now_ms, st.behind, st.behind_s,
                              st.written, st.refused)]
         refused: list[tuple[str, int, str, str]] = []
-        self._deliver(lines + (own if status_due else []), refused)
+        self._deliver(lines + own, refused)
         now = time.time()
         if refused:
             self.store.sink_refused(self.cfg.name, refused, now)
@@ -118,7 +127,8 @@ class SinkRunner:
                 log.error("sink %s: the database refused %s (HTTP %d: %s); recorded and "
                           "skipped", self.cfg.name, what, status, reason)
         cursors = {**self.history[-1][1], **batch.ends}
-        written = len(lines) - len([r for r in refused if not r[0].startswith("sink ")])
+        bookkeeping = {x.what for x in own}  # the sink's own lag point is no data
+        written = len(lines) - sum(1 for r in refused if r[0] not in bookkeeping)
         self.store.sink_advance(self.cfg.name, batch.ends, signals_t,
                                 self._settled(cursors, signals_t), written, now)
         self.signals_t = signals_t
@@ -180,6 +190,9 @@ class SinkRunner:
 
     def close(self) -> None:
         self.writer.close()
+        if self.signals is not None:
+            self.signals.close()
+            self.signals = None
 
     def _record_failure(self, reason: str) -> None:
         try:
