@@ -6,7 +6,8 @@
   with device_class, state_class and unit (mapping.py), all reading one JSON state topic;
 - the site's impact signals as the components of one more device, `eil_<site>_signals`;
 - each node's availability (retained `online`/`offline`, from the node's own status: its last
-  will says offline), and the site device's from the gateway being up;
+  will says offline; a third-party SenML device, which has none, by its last message), and
+  the site device's from the gateway being up;
 - the states: the newest value of every series, per node, when they changed;
 - all configs and states again when Home Assistant announces itself (`<prefix>/status` =
   `online`), so a Home Assistant that restarted (or started after us) has everything.
@@ -20,6 +21,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,7 @@ from gateway.store.data_dir import DataDir
 
 log = logging.getLogger("eil.homeassistant")
 Publish = Callable[[str, bytes, bool], object]  # topic, payload, retain
+SILENT_S = 300.0  # a device without a status of its own is unavailable after this long
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,15 @@ class HomeAssistantConfig:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+
+
+def _available(n: dict[str, Any], now: float) -> bool:
+    """A node by its own retained status (its last will says offline); a third-party SenML
+    device, which sends no status, while its last message is under SILENT_S old."""
+    state, seen = n.get("state"), n.get("last_seen")
+    if state in ("online", "offline"):
+        return state == "online"
+    return isinstance(seen, float) and now - seen < SILENT_S
 
 
 class HomeAssistantPublisher:
@@ -140,7 +152,7 @@ class HomeAssistantPublisher:
                 self.publish(self._config_topic(device), cfg.encode(), True)
                 self.configs[device] = cfg
                 sent += 1
-            state = "online" if nodes.get(node, {}).get("state") == "online" else "offline"
+            state = "online" if _available(nodes.get(node, {}), time.time()) else "offline"
             if self.availability.get(node) != state:
                 self.publish(f"{self.base}/{_slug(node)}/availability", state.encode(), True)
                 self.availability[node] = state

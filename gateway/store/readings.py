@@ -429,7 +429,7 @@ class Store:
                     fresh.append(row)
                 self.db.executemany("INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)", fresh)
                 self.db.execute("UPDATE nodes SET acked = ?, readings = readings + ?, last_seen "
-                                "= ?, state = 'online' WHERE node_id = ?",
+                                "= ? WHERE node_id = ?",  # no status: a device sends none
                                 (seq, len(fresh), at, nid))
                 self.db.executemany(
                     "INSERT INTO conflicts (node_id, seq, first_at, last_at, stored, arriving, "

@@ -5,11 +5,16 @@ from the node's status, and everything again when Home Assistant announces itsel
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from contract.topics import NodeId
 from gateway.homeassistant.mapping import sensor
-from gateway.homeassistant.publisher import HomeAssistantConfig, HomeAssistantPublisher
+from gateway.homeassistant.publisher import (
+    SILENT_S,
+    HomeAssistantConfig,
+    HomeAssistantPublisher,
+)
 from gateway.store import DataDir
 from gateway.store.rows import StoredReading
 from tests.gateway.test_cold_store import commit
@@ -70,3 +75,23 @@ def test_one_device_per_node_with_its_sensors_states_and_availability(tmp_path: 
     sent.clear()
     ha.forget("water-1")
     assert sent == [("homeassistant/device/eil_garden_water_1/config", b"", True)]
+
+
+def test_a_senml_device_is_available_while_it_keeps_sending(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "gw")
+    store = data.readings()
+    meter = NodeId("garden", "meter-7")
+    reading = StoredReading(0, T0, "urn:dev:mac:1:power", "gauge", "W", 5.0, None, None)
+    store.commit_device(meter, [reading], [], time.time())
+    store.close()
+    sent: list[tuple[str, bytes, bool]] = []
+    ha = HomeAssistantPublisher(HomeAssistantConfig(enabled=True), "garden", data,
+                                lambda t, p, r: sent.append((t, p, r)))
+    ha.once()
+    availability = "eil/v1/garden/_gateway/ha/meter_7/availability"
+    assert (availability, b"online", True) in sent  # it sends no status: its last message
+    with data.readings() as store:  # its last message longer than SILENT_S ago
+        store.commit_device(meter, [], [], time.time() - SILENT_S - 1)
+    sent.clear()
+    ha.once()
+    assert (availability, b"offline", True) in sent
