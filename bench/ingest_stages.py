@@ -1,8 +1,10 @@
 """Where the gateway's ingest time goes, stage by stage, in-process (no broker): decoding and
 validating packs, then committing them to a fresh store in the batches the service makes.
 
-    .venv/bin/python -m bench.ingest_stages [--packs 200] [--per-pack 500] [--profile]
+    .venv/bin/python -m bench.ingest_stages [--packs 200] [--per-pack 500] [--profile] [--rows]
 
+--rows takes the record-by-record decoder and row commits (what the service did before the bulk
+path, and still does for small packs).
 Prints CPU µs per reading for each stage; --profile adds the top functions of each.
 """
 
@@ -22,15 +24,16 @@ from gateway.store import Handled, Store
 from gateway.store.rows import StoredReading
 
 
-def validate_batch(topic: str, packs: list[bytes], now: float) -> list[Outcome]:
-    return [validate_message(topic, p, now, max_pack_bytes=1 << 20, max_future_s=1e9)
-            for p in packs]
+def validate_batch(topic: str, packs: list[bytes], now: float, columns: bool) -> list[Outcome]:
+    return [validate_message(topic, p, now, max_pack_bytes=1 << 20, max_future_s=1e9,
+                             columns=columns) for p in packs]
 
 
 def commit_batch(store: Store, node: NodeId, batch: list[Outcome]) -> None:
     readings: list[tuple[NodeId, StoredReading]] = [(node, r) for o in batch for r in o.readings]
     handled: Handled = {node: [(o.handled_seqs, o.floor) for o in batch]}
-    store.commit(readings, [], handled, {node: time.time()})
+    series = [(node, s) for o in batch for s in o.series]
+    store.commit(readings, [], handled, {node: time.time()}, (), series)
 
 
 def main() -> None:
@@ -39,6 +42,8 @@ def main() -> None:
     ap.add_argument("--per-pack", type=int, default=500)
     ap.add_argument("--batch", type=int, default=10, help="packs per commit")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--rows", action="store_true",
+                    help="decode record by record and commit rows (the path before the bulk one)")
     a = ap.parse_args()
     node = NodeId(SITE, "n1")
     now = time.time()
@@ -60,7 +65,7 @@ def main() -> None:
                 if stage == "commit":
                     commit_batch(store, node, outcomes)
                 else:
-                    outcomes = validate_batch(topic, packs[i:i + a.batch], now)
+                    outcomes = validate_batch(topic, packs[i:i + a.batch], now, not a.rows)
                 if prof:
                     prof.disable()
                 spent[stage] += time.process_time() - t0

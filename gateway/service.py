@@ -6,10 +6,12 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from contract.topics import signals_topic
 from gateway.config import GatewayConfig, load_gateway_config
+from gateway.errors import GatewayError
 from gateway.homeassistant.publisher import HomeAssistantPublisher
 from gateway.ingest.service import IngestService
 from gateway.signals.publish import SignalPublisher
@@ -44,6 +46,7 @@ class Gateway:
         self.cfg = cfg
         self.store = cfg.data.readings()
         self.ingest = IngestService(cfg, self.store)
+        self.failed: str | None = None  # the essential thread that failed, if one did
         self.web = None
         if cfg.http.port:
             # FastAPI and uvicorn only for a gateway that serves the views ([http] port > 0)
@@ -59,8 +62,23 @@ class Gateway:
     def url(self) -> str:
         return f"http://{self.cfg.http.host}:{self.cfg.http.port}/"
 
+    def _thread(self, name: str, target: Callable[[], None], stop: threading.Event
+                ) -> threading.Thread:
+        """A thread running `target` whose failure ends the whole gateway (exit 1, and systemd
+        starts it again) instead of leaving a process that looks alive but no longer ingests,
+        moves or publishes."""
+        def run() -> None:
+            try:
+                target()
+            except BaseException:
+                log.exception("the %s thread failed: stopping the gateway", name)
+                self.failed = name
+                stop.set()
+        return threading.Thread(target=run, name=name, daemon=True)
+
     def run(self, stop: threading.Event) -> None:
-        threads = [threading.Thread(target=self.ingest.run, name="ingest", daemon=True)]
+        """Run until `stop`; raises GatewayError when an essential thread failed."""
+        threads = [self._thread("ingest", self.ingest.run, stop)]
         if self.web is not None:
             threads.append(threading.Thread(target=self.web.run, name="web", daemon=True))
             log.info("web views at %s", self.url)
@@ -74,26 +92,22 @@ class Gateway:
             topic = signals_topic(self.cfg.site)
             publisher = SignalPublisher(self.cfg.data, lambda payload: self.ingest.client.publish(
                 topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock)
-            threads.append(threading.Thread(target=publisher.run, args=(stop,), name="signals",
-                                            daemon=True))
+            threads.append(self._thread("signals", lambda: publisher.run(stop), stop))
         if self.cfg.store.move_every_s > 0:
             mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,
                               self.cfg.store.move_every_s, self.cfg.clock,
                               self.cfg.retention.policy, [s.name for s in self.cfg.sinks])
-            threads.append(threading.Thread(target=mover.run, args=(stop,), name="cold",
-                                            daemon=True))
+            threads.append(self._thread("cold", lambda: mover.run(stop), stop))
         if self.cfg.homeassistant.enabled:
             ha = HomeAssistantPublisher(
                 self.cfg.homeassistant, self.cfg.site, self.cfg.data,
                 lambda topic, payload, retain: self.ingest.client.publish(
                     topic, payload, qos=1, retain=retain))
             self.ingest.extra_subscriptions[ha.status_topic] = ha.on_status
-            threads.append(threading.Thread(target=ha.run, args=(stop,), name="homeassistant",
-                                            daemon=True))
+            threads.append(self._thread("homeassistant", lambda: ha.run(stop), stop))
         if self.cfg.sinks:
             sinks = SinkProcesses(self.cfg.path, [s.name for s in self.cfg.sinks], sink_main)
-            threads.append(threading.Thread(target=sinks.run, args=(stop,), name="sinks",
-                                            daemon=True))
+            threads.append(self._thread("sinks", lambda: sinks.run(stop), stop))
         for t in threads:
             t.start()
         stop.wait()
@@ -103,3 +117,6 @@ class Gateway:
         for t in threads:
             t.join(timeout=10)
         self.store.close()
+        if self.failed:
+            raise GatewayError(f"the gateway's {self.failed} thread failed (its traceback is "
+                               "in the log above)")

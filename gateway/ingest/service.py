@@ -38,7 +38,7 @@ from gateway.errors import StoreError
 from gateway.ingest.validate import Outcome, validate_device_message, validate_message
 from gateway.library.sync import ViewPublisher
 from gateway.store import Handled, Store
-from gateway.store.rows import DeadLetter, StoredReading
+from gateway.store.rows import DeadLetter, StoredReading, StoredSeries
 from gateway.store.watermark import Anomaly, too_far_ahead
 
 log = logging.getLogger("eil.gateway")
@@ -121,6 +121,7 @@ class IngestService:
 
     def process(self, msgs: list[tuple[str, bytes, float]]) -> None:
         readings: list[tuple[NodeId, StoredReading]] = []
+        series: list[tuple[NodeId, StoredSeries]] = []
         dead: list[DeadLetter] = []
         handled: Handled = {}
         seen: dict[NodeId, float] = {}
@@ -134,8 +135,14 @@ class IngestService:
             if topic.endswith("/pack"):
                 self._device(topic, payload, at)
                 continue
-            out = validate_message(topic, payload, at, max_pack_bytes=ing.max_pack_bytes,
-                                   max_future_s=ing.max_future_s)
+            try:
+                out = validate_message(topic, payload, at, max_pack_bytes=ing.max_pack_bytes,
+                                       max_future_s=ing.max_future_s, columns=True)
+            except Exception as exc:  # a fault of ours must not end ingest for every node
+                log.exception("validating a message on %s failed", topic)
+                out = Outcome(None, dead=[DeadLetter(
+                    topic, None, None, f"the gateway failed on this message ({type(exc).__name__}"
+                    f": {exc}): kept here, nothing of it acknowledged; please report it", payload)])
             if out.node is not None and out.handled_seqs:
                 out = self._admit(topic, payload, out, out.node, marks, anomalies)
             dead.extend(out.dead)
@@ -145,10 +152,11 @@ class IngestService:
                 continue
             seen[out.node] = at
             readings.extend((out.node, r) for r in out.readings)
-            if out.readings or any(d.seq is not None for d in out.dead):
+            series.extend((out.node, s) for s in out.series)
+            if out.readings or out.series or any(d.seq is not None for d in out.dead):
                 handled.setdefault(out.node, []).append((out.handled_seqs, out.floor))
         new, acked = self._retrying(
-            lambda: self.store.commit(readings, dead, handled, seen, anomalies))
+            lambda: self.store.commit(readings, dead, handled, seen, anomalies, series))
         self.stats["messages"] += len(msgs)
         self.stats["readings_new"] += new
         self.stats["dead_letters"] += len(dead)

@@ -61,6 +61,9 @@ def _deltas(xs: list[int]) -> array:  # type: ignore[type-arg]
 
 
 def _runs(xs: list[object]) -> list[list[object]]:
+    first = xs[0]
+    if xs.count(first) == len(xs) and len(set(map(type, xs))) == 1:  # the usual: one run
+        return [[len(xs), first]]
     out: list[list[object]] = []
     for x in xs:
         if out and out[-1][1] == x and type(out[-1][1]) is type(x):
@@ -70,19 +73,33 @@ def _runs(xs: list[object]) -> list[list[object]]:
     return out
 
 
+_SAMPLE = 16  # values tried first for each scale: non-decimal data fails them at once
+
+
+def _exact(values: list[float], k: int) -> list[int] | None:
+    m = 10**k
+    try:
+        ints = [round(v * m) for v in values]
+    except (OverflowError, ValueError):
+        return None
+    if max(map(abs, ints)) < _MAX_EXACT and all(map(eq, map(truediv, ints, repeat(m)),
+                                                    values)):
+        return ints
+    return None
+
+
 def _scale(values: list[float]) -> tuple[int, list[int]] | None:
-    """The smallest k ≤ 6 with every value exactly an integer / 10^k, and those integers. The
-    comparisons run at C speed; a negative zero (equal to 0.0, other bits) is stored raw."""
+    """The smallest k ≤ 6 with every value exactly an integer / 10^k, and those integers. Each
+    k is tried on a sample first; the comparisons run at C speed; a negative zero (equal to
+    0.0, other bits) is stored raw."""
     if any(v == 0.0 and math.copysign(1.0, v) < 0 for v in values if v == 0.0):
         return None
+    sample = values[:_SAMPLE]
     for k in range(7):
-        m = 10**k
-        try:
-            ints = [round(v * m) for v in values]
-        except (OverflowError, ValueError):
-            return None
-        if max(map(abs, ints)) < _MAX_EXACT and all(map(eq, map(truediv, ints, repeat(m)),
-                                                        values)):
+        if _exact(sample, k) is None:
+            continue
+        ints = _exact(values, k) if len(values) > _SAMPLE else _exact(sample, k)
+        if ints is not None:
             return k, ints
     return None
 

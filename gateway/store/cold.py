@@ -17,6 +17,7 @@ Every function here runs inside the caller's transaction and lock (Store).
 from __future__ import annotations
 
 import bisect
+import operator
 import sqlite3
 from collections.abc import Iterator
 
@@ -86,6 +87,31 @@ def move(db: sqlite3.Connection, before_ms: int, limit: int) -> int:
 
 
 _Moved = tuple[int, int, float, "str | None", "int | None"]  # seq, t, v, cal, q
+
+
+def insert_fresh(db: sqlite3.Connection, sid: int, nid: int, seqs: list[int], times: list[int],
+                 values: list[float], cals: list[str | None], qs: list[int | None]) -> None:
+    """New readings of one series written as chunks at once, by ingest (the bulk path: a
+    backlog arriving in large packs), instead of as rows that move later. Their periods are
+    open, so the mover merges them into full chunks once each period has closed."""
+    n = len(seqs)
+    periods = {t // PERIOD_MS for t in (times[0], times[-1], min(times), max(times))}
+    ordered = all(map(operator.le, times, times[1:])) and all(map(operator.lt, seqs, seqs[1:]))
+    if len(periods) == 1 and ordered and n <= CHUNK_MAX:
+        db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                   (sid, times[0], times[-1], seqs[0], seqs[-1], nid, n,
+                    encode(Columns(seqs, times, values, cals, qs))))
+    else:
+        parts: dict[int, list[_Moved]] = {}
+        for row in zip(seqs, times, values, cals, qs, strict=True):
+            parts.setdefault(row[1] // PERIOD_MS, []).append(row)
+        for part in parts.values():
+            _insert_chunks(db, sid, nid, part)
+        periods = set(parts)
+    db.executemany("INSERT OR IGNORE INTO open_periods VALUES (?, ?)",
+                   [(sid, p) for p in periods])
+    db.execute("UPDATE nodes SET cold_seq = max(cold_seq, ?) WHERE node_id = ?",
+               (max(seqs), nid))
 
 
 def _insert_chunks(db: sqlite3.Connection, sid: int, nid: int, part: list[_Moved]) -> None:

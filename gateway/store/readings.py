@@ -30,7 +30,7 @@ from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.store import cold, devices, rollups, sink_cursors
 from gateway.store.chunk import Buckets
-from gateway.store.rows import DeadLetter, ExportRow, StoredReading
+from gateway.store.rows import DeadLetter, ExportRow, StoredReading, StoredSeries
 from gateway.store.watermark import Anomaly, Watermark
 
 # per node: (sequence numbers handled by one message, the floor that message declared)
@@ -38,6 +38,9 @@ Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
 SCHEMA_VERSION = 8
+# a quantity of a node with this many readings in one commit is written as a chunk at once
+# (a backlog after an outage); fewer stay rows until the mover takes them (the live trickle)
+BULK_MIN = 64
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -290,19 +293,43 @@ class Store:
             [(nid, a.kind, a.claimed, a.watermark, now, now) for a in anomalies])
 
     def _insert(self, nid: int, node_rows: dict[int, Row], late: list[Row], now: float,
-                deleted: dict[int, int]) -> int:
-        """Insert one node's rows (keyed by seq); a seq already stored with other content is a
-        conflict, recorded with both versions (a cloned SD card, a forged pack). Returns how
-        many readings are new."""
+                deleted: dict[int, int], bulk: list[tuple[int, StoredSeries]]) -> int:
+        """Insert one node's rows (keyed by seq) and bulk series (written as chunks at once,
+        cold.insert_fresh); a seq already stored with other content is a conflict, recorded
+        with both versions (a cloned SD card, a forged pack). A bulk series any of whose seqs
+        is already stored, or twice in this commit, or retired by retention, goes the row way
+        instead, so that every rule is the rows' own. Returns how many readings are new."""
         found: dict[int, Row] = {}
         cold_seq = self.db.execute("SELECT cold_seq FROM nodes WHERE node_id=?",
                                    (nid,)).fetchone()[0]
-        for a, b in contiguous_ranges(node_rows):  # one primary-key seek per run of seqs
+        seqs: list[int] = list(node_rows)
+        for _, s in bulk:
+            seqs += s.seqs
+        for a, b in contiguous_ranges(seqs):  # one primary-key seek per run of seqs
             for row in self.db.execute("SELECT * FROM readings WHERE node_id=? AND seq BETWEEN "
                                        "? AND ?", (nid, a, b)):
                 found[row[1]] = tuple(row)
             if a <= cold_seq:  # a replay of readings that may have moved to chunks
                 found.update(cold.rows_by_seq(self.db, nid, a, b))
+        written = 0
+        if bulk:
+            taken = set(node_rows)
+            for sid, s in bulk:
+                own = set(s.seqs)
+                if (len(own) < len(s.seqs) or not own.isdisjoint(taken)
+                        or not own.isdisjoint(found)
+                        or (sid in deleted and min(s.t_ms) < deleted[sid])):
+                    for r in s.readings():  # the row way, with its conflict rules
+                        row = (nid, r.seq, sid, r.t_ms, r.value, None, None, r.cal, r.q)
+                        if r.seq in node_rows:
+                            late.append(row)
+                        else:
+                            node_rows[r.seq] = row
+                    taken |= own
+                    continue
+                cold.insert_fresh(self.db, sid, nid, s.seqs, s.t_ms, s.values, s.cals, s.qs)
+                taken |= own
+                written += len(s.seqs)
         fresh = [row for seq, row in node_rows.items() if seq not in found
                  and not (deleted and _retired(row, deleted))]
         clashes = [(found[seq], row) for seq, row in node_rows.items()
@@ -311,7 +338,7 @@ class Store:
                     if node_rows[row[1]][2:] != row[2:]]  # type: ignore[index]
         self.db.executemany("INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)", fresh)
         self.db.execute("UPDATE nodes SET readings = readings + ? WHERE node_id = ?",
-                        (len(fresh), nid))
+                        (len(fresh) + written, nid))
         self.db.executemany(
             "INSERT INTO conflicts (node_id, seq, first_at, last_at, stored, arriving, digest)"
             " VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest) DO UPDATE SET count = count + 1,"
@@ -319,7 +346,7 @@ class Store:
             [(nid, stored[1], now, now, self._version(stored), self._version(arriving),
               hashlib.sha256(f"{nid}:{stored[1]}:{self._version(arriving)}".encode()).hexdigest())
              for stored, arriving in clashes])
-        return len(fresh)
+        return len(fresh) + written
 
     def _version(self, row: Row) -> str:
         """One stored or arriving reading as JSON, for a conflict record."""
@@ -331,12 +358,14 @@ class Store:
 
     def commit(self, readings: Sequence[tuple[NodeId, StoredReading]],
                dead: Sequence[DeadLetter], handled: Handled, seen: dict[NodeId, float],
-               anomalies: Sequence[tuple[NodeId, Anomaly]] = ()
+               anomalies: Sequence[tuple[NodeId, Anomaly]] = (),
+               series: Sequence[tuple[NodeId, StoredSeries]] = ()
                ) -> tuple[int, dict[NodeId, int]]:
-        """Store readings (exact replays ignored, a seq stored with other content recorded as
-        a conflict), dead letters, last-seen times, sequence anomalies and the advanced
-        watermarks in one durable transaction. Returns (new readings, watermark per handled
-        node)."""
+        """Store readings and series (exact replays ignored, a seq stored with other content
+        recorded as a conflict), dead letters, last-seen times, sequence anomalies and the
+        advanced watermarks in one durable transaction. A quantity of a node with BULK_MIN or
+        more readings in `series` is written as chunks at once (the bulk path: cold.py), fewer
+        as rows. Returns (new readings, watermark per handled node)."""
         now = time.time()
         try:
             with self.lock, self.db:
@@ -346,12 +375,12 @@ class Store:
                 late: dict[int, list[Row]] = {}
                 last: NodeId | None = None
                 nid, node_rows = 0, {}
-                series = self.series_ids
+                ids = self.series_ids
                 for node, r in readings:
                     if node is not last:  # readings come node by node: look up once per run
                         last, nid = node, self.node_id(node)
                         node_rows = rows.setdefault(nid, {})
-                    sid = series.get((nid, r.name, r.kind, r.unit))
+                    sid = ids.get((nid, r.name, r.kind, r.unit))
                     if sid is None:
                         sid = self._series_id(nid, r)
                     row = (nid, r.seq, sid, r.t_ms, r.value, r.text, r.ref, r.cal, r.q)
@@ -359,9 +388,11 @@ class Store:
                         late.setdefault(nid, []).append(row)
                     else:
                         node_rows[r.seq] = row
+                bulk = self._bulk(series, rows, late)
                 # where retention has deleted each series' raw readings up to: read once a commit
                 deleted = rollups.raw_from_all(self.db) if self.rolled else {}
-                new = sum(self._insert(nid, node_rows, late.get(nid, []), now, deleted)
+                new = sum(self._insert(nid, node_rows, late.setdefault(nid, []), now, deleted,
+                                       bulk.get(nid, []))
                           for nid, node_rows in rows.items())
                 self.db.executemany(
                     "INSERT INTO dead_letters (first_at, last_at, topic, site, node, seq, reason,"
@@ -388,6 +419,45 @@ class Store:
             self.series_ids.clear()
             raise StoreError(f"commit to {self.path} failed: {exc}") from exc
         return new, acked
+
+    def _bulk(self, series: Sequence[tuple[NodeId, StoredSeries]],
+              rows: dict[int, dict[int, Row]], late: dict[int, list[Row]]
+              ) -> dict[int, list[tuple[int, StoredSeries]]]:
+        """`series` gathered per node and quantity: those with BULK_MIN or more readings, per
+        node id; the others added to `rows` (and `late`) as commit() does with readings."""
+        gathered: dict[tuple[int, int], StoredSeries] = {}
+        for node, s in series:
+            nid = self.node_id(node)
+            rows.setdefault(nid, {})
+            key = (nid, s.name, s.kind, s.unit)
+            sid = self.series_ids.get(key)
+            if sid is None:
+                sid = self._series_id(nid, StoredReading(0, 0, s.name, s.kind, s.unit, None,
+                                                         None, None))
+            have = gathered.get((nid, sid))
+            if have is None:
+                gathered[(nid, sid)] = StoredSeries(s.name, s.kind, s.unit, list(s.seqs),
+                                                    list(s.t_ms), list(s.values), list(s.cals),
+                                                    list(s.qs))
+            else:
+                have.seqs += s.seqs
+                have.t_ms += s.t_ms
+                have.values += s.values
+                have.cals += s.cals
+                have.qs += s.qs
+        out: dict[int, list[tuple[int, StoredSeries]]] = {}
+        for (nid, sid), s in gathered.items():
+            if len(s.seqs) >= BULK_MIN:
+                out.setdefault(nid, []).append((sid, s))
+                continue
+            node_rows = rows[nid]
+            for seq, t, v, cal, q in zip(s.seqs, s.t_ms, s.values, s.cals, s.qs, strict=True):
+                row = (nid, seq, sid, t, v, None, None, cal, q)
+                if seq in node_rows:  # the same seq twice in one batch
+                    late.setdefault(nid, []).append(row)
+                else:
+                    node_rows[seq] = row
+        return out
 
     def commit_device(self, device: NodeId, readings: Sequence[StoredReading],
                       dead: Sequence[DeadLetter], at: float) -> tuple[int, int, int]:

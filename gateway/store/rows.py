@@ -23,6 +23,26 @@ class StoredReading:
     q: int | None = None
 
 
+@dataclass(slots=True)
+class StoredSeries:
+    """One quantity's readings of one message in canonical units, column by column: the bulk
+    path (contract/senml.py SeriesColumns), which the store may write as a chunk at once."""
+
+    name: str
+    kind: str
+    unit: str  # canonical SenML symbol
+    seqs: list[int]
+    t_ms: list[int]
+    values: list[float]
+    cals: list[str | None]
+    qs: list[int | None]
+
+    def readings(self) -> list[StoredReading]:
+        return [StoredReading(seq, t, self.name, self.kind, self.unit, v, None, None, c, q)
+                for seq, t, v, c, q in zip(self.seqs, self.t_ms, self.values, self.cals,
+                                           self.qs, strict=True)]
+
+
 @dataclass(frozen=True, slots=True)
 class ExportRow:
     """A stored reading as readers get it (export, the sinks): its node, identity and content.

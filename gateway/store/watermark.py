@@ -47,7 +47,7 @@ class Watermark:
             else:
                 self.anomalies.append(Anomaly("floor", floor, self.acked))
         self.fresh = False
-        ranges = sorted(self.above + contiguous_ranges(s for s in seqs if s > self.acked))
+        ranges = sorted(self.above + contiguous_ranges(filter(self.acked.__lt__, seqs)))
         merged: list[tuple[int, int]] = []
         for a, b in ranges:
             if merged and a <= merged[-1][1] + 1:

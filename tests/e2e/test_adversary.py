@@ -126,6 +126,39 @@ def test_a_node_refuses_an_ack_beyond_what_it_sent_and_a_steward_repairs_it(
     assert site.outbox("soil-2")[1:] == (last, 0)
 
 
+def test_records_of_odd_types_are_dead_letters_and_ingest_goes_on(make_site) -> None:  # type: ignore[no-untyped-def]
+    """Fields of every wrong JSON type, by hand with the node's credential: "q": [] once
+    raised out of the decoder and ended the gateway's ingest thread (the process stayed up,
+    acknowledging nothing for any node). Each is a dead letter naming the field; the node's own
+    readings go on, exactly once."""
+    site = make_site({"soil-1": "soil"}, speed=3600.0, interval=60.0)
+    site.broker.start()
+    site.start_gateway()
+    site.start_node("soil-1")
+    wait_until(lambda: (acked(site, "soil-1") or 0) >= 20, 60, "readings acknowledged")
+    base = {"bn": f"{site.site}/soil-1/", "bt": time.time(), "n": "soil.moisture", "u": "%",
+            "v": 20.5}
+    odd: list[dict[str, object]] = [{"q": []}, {"q": {}}, {"cal": []}, {"u": {}}, {"v": [1]},
+                                    {"t": "soon"}, {"n": 7}, {"bver": []}, {"bn": {}},
+                                    {"ref": 3, "vs": None}]
+    topic = f"eil/v1/{site.site}/soil-1/readings"
+    for i, fields in enumerate(odd):  # seqs far from the node's own, within max_seq_ahead
+        mosquitto_pub(site, "soil-1", topic, json.dumps([{**base, **fields,
+                                                          "seq": 5000 + i}]).encode())
+    with Store(site.db_path(), readonly=True) as store:
+        wait_until(lambda: sum(1 for d in store.dead_letters() if d["seq"] in
+                               range(5000, 5010) or "record 0" in str(d["reason"])) >= len(odd),
+                   30, "every odd record a dead letter")
+        reasons = " | ".join(str(d["reason"]) for d in store.dead_letters())
+    assert "q [] must be one of" in reasons and "q {} must be one of" in reasons
+    assert "failed on this message" not in reasons  # none reached the last-resort guard
+    before = acked(site, "soil-1") or 0
+    wait_until(lambda: (acked(site, "soil-1") or 0) >= before + 20, 60, "ingest goes on")
+    assert site.stop("soil-1") == 0, site.log("soil-1")
+    assert "thread failed" not in site.log("gateway")
+    site.assert_exactly_once("soil-1")
+
+
 def test_a_cloned_identity_is_a_recorded_conflict_not_a_silent_drop(make_site) -> None:  # type: ignore[no-untyped-def]
     """A second device with the same outbox history sends its own seq N with other content:
     both versions are kept and shown to the steward."""
