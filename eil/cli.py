@@ -26,6 +26,7 @@ from eil.cli_site import add_parser as add_site_parser
 from eil.times import parse_time, rfc3339
 
 if TYPE_CHECKING:  # the node's CLI loads no gateway module
+    from edge.agent import NodeAgent
     from gateway.store.readings import Storage
     from gateway.store.sink_cursors import SinkStatus
 
@@ -49,7 +50,12 @@ def cmd_node_run(args: argparse.Namespace) -> int:
 
     _logging(args.verbose)
     cfg = load_node_config(Path(args.config))
-    agent = NodeAgent(cfg, hardware=hardware_for(cfg.data_dir))
+    _run_agent(NodeAgent(cfg, hardware=hardware_for(cfg.data_dir)), args.drain)
+    return 0
+
+
+def _run_agent(agent: NodeAgent, drain_s: float = 0.0) -> None:
+    """Run a node agent until SIGTERM or SIGINT, then stop it (draining for `drain_s`)."""
     stop = _stop_on_signals()
 
     def relay() -> None:
@@ -58,8 +64,7 @@ def cmd_node_run(args: argparse.Namespace) -> int:
         agent.wake.set()
 
     threading.Thread(target=relay, daemon=True).start()
-    agent.run(drain_s=args.drain)
-    return 0
+    agent.run(drain_s=drain_s)
 
 
 def _raw_pair(text: str) -> tuple[float, float]:
@@ -157,6 +162,19 @@ def cmd_gateway_run(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     gw = Gateway(load_gateway_config(Path(args.config)))
     gw.run(_stop_on_signals())
+    return 0
+
+
+def cmd_gateway_forward(args: argparse.Namespace) -> int:
+    from eil.forwarder import forwarder
+    from gateway.config import load_gateway_config
+
+    _logging(args.verbose)
+    cfg = load_gateway_config(Path(args.config))
+    if cfg.upstream is None:
+        raise EilError(f"{args.config} has no [upstream] table: this site forwards to no scope "
+                       "above it (docs/federation.md)")
+    _run_agent(forwarder(cfg, cfg.upstream))
     return 0
 
 
@@ -389,6 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     grun = gw.add_parser("run", help="run ingest and web views")
     grun.add_argument("--config", required=True, help="gateway TOML config")
     grun.set_defaults(func=cmd_gateway_run)
+    fwd = gw.add_parser("forward", help="forward the site's signal summaries to the gateway of "
+                                        "the scope above ([upstream], docs/federation.md)")
+    fwd.add_argument("--config", required=True, help="gateway TOML config with [upstream]")
+    fwd.set_defaults(func=cmd_gateway_forward)
     acc = gw.add_parser("account", help="accounts for the steward and volunteer views")
     acc.add_argument("what", choices=("add", "remove", "list"))
     acc.add_argument("name", nargs="?", default="")

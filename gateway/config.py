@@ -62,6 +62,22 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class UpstreamConfig:
+    """[upstream]: the gateway of the scope above (a neighbourhood's, a municipality's), which
+    this site's forwarder sends its signal summaries to (docs/federation.md). There this site
+    is the node `<site>` of the scope `scope`."""
+
+    scope: str  # the upper gateway's site id
+    broker: BrokerConfig  # the upper broker; the user name defaults to this site's id
+    every_s: float = 10.0  # how often the forwarder looks for a new signal run (real seconds)
+    window: int = 20_000  # summaries published but not yet acknowledged, at most
+
+
+_BROKER_KEYS = {"host", "port", "tls", "ca_file", "cert_file", "key_file", "username",
+                "password", "password_file"}
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     path: Path
     site: str
@@ -74,6 +90,7 @@ class GatewayConfig:
     retention: RetentionConfig = RetentionConfig()
     sinks: tuple[SinkConfig, ...] = ()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    upstream: UpstreamConfig | None = None
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -113,8 +130,30 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         retention=_retention(root.table("retention")),
         sinks=parse_sinks(root),
         homeassistant=_homeassistant(root.table("homeassistant")),
+        upstream=_upstream(root.table("upstream"), site),
         clock=_clock(root.table("clock")),
     )
+
+
+def _upstream(t: Table, site: str) -> UpstreamConfig | None:
+    if not t.data:
+        return None
+    unknown = sorted(set(t.data) - _BROKER_KEYS - {"scope", "every_s", "window"})
+    if unknown:
+        raise t.fail(unknown[0], "unknown option; [upstream] takes scope, every_s, window and "
+                                 f"the broker's {', '.join(sorted(_BROKER_KEYS))}")
+    scope = t.get("scope", str)
+    try:
+        check_id(scope, "scope")
+    except TopicError as exc:
+        raise t.fail("scope", str(exc)) from None
+    if scope == site:
+        raise t.fail("scope", f"the scope above cannot be this site ({site}) itself")
+    if "host" not in t.data:
+        raise t.fail("host", "required key is missing: the upper gateway's broker address")
+    return UpstreamConfig(scope=scope, broker=parse_broker(t, site),
+                          every_s=t.positive("every_s", 10.0),
+                          window=int(t.positive("window", 20_000)))
 
 
 def _clock(t: Table) -> Clock:

@@ -91,7 +91,8 @@ class Gateway:
         if self.cfg.signals.every_s > 0:
             topic = signals_topic(self.cfg.site)
             publisher = SignalPublisher(self.cfg.data, lambda payload: self.ingest.client.publish(
-                topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock)
+                topic, payload, qos=1, retain=True), self.cfg.signals.every_s, self.cfg.clock,
+                self.cfg.site)
             threads.append(self._thread("signals", lambda: publisher.run(stop), stop))
         if self.cfg.store.move_every_s > 0:
             mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,

@@ -59,11 +59,16 @@ def site_panel(signals: list[Json], spark: Callable[[str], list[list[float]]]) -
                                       order.get(e["signal"], 999)))
 
 
-def rollup_panel(scope: Scope, sites: dict[str, list[Json]]) -> list[Json]:
-    out = rollup(sites, scope.name, scope.limits)
+def rollup_panel(scope: Scope, sites: dict[str, list[Json]], computed: list[Json] | None = None,
+                 spark: Callable[[str], list[list[float]]] = lambda sid: []) -> list[Json]:
+    """A scope's roll-up for the panel: the one the last signals run computed (`computed`,
+    scopes.json), else computed now from `sites`; with each signal's sparkline."""
+    out = [dict(e) for e in computed] if computed is not None else rollup(sites, scope.name,
+                                                                          scope.limits)
     for entry in out:
         entry.update(title=DEFS[entry["signal"]].title if entry["signal"] in DEFS else
-                     entry["signal"], alert=False, history=[], time_to_threshold_s=None)
+                     entry["signal"], alert=False, history=spark(entry["id"]),
+                     time_to_threshold_s=None)
         if entry["threshold"] is None:
             entry["note"] = entry.get("note") or f"no {scope.level} threshold set for it"
     return out

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract import summaries
+from contract.errors import ContractError, TopicError
+from contract.topics import check_id
 from gateway.signals.bands import Limits, band, distance
 from gateway.signals.config import SignalConfigError
 from gateway.store.data_dir import DataDir
@@ -52,6 +56,7 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
         unit = next(iter(reported.values()))["unit"]
         entry: dict[str, Any] = {"id": f"{signal}@{scope}", "signal": signal, "scope": scope,
                                  "value": value, "unit": unit, "sites": values,
+                                 "sites_t": {site: e.get("t") for site, e in reported.items()},
                                  "missing": missing, "band": None, "distance": None,
                                  "threshold": None}
         if missing:
@@ -66,14 +71,17 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
 
 @dataclass(frozen=True)
 class Scope:
-    """A scope above the site, as one gateway's panel shows it: this site's own summary plus the
-    summaries of the other sites, collected as JSON files (a broker bridge's subscriber, a
-    shared folder, rsync: whatever the sites agreed on)."""
+    """A scope above the site, as one gateway's panel shows it. Its sites' summaries come
+    either from their forwarders (`sites`: the member sites, which this gateway's store holds
+    as nodes: docs/federation.md; this gateway's own site counts only if listed), or as JSON
+    files (`summaries`: this site's own summary plus a file per other site, collected by
+    whatever the sites agreed on)."""
     name: str
     title: str
     level: str
     summaries: tuple[str, ...]  # glob patterns, relative to the data directory
     limits: dict[str, tuple[Limits, str]]
+    sites: tuple[str, ...] = ()
 
 
 def read_summary(path: Path) -> list[dict[str, Any]]:
@@ -127,14 +135,53 @@ def load_scopes(data: DataDir) -> list[Scope]:
             globs = [globs]
         if not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
             raise SignalConfigError(f"{where}.summaries: a list of file patterns")
+        members = t.get("sites", [])
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise SignalConfigError(f"{where}.sites: a list of site ids")
+        for m in members:
+            try:
+                check_id(m, "site")
+            except TopicError as exc:
+                raise SignalConfigError(f"{where}.sites: {exc}") from None
+        if members and globs:
+            raise SignalConfigError(f"{where}: give its sites (forwarded) or its summaries "
+                                    "(files), not both")
         out.append(Scope(name, str(t.get("title", name)), level, tuple(globs),
-                         read_limits(t.get("thresholds", {}), f"{where}.thresholds")))
+                         read_limits(t.get("thresholds", {}), f"{where}.thresholds"),
+                         tuple(members)))
     return out
 
 
-def scope_sites(scope: Scope, data: DataDir, site: str,
-                own: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Site name -> summary: this site's own, and every other site's file (named after it)."""
+def forwarded(latest: Iterable[dict[str, Any]], scope: Scope, site: str
+              ) -> dict[str, list[dict[str, Any]]]:
+    """Member site -> the summaries of its newest forwarded run, from this gateway's latest
+    stored events (Store.latest(): the member sites are its nodes); a member that forwarded
+    nothing yet has an empty summary (the roll-up names it as missing)."""
+    out: dict[str, list[dict[str, Any]]] = {m: [] for m in scope.sites}
+    for r in latest:
+        name = str(r["name"])
+        if r["site"] != site or r["node"] not in out or not name.startswith(summaries.PREFIX):
+            continue
+        try:
+            out[str(r["node"])].append(summaries.decode(name, str(r["text"])))
+        except ContractError:
+            continue  # stored, but not a summary this gateway reads (dead-lettered upstream)
+    for member, entries in out.items():
+        newest = max((e["t"] for e in entries), default=None)
+        out[member] = [e for e in entries if e["t"] == newest]
+    return out
+
+
+def scope_sites(scope: Scope, data: DataDir, site: str, own: list[dict[str, Any]],
+                latest: Iterable[dict[str, Any]] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Site name -> summary. A scope of forwarding sites: each member's newest forwarded run
+    (from `latest`, the store's latest values), and this site's own summary if it is a member.
+    A scope of files: this site's own, and every other site's file (named after it)."""
+    if scope.sites:
+        sites = forwarded(latest, scope, site)
+        if site in sites:
+            sites[site] = own
+        return sites
     sites = {site: own}
     for pattern in scope.summaries:
         for path in sorted(data.root.glob(pattern)):

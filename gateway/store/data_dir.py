@@ -3,6 +3,8 @@
     eil.db            readings, dead letters, conflicts, watermarks (readings.Store)
     signals.db        what every signals run computed (signal_history.SignalStore)
     signals.json      the latest run's summaries, as published (replaced atomically)
+    scopes.json       the latest run's roll-up of each scope fed by its sites' forwarders
+    upstream/         the forwarder's outbox, when this site forwards to a scope above
     library.db        the tool library's catalogue, markings and members (library_db.LibraryDb)
     accounts.db       steward and volunteer accounts and sessions (accounts.Accounts)
     first-run-token   the one-time token that creates the first account (mode 600)
@@ -58,7 +60,19 @@ class DataDir:
 
     def save_latest_signals(self, payload: bytes) -> None:
         """Replace signals.json atomically: the web API never reads half a file."""
-        path = self.root / "signals.json"
+        self._replace(self.root / "signals.json", payload)
+
+    def latest_rollups(self) -> dict[str, list[dict[str, Any]]]:
+        """Scope name -> its roll-up as the last signals run computed it (empty when no scope
+        of scopes.toml has sites forwarding to this gateway)."""
+        path = self.root / "scopes.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def save_rollups(self, payload: bytes) -> None:
+        self._replace(self.root / "scopes.json", payload)
+
+    @staticmethod
+    def _replace(path: Path, payload: bytes) -> None:
         path.with_suffix(".tmp").write_bytes(payload)
         os.replace(path.with_suffix(".tmp"), path)
 

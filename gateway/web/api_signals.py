@@ -53,11 +53,20 @@ def router(data: DataDir, store: Store, site: str, clock: Clock) -> APIRouter:
                 raise HTTPException(404, f"no scope {scope!r}; there are: "
                                          f"{', '.join(x['id'] for x in levels)}")
             try:
-                by_site = scope_sites(chosen, data, site, own)
+                by_site = scope_sites(chosen, data, site, own,
+                                      store.latest() if chosen.sites else ())
             except SignalConfigError as exc:
                 raise HTTPException(500, str(exc)) from exc
-            entries = rollup_panel(chosen, by_site)
+            scheduled = data.latest_rollups().get(chosen.name) if chosen.sites else None
+            if data.has_signal_history():
+                with data.signal_history() as history:
+                    entries = rollup_panel(chosen, by_site, scheduled,
+                                           lambda sid: history.sparkline(sid, now_ms))
+            else:
+                entries = rollup_panel(chosen, by_site, scheduled)
             title, level, sites = chosen.title, chosen.level, sorted(by_site)
+            if scheduled:  # the run that rolled it up, not this site's own
+                own = scheduled
         computed = max((int(s["t"]) for s in own if "t" in s), default=None)
         return {"scope": scope, "title": title, "level": level, "sites": sites,
                 "scopes": levels, "computed_ms": computed, "alert_rule": ALERT_RULE,

@@ -94,7 +94,13 @@ function sparkline(points) {
 }
 
 function scopeCell(e) {
-  if (!e.group) return e.sites ? `${Object.keys(e.sites).length} of ${SITES.length} sites` : e.scope;
+  if (!e.group && !e.sites) return e.scope;
+  if (!e.group) {  // a roll-up: every site's contribution, and who sent nothing
+    return el("div", {}, `${Object.keys(e.sites).length} of ${SITES.length} sites`,
+      el("ul", {class: "sites"}, ...Object.entries(e.sites).map(([s, v]) =>
+        el("li", {"data-site": s}, `${s}: `, value(v, e.unit))),
+        ...e.missing.map(s => el("li", {"data-site": s, class: "meta"}, `${s}: no value`))));
+  }
   const c = e.counts;
   return el("details", {}, el("summary", {}, `${e.members.length} × — ${c.overshoot}▲ ${c.safe}● ${c.shortfall}▼ ${c.none}–`),
     el("ul", {}, e.members.map(m => el("li", {}, el("button", {class: "link", onclick: () => explain(m.id, m.t)},
@@ -124,7 +130,8 @@ function explainRollup(e) {
     el("h3", {}, "Formula"), el("pre", {}, e.signal === "energy.self_sufficiency"
       ? "1 − Σ imported energy / Σ load energy over the sites" : "Σ of the sites' own site totals"),
     el("h3", {}, "Inputs"), el("table", {}, el("tbody", {}, Object.entries(e.sites).map(([s, v]) =>
-      el("tr", {}, el("td", {}, s), el("td", {class: "num"}, value(v, e.unit)))),
+      el("tr", {}, el("td", {}, s), el("td", {class: "num"}, value(v, e.unit)),
+        el("td", {class: "meta"}, e.sites_t && e.sites_t[s] ? `computed ${when(e.sites_t[s])}` : ""))),
       e.missing.map(s => el("tr", {}, el("td", {}, s), el("td", {class: "num"}, "no value"))))),
     el("h3", {}, "Threshold"), el("p", {}, th ? `${thresholdText(th, e.unit)} — source: ${th.source}` : "none set for this scope"),
     el("p", {}, el("button", {class: "close", onclick: () => d.close()}, "Close")));

@@ -1,0 +1,96 @@
+"""`eil gateway forward`: a site gateway's signal summaries carried to the gateway of the scope
+above it (a neighbourhood's, a municipality's), with the guarantees a node has towards its own
+gateway (docs/federation.md).
+
+The forwarder is a node agent (edge/agent.py) whose one "sensor" reads the site's latest signal
+run (signals.json, which the gateway replaces atomically after each run) instead of hardware:
+the agent numbers the summaries in its own durable outbox (<data>/upstream/outbox), publishes
+them to the upper broker as the node <site> of the scope, and deletes them only when the upper
+gateway acknowledges its commit. Which run was last taken travels in the outbox's hand-off mark,
+in the same frame as that run's summaries, so a kill -9 at any instant neither loses a run nor
+sends one twice. It lives here, in the shell, because it joins the two halves: the node's outbox
+and agent, and the gateway's data directory.
+
+A gateway that is itself a scope (its site is the name of one in its scopes.toml) forwards that
+scope's roll-up as its site totals, so a municipality rolls up its neighbourhoods the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from contract import summaries
+from contract.errors import ContractError
+from contract.senml import Kind
+from contract.topics import NodeId
+from core.clock import SystemClock
+from edge.agent import NodeAgent
+from edge.config import ClockConfig, NodeConfig, PublishConfig
+from edge.driver import QuantitySpec, Sample, SensorConfig
+from edge.hardware import Hardware
+from gateway.config import GatewayConfig, UpstreamConfig
+from gateway.signals.catalogue import DEFS
+from gateway.store.data_dir import DataDir
+
+log = logging.getLogger("eil.forward")
+SOURCE = "summaries"  # the hand-off mark's name: (0, time ms of the last run taken)
+
+
+class SiteSummaries:
+    """The forwarder's sensor: each new signal run's site and library totals, once."""
+
+    def __init__(self, data: DataDir, site: str, hw: Hardware) -> None:
+        self.data, self.site, self.hw = data, site, hw
+        self.quantities = tuple(QuantitySpec(summaries.name_of(sid), None, Kind.EVENT,
+                                             f"the site's {d.title}") for sid, d in DEFS.items())
+
+    def entries(self) -> list[dict[str, Any]] | None:
+        """The latest run's entries to forward: the site's and library's totals, and for a
+        gateway that is itself a scope its roll-up, as this site's totals. None while the two
+        files are of different runs (scopes.json is replaced first, signals.json after)."""
+        own = [e for e in self.data.latest_signals() if e.get("scope") in summaries.SCOPES]
+        rolled = [dict(e, scope="site") for e in self.data.latest_rollups().get(self.site, [])]
+        if own and rolled and max(e["t"] for e in own) != max(e["t"] for e in rolled):
+            return None
+        taken = {e["signal"] for e in rolled}
+        return rolled + [e for e in own if e["signal"] not in taken]
+
+    def read(self, now: float) -> list[Sample]:
+        entries = self.entries()
+        if entries is None:
+            return []
+        newest = max((int(e["t"]) for e in entries if isinstance(e.get("t"), int)), default=0)
+        mark = self.hw.handoff.mark(SOURCE)
+        if newest <= (mark[1] if mark else 0):
+            return []  # nothing new since the last run taken
+        out = []
+        for e in entries:
+            if e.get("t") != newest:
+                continue  # a stale entry of an older run: the roll-up reads the newest
+            try:
+                name, text = summaries.encode(e)
+            except ContractError as exc:  # a signal this forwarder's contract cannot carry
+                log.error("not forwarded: %s", exc)
+                continue
+            if name[len(summaries.PREFIX):] in DEFS:
+                out.append(Sample(name, text=text, time=newest / 1000))
+        self.hw.handoff.stage(SOURCE, (0, newest))  # committed with these samples, or neither
+        log.info("run of %d: %d summaries to forward", newest, len(out))
+        return out
+
+
+def forwarder(cfg: GatewayConfig, up: UpstreamConfig) -> NodeAgent:
+    """The forwarder's agent: node <site> of the scope `up.scope`, publishing to its broker.
+    It runs on real time (every_s is real seconds, whatever the site's clock): the summaries
+    carry their runs' own times."""
+    data_dir = cfg.data.root / "upstream"
+    node_cfg = NodeConfig(
+        path=cfg.path, id=NodeId(up.scope, cfg.site), data_dir=data_dir, broker=up.broker,
+        clock=ClockConfig(1.0, None, None),
+        publish=PublishConfig(max_records_per_pack=200, window=up.window, ack_timeout_s=15.0,
+                              commit_interval_s=0.5, status_interval_s=30.0),
+        sensors=(SensorConfig("site_summaries", None, up.every_s, {}, f"{cfg.path}: [upstream]"),))
+    hw = Hardware(data_dir=data_dir)
+    return NodeAgent(node_cfg, clock=SystemClock(), hardware=hw,
+                     sensors=[SiteSummaries(cfg.data, cfg.site, hw)])

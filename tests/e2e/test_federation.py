@@ -1,0 +1,125 @@
+"""Site → neighbourhood across gateways on loopback (docs/federation.md): two site gateways,
+each with simulated water and energy nodes, forward their signal summaries to the gateway of
+their neighbourhood through its own broker, as nodes of it; the neighbourhood rolls them up on
+schedule with its own thresholds. The fault test across network hosts is test_federation_netns.py."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from contract import summaries
+from eil.broker import free_port
+from gateway.store import DataDir, Store
+from tests.support.site import Site, wait_until
+
+pytestmark = pytest.mark.slow
+SCOPE = "north-end"
+SITES = ("garden-a", "garden-b")
+SCOPES_TOML = f"""[scopes.{SCOPE}]
+title = "North End"
+level = "neighbourhood"
+sites = ["garden-a", "garden-b"]
+
+[scopes.{SCOPE}.thresholds."water.use"]
+upper = 5000.0
+source = "North End water plan 2026: the neighbourhood's share of the catchment"
+"""
+
+
+def upstream_block(upper: Site, site: str, every_s: float = 0.3) -> str:
+    return (f'[upstream]\nscope = "{SCOPE}"\nhost = "127.0.0.1"\nport = {upper.setup.port}\n'
+            f'password_file = "{upper.setup.secret_file(site)}"\nevery_s = {every_s}\n')
+
+
+def make_federation(make_site: Callable[..., Site], http_port: int = 0
+                    ) -> tuple[Site, dict[str, Site]]:
+    upper = make_site({}, site=SCOPE, devices=SITES, http_port=http_port,
+                      gateway_extra="[signals]\nevery_s = 1\n")
+    (upper.root / "gw").mkdir(parents=True, exist_ok=True)
+    DataDir(upper.root / "gw").scopes_file.write_text(SCOPES_TOML)
+    sites = {}
+    for name in SITES:
+        sites[name] = make_site({"water-1": "water", "energy-1": "energy"}, site=name,
+                                speed=3600.0, interval=1200.0,
+                                gateway_extra="[signals]\nevery_s = 1\n" +
+                                upstream_block(upper, name))
+    return upper, sites
+
+
+def forwarded(upper: Site, site: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """(seq, run ms, summary) of every summary the neighbourhood stored from `site`."""
+    if not upper.db_path().exists():
+        return []
+    with Store(upper.db_path(), readonly=True) as store:
+        return [(r.seq, r.t_ms, summaries.decode(r.name, r.text or ""))
+                for r in store.export(node=site) if r.name.startswith(summaries.PREFIX)]
+
+
+def site_runs(site: Site) -> dict[int, dict[str, float | None]]:
+    """Run time ms -> {signal id: value} of every run the site's gateway stored (signals.db)."""
+    path = site.root / "gw" / "signals.db"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        out: dict[int, dict[str, float | None]] = {}
+        for sid, t, value in db.execute("SELECT id, t, value FROM signal_values"):
+            out.setdefault(t, {})[sid] = value
+        return out
+    finally:
+        db.close()
+
+
+def panel(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/panel?scope={SCOPE}",
+                                timeout=20) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def test_two_sites_roll_up_at_their_neighbourhood(make_site: Callable[..., Site]) -> None:
+    port = free_port()
+    upper, sites = make_federation(make_site, port)
+    upper.broker.start()
+    upper.start_gateway()
+    for s in sites.values():
+        s.broker.start()
+        s.start_gateway()
+        for node in s.nodes:
+            s.start_node(node)
+        s._spawn("forwarder", ["gateway", "forward", "--config", str(s.gateway_cfg)])
+
+    def water_total() -> dict[str, Any] | None:
+        try:
+            p = panel(port)
+        except OSError:
+            return None
+        return next((e for e in p["signals"] if e["signal"] == "water.use"), None)
+
+    wait_until(lambda: (w := water_total()) is not None and w["value"] is not None, 90,
+               "a neighbourhood water total from both sites")
+    for s in sites.values():
+        s.kill("forwarder")  # freeze what the neighbourhood has
+    wait_until(lambda: (upper.root / "gw" / "scopes.json").exists(), 10, "a scheduled run")
+    time.sleep(2.5)  # a scheduled roll-up after the last forwarded run
+    total = water_total()
+    assert total is not None
+    own: dict[str, float] = {}
+    for name, s in sites.items():
+        got = forwarded(upper, name)
+        seqs = [seq for seq, _, _ in got]
+        assert seqs == list(range(1, len(seqs) + 1)), f"{name}: gaps or doubles {seqs}"
+        newest = max(t for _, t, _ in got)
+        water = next(e for _, t, e in got if t == newest and e["signal"] == "water.use")
+        # what the neighbourhood holds is what the site computed in that run
+        assert site_runs(s)[newest]["water.use@site"] == water["value"]
+        own[name] = water["value"]
+    assert total["sites"] == own
+    assert total["value"] == pytest.approx(sum(own.values()))
+    assert total["threshold"]["source"].startswith("North End water plan")
