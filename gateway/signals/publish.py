@@ -77,13 +77,16 @@ class SignalPublisher:
         results = evaluate(self.data, now_ms)
         own = [result_json(r, now_ms) for r in results]
         rolled = scope_rollups(self.data, self.site, own, now_ms)
-        with self.data.signal_history() as store:
-            store.add([signal_value(r) for r in results] +
-                      [rollup_value(e) for entries in rolled.values() for e in entries], now_ms)
         payload = json.dumps(own, separators=(",", ":"), default=str).encode()
         if rolled:  # before signals.json: a forwarder taking this run finds both of it
             self.data.save_rollups(json.dumps(rolled, separators=(",", ":")).encode())
-        self.data.save_latest_signals(payload)  # what the web API serves
+        # what the web API serves and the forwarder takes; before the history, so that every
+        # run the history keeps was offered to the scope above (a kill -9 in between leaves a
+        # run forwarded that the history lacks, never the other way round)
+        self.data.save_latest_signals(payload)
+        with self.data.signal_history() as store:
+            store.add([signal_value(r) for r in results] +
+                      [rollup_value(e) for entries in rolled.values() for e in entries], now_ms)
         self.publish(payload)
         self.runs += 1
         return results

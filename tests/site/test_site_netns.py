@@ -7,12 +7,9 @@ link cut for a simulated day and restored loses and duplicates nothing."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import signal
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ import pytest
 from eil.broker import find_binary
 from eil.cli import main as eil
 from gateway.store import DataDir
+from tests.support.netns import Star, star
 from tests.support.site import outbox_state, wait_until
 
 pytestmark = pytest.mark.slow
@@ -27,71 +25,13 @@ GW_A, NODE_A, GW_B, NODE_B = "198.51.100.1", "198.51.100.2", "198.51.100.5", "19
 SPEED = 3600.0  # one simulated hour per real second: a day in 24 s
 
 
-def sh(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True, text=True, timeout=20)
-
-
-class Hosts:
-    """Three namespaces: gw, and node-a / node-b each on a /30 link to it."""
-
-    def __init__(self) -> None:
-        tag = secrets.token_hex(3)
-        self.ns = {name: f"eil-{name}-{tag}" for name in ("gw", "a", "b")}
-        self.link = {"a": f"eila{tag}", "b": f"eilb{tag}"}
-        for ns in self.ns.values():
-            sh("ip", "netns", "add", ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        for node, (gw_ip, node_ip) in (("a", (GW_A, NODE_A)), ("b", (GW_B, NODE_B))):
-            gw_end, node_end = self.link[node], self.link[node] + "n"
-            sh("ip", "link", "add", gw_end, "netns", self.ns["gw"], "type", "veth", "peer",
-               "name", node_end, "netns", self.ns[node])
-            sh("ip", "-n", self.ns["gw"], "addr", "add", f"{gw_ip}/30", "dev", gw_end)
-            sh("ip", "-n", self.ns[node], "addr", "add", f"{node_ip}/30", "dev", node_end)
-            sh("ip", "-n", self.ns["gw"], "link", "set", gw_end, "up")
-            sh("ip", "-n", self.ns[node], "link", "set", node_end, "up")
-            sh("ip", "-n", self.ns[node], "route", "add", "default", "via", gw_ip)
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def spawn(self, host: str, key: str, args: list[str], log: Path,
-              env: dict[str, str] | None = None) -> None:
-        self.procs[key] = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns[host], *args], stdout=log.open("ab"),
-            stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-
-    def reachable(self, host: str, ip: str, port: int) -> bool:
-        probe = (f"import socket; s = socket.socket(); s.settimeout(2); "
-                 f"print(s.connect_ex(('{ip}', {port})))")
-        out = subprocess.run(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", probe],
-                             capture_output=True, text=True, timeout=20).stdout.strip()
-        return out == "0"
-
-    def cut(self, node: str, down: bool) -> None:
-        sh("ip", "-n", self.ns["gw"], "link", "set", self.link[node], "down" if down else "up")
-
-    def stop(self, key: str) -> int:
-        p = self.procs.pop(key)
-        p.send_signal(signal.SIGTERM)
-        return p.wait(60)
-
-    def close(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        for ns in self.ns.values():
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
 @pytest.fixture
-def hosts():  # type: ignore[no-untyped-def]
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root (CI and the dev machines run as root)")
-    h = Hosts()
-    yield h
-    h.close()
+def hosts() -> Iterator[Star]:
+    """The gateway host gw, and node hosts a and b each on a /30 link to it."""
+    yield from star("gw", ("a", "b"))
 
 
-def test_readings_cross_real_links_over_tls_and_survive_a_cut(hosts: Hosts, tmp_path: Path
+def test_readings_cross_real_links_over_tls_and_survive_a_cut(hosts: Star, tmp_path: Path
                                                                 ) -> None:
     site = tmp_path / "site"
     assert eil(["site", "init", str(site), "--site", "field", "--gateway-host", GW_A,
