@@ -5,7 +5,11 @@ broker on eil/v1/<scope>/<site>/events with its own sequence numbers, and the up
 ingests them exactly like a node's. Each summary of the site's latest signal run is one event
 record named `summary.<signal>`, its `vs` the JSON object below, its time the run's time.
 
-Only what a roll-up needs travels, field by field from an allow-list (never a member, never a
+A site may also forward chosen reading series of its nodes (`[upstream] series`): they travel
+as the site's own readings named "<node>.<quantity>" (series_name), with their units, times,
+calibrations and flags.
+
+Only what a roll-up needs travels in a summary, field by field from an allow-list (never a member, never a
 pseudonym: signals hold none, and nothing else gets through):
 
     signal, scope ("site" or "library"), t (ms), value (number or null), unit, band, distance,
@@ -25,6 +29,7 @@ from contract.errors import ContractError
 PREFIX = "summary."
 SCOPES = ("site", "library")  # a site's own totals; per-node and per-bed values stay home
 MAX_TEXT = 16_384  # bytes of one summary's JSON
+_READING_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # as contract/senml.py's names
 _SIGNAL = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _TEXT_FIELDS = ("unit", "band", "note")
 _THRESHOLD_FIELDS = ("lower", "upper", "source", "set_by")
@@ -33,6 +38,17 @@ _THRESHOLD_FIELDS = ("lower", "upper", "source", "set_by")
 def name_of(signal: str) -> str:
     """The record name that carries `signal`'s summary."""
     return PREFIX + signal
+
+
+def series_name(node: str, quantity: str) -> str:
+    """The name a forwarded reading series of the site's `node` carries above it (the site is
+    the node there, its nodes' quantities its own): "<node>.<quantity>". Raises ContractError
+    when that is not a valid reading name."""
+    name = f"{node}.{quantity}"
+    if not _READING_NAME.match(name) or name.startswith(PREFIX):
+        raise ContractError(f"{node}/{quantity} cannot be forwarded: {name!r} is not a reading "
+                            "name of at most 64 of a-z, 0-9, '.', '_', '-'")
+    return name
 
 
 def _number(value: Any, what: str) -> float | None:

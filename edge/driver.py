@@ -38,6 +38,7 @@ class Sample:
     ref: str | None = None  # events: the second subject (e.g. member pseudonym)
     cal: str | None = None  # identity of the calibration the value was computed with
     time: float | None = None  # when measured, if not at the read (buffered on a microcontroller)
+    q: int | None = None  # a QARTOD flag already set where it was measured (3 suspect, 4 fail)
 
 
 class Sensor(Protocol):

@@ -25,6 +25,12 @@ class Handoff:
         """Where the committed data of `source` ends (None: nothing committed yet)."""
         return self.marks.get(source)
 
+    def latest(self, source: str) -> Mark | None:
+        """Where the data of `source` taken so far ends: its staged mark (taken, not yet
+        committed) or else its committed one. A source reading again before the agent's next
+        commit starts here, so it takes nothing twice."""
+        return self.staged.get(source) or self.marks.get(source)
+
     def stage(self, source: str, mark: Mark) -> None:
         self.staged[source] = mark
 

@@ -37,11 +37,11 @@ def check_samples(samples: Sequence[Sample], specs: Mapping[str, QuantitySpec],
         if spec.kind is Kind.EVENT and s.text is None:
             out.dropped.append(f"event {s.key} without a text")
             continue
-        name, flag = name_for(s.key), None
+        name, flag = name_for(s.key), s.q
         if s.value is not None and spec.kind is not Kind.EVENT:
             if spec.valid is not None and not spec.valid[0] <= s.value <= spec.valid[1]:
                 flag = QARTOD_FAIL  # the sensor cannot report this: kept, flagged
-            else:
+            elif flag is None:
                 out.latest[name] = s.value
         out.readings.append(Sampled(now if s.time is None else s.time, name, spec.kind, s.value,
                                     spec.unit, s.text, s.ref, s.cal, flag))

@@ -11,6 +11,8 @@ in the same frame as that run's summaries, so a kill -9 at any instant neither l
 sends one twice. It lives here, in the shell, because it joins the two halves: the node's outbox
 and agent, and the gateway's data directory.
 
+With `[upstream] series`, chosen reading series of the site's nodes travel too (SiteSeries).
+
 A gateway that is itself a scope (its site is the name of one in its scopes.toml) forwards that
 scope's roll-up as its site totals, so a municipality rolls up its neighbourhoods the same way.
 """
@@ -18,6 +20,7 @@ scope's roll-up as its site totals, so a municipality rolls up its neighbourhood
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from contract import summaries
@@ -29,8 +32,9 @@ from edge.agent import NodeAgent
 from edge.config import ClockConfig, NodeConfig, PublishConfig
 from edge.driver import QuantitySpec, Sample, SensorConfig
 from edge.hardware import Hardware
-from gateway.config import GatewayConfig, UpstreamConfig
+from gateway.config import UPSTREAM_READER, GatewayConfig, UpstreamConfig
 from gateway.signals.catalogue import DEFS
+from gateway.store import Store
 from gateway.store.data_dir import DataDir
 
 log = logging.getLogger("eil.forward")
@@ -61,7 +65,7 @@ class SiteSummaries:
         if entries is None:
             return []
         newest = max((int(e["t"]) for e in entries if isinstance(e.get("t"), int)), default=0)
-        mark = self.hw.handoff.mark(SOURCE)
+        mark = self.hw.handoff.latest(SOURCE)
         if newest <= (mark[1] if mark else 0):
             return []  # nothing new since the last run taken
         out = []
@@ -80,6 +84,81 @@ class SiteSummaries:
         return out
 
 
+class SiteSeries:
+    """The forwarder's second sensor (`[upstream] series`): the chosen reading series of the
+    site's nodes, read from the store in seq order up to each node's acknowledgement watermark
+    and forwarded with their own times, units, calibrations and flags. Where each node's
+    reading ends travels as its hand-off mark ("series:<node>") in the outbox frame holding
+    those readings; once a frame is committed the position is also written to the store as
+    the cursors of the reader "_upstream", so retention never deletes what is not forwarded
+    yet. Events are never forwarded (a loan's member pseudonym stays at its site)."""
+
+    def __init__(self, data: DataDir, series: tuple[tuple[str, str], ...], hw: Hardware,
+                 batch: int = 5000) -> None:
+        self.data, self.hw, self.batch = data, hw, batch
+        self.wanted = {key: summaries.series_name(*key) for key in series}
+        self.nodes = sorted({node for node, _ in series})
+        self.specs: dict[str, QuantitySpec] = {}  # name -> spec, as each series is first met
+        self.skipped: set[tuple[str, str, str | None]] = set()
+        self.store: Store | None = None
+
+    @property
+    def quantities(self) -> tuple[QuantitySpec, ...]:
+        return tuple(self.specs.values())
+
+    def bind(self, specs: dict[str, QuantitySpec]) -> None:
+        """Share the agent's table of this sensor's quantities, which the sensor fills as it
+        meets each series (its unit and kind are the store's, known only then)."""
+        specs.update(self.specs)
+        self.specs = specs
+
+    def positions(self, *, committed: bool = False) -> dict[str, int]:
+        """Node -> the seq its forwarded readings end at: taken so far, or committed."""
+        mark = self.hw.handoff.mark if committed else self.hw.handoff.latest
+        return {node: (m[1] if (m := mark(f"series:{node}")) else 0) for node in self.nodes}
+
+    def _store(self) -> Store | None:
+        if self.store is None and self.data.has_readings():
+            self.store = self.data.readings()
+        return self.store
+
+    def committed(self, _mark: object) -> None:
+        """An outbox frame with series marks is on the card: tell retention."""
+        store = self._store()
+        if store is not None:
+            store.sink_place(UPSTREAM_READER, self.positions(committed=True),
+                             int(time.time() * 1000))
+
+    def read(self, now: float) -> list[Sample]:
+        store = self._store() if self.nodes else None
+        if store is None:
+            return []
+        before = self.positions()
+        rows, ends = store.readings_after(before, self.batch)
+        out = []
+        for r in rows:
+            name = self.wanted.get((r.node, r.name))
+            if name is None or r.kind == Kind.EVENT.value or r.value is None:
+                continue
+            spec = self.specs.setdefault(name, QuantitySpec(name, r.unit, Kind(r.kind),
+                                                            f"{r.node}/{r.name} of the site"))
+            if (spec.unit, spec.kind.value) != (r.unit, r.kind):
+                if (r.node, r.name, r.unit) not in self.skipped:
+                    log.warning("%s/%s is forwarded in %s (%s); its readings in %s (%s) are "
+                                "not", r.node, r.name, spec.unit, spec.kind, r.unit, r.kind)
+                    self.skipped.add((r.node, r.name, r.unit))
+                continue
+            out.append(Sample(name, value=r.value, cal=r.cal, time=r.t_ms / 1000, q=r.q))
+        for node, end in ends.items():
+            if end > before[node]:
+                self.hw.handoff.stage(f"series:{node}", (0, end))
+        return out
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 def forwarder(cfg: GatewayConfig, up: UpstreamConfig) -> NodeAgent:
     """The forwarder's agent: node <site> of the scope `up.scope`, publishing to its broker.
     It runs on real time (every_s is real seconds, whatever the site's clock): the summaries
@@ -90,7 +169,14 @@ def forwarder(cfg: GatewayConfig, up: UpstreamConfig) -> NodeAgent:
         clock=ClockConfig(1.0, None, None),
         publish=PublishConfig(max_records_per_pack=200, window=up.window, ack_timeout_s=15.0,
                               commit_interval_s=0.5, status_interval_s=30.0),
-        sensors=(SensorConfig("site_summaries", None, up.every_s, {}, f"{cfg.path}: [upstream]"),))
+        sensors=(SensorConfig("site_summaries", None, up.every_s, {}, f"{cfg.path}: [upstream]"),
+                 SensorConfig("site_series", None, up.every_s, {},
+                              f"{cfg.path}: [upstream] series")))
     hw = Hardware(data_dir=data_dir)
-    return NodeAgent(node_cfg, clock=SystemClock(), hardware=hw,
-                     sensors=[SiteSummaries(cfg.data, cfg.site, hw)])
+    series = SiteSeries(cfg.data, up.series, hw)
+    agent = NodeAgent(node_cfg, clock=SystemClock(), hardware=hw,
+                      sensors=[SiteSummaries(cfg.data, cfg.site, hw), series])
+    series.bind(agent.specs[1])
+    for node in series.nodes:
+        hw.handoff.listeners[f"series:{node}"] = series.committed
+    return agent

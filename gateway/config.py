@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.errors import TopicError
+from contract import summaries
+from contract.errors import ContractError, TopicError
 from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from core.clock import Clock, SystemClock, clock_from
@@ -69,10 +70,12 @@ class UpstreamConfig:
 
     scope: str  # the upper gateway's site id
     broker: BrokerConfig  # the upper broker; the user name defaults to this site's id
-    every_s: float = 10.0  # how often the forwarder looks for a new signal run (real seconds)
-    window: int = 20_000  # summaries published but not yet acknowledged, at most
+    every_s: float = 5.0  # how often the forwarder looks for a new run (real seconds)
+    window: int = 20_000  # summaries and readings published but not yet acknowledged
+    series: tuple[tuple[str, str], ...] = ()  # (node, quantity) reading series to forward too
 
 
+UPSTREAM_READER = "_upstream"  # the forwarder's cursors in the store (no sink can be named so)
 _BROKER_KEYS = {"host", "port", "tls", "ca_file", "cert_file", "key_file", "username",
                 "password", "password_file"}
 
@@ -98,6 +101,12 @@ class GatewayConfig:
     @property
     def data(self) -> DataDir:
         return DataDir(self.data_dir)
+
+    def readers(self) -> list[str]:
+        """Who reads raw readings out of the store at their own pace, so that retention keeps
+        what they still need: the sinks, and the forwarder of `[upstream] series`."""
+        names = [s.name for s in self.sinks]
+        return names + [UPSTREAM_READER] if self.upstream and self.upstream.series else names
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:
@@ -138,10 +147,21 @@ def load_gateway_config(path: Path) -> GatewayConfig:
 def _upstream(t: Table, site: str) -> UpstreamConfig | None:
     if not t.data:
         return None
-    unknown = sorted(set(t.data) - _BROKER_KEYS - {"scope", "every_s", "window"})
+    unknown = sorted(set(t.data) - _BROKER_KEYS - {"scope", "every_s", "window", "series"})
     if unknown:
-        raise t.fail(unknown[0], "unknown option; [upstream] takes scope, every_s, window and "
-                                 f"the broker's {', '.join(sorted(_BROKER_KEYS))}")
+        raise t.fail(unknown[0], "unknown option; [upstream] takes scope, every_s, window, "
+                                 f"series and the broker's {', '.join(sorted(_BROKER_KEYS))}")
+    series = []
+    for item in t.get("series", list, []):
+        node, sep, quantity = item.partition("/") if isinstance(item, str) else ("", "", "")
+        try:
+            if not sep:
+                raise ContractError(f"{item!r} is not node/quantity, e.g. water-1/water.volume")
+            check_id(node, "node")
+            summaries.series_name(node, quantity)
+        except ContractError as exc:
+            raise t.fail("series", str(exc)) from None
+        series.append((node, quantity))
     scope = t.get("scope", str)
     try:
         check_id(scope, "scope")
@@ -152,8 +172,8 @@ def _upstream(t: Table, site: str) -> UpstreamConfig | None:
     if "host" not in t.data:
         raise t.fail("host", "required key is missing: the upper gateway's broker address")
     return UpstreamConfig(scope=scope, broker=parse_broker(t, site),
-                          every_s=t.positive("every_s", 10.0),
-                          window=int(t.positive("window", 20_000)))
+                          every_s=t.positive("every_s", 5.0),
+                          window=int(t.positive("window", 20_000)), series=tuple(series))
 
 
 def _clock(t: Table) -> Clock:

@@ -97,7 +97,7 @@ class Gateway:
         if self.cfg.store.move_every_s > 0:
             mover = ColdMover(self.store, self.cfg.store.hot_hours * 3600,
                               self.cfg.store.move_every_s, self.cfg.clock,
-                              self.cfg.retention.policy, [s.name for s in self.cfg.sinks])
+                              self.cfg.retention.policy, self.cfg.readers())
             threads.append(self._thread("cold", lambda: mover.run(stop), stop))
         if self.cfg.homeassistant.enabled:
             ha = HomeAssistantPublisher(

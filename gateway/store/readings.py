@@ -41,6 +41,7 @@ SCHEMA_VERSION = 8
 # a quantity of a node with this many readings in one commit is written as a chunk at once
 # (a backlog after an outage); fewer stay rows until the mover takes them (the live trickle)
 BULK_MIN = 64
+_UNREAD = 2**62  # the cursor of a node a reader does not read: beyond any seq
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id   INTEGER PRIMARY KEY,
@@ -905,6 +906,28 @@ class Store:
 
     def sink_rewind(self, sink: str) -> None:
         self._sink_write("rewinding sink " + sink, lambda: sink_cursors.rewind(self.db, sink))
+
+    def readings_after(self, after: dict[str, int], limit: int
+                       ) -> tuple[list[ExportRow], dict[str, int]]:
+        """Readings of the nodes named in `after` past its seqs (node -> seq), at most up to
+        each node's acknowledgement watermark, hot and cold alike, in seq order; and where each
+        node's reading ends now (node -> seq). The forwarder's read (eil/forwarder.py)."""
+        with self.lock, self._snapshot():
+            names = dict(self.db.execute("SELECT node_id, node FROM nodes"))
+            cursors = {nid: after[node] for nid, node in names.items() if node in after}
+            got = sink_cursors.after(self.db, cursors, limit, set(after))
+        return got.rows, {names[nid]: end for nid, end in got.ends.items()}
+
+    def sink_place(self, sink: str, at: dict[str, int], now_ms: int) -> None:
+        """A reader with its own durable position (node -> seq, for every node it reads) tells
+        retention where it is, as a sink's settled cursors (the forwarder of `[upstream]
+        series`); the nodes it does not read hold nothing back."""
+        def place() -> None:
+            sink_cursors.start(self.db, sink, False, now_ms)
+            sink_cursors.place(self.db, sink, {
+                nid: at.get(node, _UNREAD) for nid, node in self.db.execute(
+                    "SELECT node_id, node FROM nodes").fetchall()})
+        self._sink_write("placing " + sink, place)
 
     def sink_positions(self, sink: str) -> tuple[dict[int, int], int]:
         with self.lock, self._snapshot():

@@ -102,13 +102,21 @@ def rewind(db: sqlite3.Connection, sink: str) -> None:
 def batch(db: sqlite3.Connection, sink: str, limit: int) -> Batch:
     """Up to about `limit` readings past the sink's cursors, node by node in seq order."""
     cursors = dict(db.execute("SELECT node_id, seq FROM sink_cursors WHERE sink = ?", (sink,)))
+    return after(db, cursors, limit)
+
+
+def after(db: sqlite3.Connection, cursors: dict[int, int], limit: int,
+          nodes: set[str] | None = None) -> Batch:
+    """Up to about `limit` readings past `cursors` (node id -> seq; 0 for a node without one)
+    and at most up to each node's acknowledgement watermark, hot and cold alike, node by node
+    in seq order; of every node or only those named in `nodes`."""
     rows: list[ExportRow] = []
     ends: dict[int, int] = {}
     budget = limit  # sequence numbers to cover: at most one reading each
     for nid, site, node, acked in db.execute(
             "SELECT node_id, site, node, acked FROM nodes ORDER BY node_id").fetchall():
         lo = cursors.get(nid, 0)
-        if acked <= lo:
+        if acked <= lo or (nodes is not None and node not in nodes):
             continue
         hi = min(acked, lo + budget)
         budget -= hi - lo
@@ -129,6 +137,14 @@ def batch(db: sqlite3.Connection, sink: str, limit: int) -> Batch:
         if budget <= 0:
             break
     return Batch(rows, ends)
+
+
+def place(db: sqlite3.Connection, sink: str, at: dict[int, int]) -> None:
+    """Cursors set to `at` (node id -> seq), settled at once: a reader whose own durable record
+    (the forwarder's outbox) says where it is, telling retention what it still needs."""
+    db.executemany("INSERT INTO sink_cursors VALUES (?, ?, ?, ?) ON CONFLICT (sink, node_id) "
+                   "DO UPDATE SET seq = excluded.seq, settled = excluded.settled",
+                   [(sink, n, s, s) for n, s in at.items()])
 
 
 def positions(db: sqlite3.Connection, sink: str) -> tuple[dict[int, int], int]:

@@ -1,11 +1,15 @@
 """Site → neighbourhood across gateways on loopback (docs/federation.md): two site gateways,
 each with simulated water and energy nodes, forward their signal summaries to the gateway of
-their neighbourhood through its own broker, as nodes of it; the neighbourhood rolls them up on
-schedule with its own thresholds. The fault test across network hosts is test_federation_netns.py."""
+their neighbourhood through its own broker, as nodes of it (garden-a also its water meter's
+readings, `[upstream] series`); the neighbourhood rolls them up on schedule with its own
+thresholds. garden-a's forwarder is killed -9 at random instants meanwhile: nothing arrives
+twice, the forwarded series is the site's own, in order, none missing. The fault test across
+network hosts, beside a native bridge, is test_federation_netns.py."""
 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 import urllib.request
@@ -33,9 +37,10 @@ source = "North End water plan 2026: the neighbourhood's share of the catchment"
 """
 
 
-def upstream_block(upper: Site, site: str, every_s: float = 0.3) -> str:
+def upstream_block(upper: Site, site: str, every_s: float = 0.3, series: str = "") -> str:
     return (f'[upstream]\nscope = "{SCOPE}"\nhost = "127.0.0.1"\nport = {upper.setup.port}\n'
-            f'password_file = "{upper.setup.secret_file(site)}"\nevery_s = {every_s}\n')
+            f'password_file = "{upper.setup.secret_file(site)}"\nevery_s = {every_s}\n'
+            + (f"series = {series}\n" if series else ""))
 
 
 def make_federation(make_site: Callable[..., Site], http_port: int = 0
@@ -48,8 +53,9 @@ def make_federation(make_site: Callable[..., Site], http_port: int = 0
     for name in SITES:
         sites[name] = make_site({"water-1": "water", "energy-1": "energy"}, site=name,
                                 speed=3600.0, interval=1200.0,
-                                gateway_extra="[signals]\nevery_s = 1\n" +
-                                upstream_block(upper, name))
+                                gateway_extra="[signals]\nevery_s = 1\n" + upstream_block(
+                                    upper, name, series='["water-1/water.volume"]'
+                                    if name == "garden-a" else ""))
     return upper, sites
 
 
@@ -104,6 +110,18 @@ def test_two_sites_roll_up_at_their_neighbourhood(make_site: Callable[..., Site]
 
     wait_until(lambda: (w := water_total()) is not None and w["value"] is not None, 90,
                "a neighbourhood water total from both sites")
+    def forwarded_series() -> int:
+        with Store(upper.db_path(), readonly=True) as store:
+            return sum(1 for _ in store.export(node="garden-a", name="water-1.water.volume"))
+
+    wait_until(lambda: forwarded_series() > 20, 30, "garden-a's water meter readings forwarded")
+    rng = random.Random()
+    for _ in range(6):  # garden-a's forwarder killed -9 at random instants: nothing twice
+        time.sleep(rng.uniform(0.1, 1.2))
+        sites["garden-a"].kill("forwarder")
+        sites["garden-a"]._spawn("forwarder", ["gateway", "forward", "--config",
+                                               str(sites["garden-a"].gateway_cfg)])
+    time.sleep(3.0)
     for s in sites.values():
         s.kill("forwarder")  # freeze what the neighbourhood has
     wait_until(lambda: (upper.root / "gw" / "scopes.json").exists(), 10, "a scheduled run")
@@ -113,8 +131,11 @@ def test_two_sites_roll_up_at_their_neighbourhood(make_site: Callable[..., Site]
     own: dict[str, float] = {}
     for name, s in sites.items():
         got = forwarded(upper, name)
-        seqs = [seq for seq, _, _ in got]
+        with Store(upper.db_path(), readonly=True) as store:  # summaries and series together
+            seqs = [r.seq for r in store.export(node=name)]
         assert seqs == list(range(1, len(seqs) + 1)), f"{name}: gaps or doubles {seqs}"
+        runs = [(t, e["signal"]) for _, t, e in got]
+        assert len(runs) == len(set(runs)), f"{name}: a run forwarded twice"
         newest = max(t for _, t, _ in got)
         water = next(e for _, t, e in got if t == newest and e["signal"] == "water.use")
         # what the neighbourhood holds is what the site computed in that run
@@ -123,3 +144,17 @@ def test_two_sites_roll_up_at_their_neighbourhood(make_site: Callable[..., Site]
     assert total["sites"] == own
     assert total["value"] == pytest.approx(sum(own.values()))
     assert total["threshold"]["source"].startswith("North End water plan")
+
+    # garden-a's water meter readings, forwarded as its own series water-1.water.volume
+    with Store(upper.db_path(), readonly=True) as store:
+        up = [(r.t_ms, r.value, r.unit, r.kind) for r in store.export(
+            node="garden-a", name="water-1.water.volume")]
+    with Store(sites["garden-a"].db_path(), readonly=True) as store:
+        home = [(r.t_ms, r.value, r.unit, r.kind) for r in store.export(
+            node="water-1", name="water.volume")]
+        held = store.sink_status(0, ["_upstream"])
+    assert len(up) > 20 and up == home[:len(up)]  # in order, none missing, none twice
+    assert (up[0][2], up[0][3]) == ("l", "counter")
+    assert held and held[0].sink == "_upstream"  # retention keeps what is not forwarded yet
+    with Store(upper.db_path(), readonly=True) as store:  # garden-b forwards no series
+        assert not [r for r in store.export(node="garden-b") if r.kind != "event"]
