@@ -64,6 +64,17 @@ def cmd_add_homeassistant(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_member(args: argparse.Namespace) -> int:
+    from eil.site.nodes import add_member
+
+    site = _site(args)
+    print(add_member(site, args.member).report())
+    print(f"add {args.member!r} to the sites of this scope in its gateway's scopes.toml "
+          f"([scopes.{site.config().site}] sites = [...]); give {args.member}'s steward the "
+          f"folder members/{args.member}/ (docs/federation.md)")
+    return 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     from eil.site.nodes import revoke_node
 
@@ -153,6 +164,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ha = acts.add_parser("add-homeassistant", help="Home Assistant's certificate (MQTT)")
     ha.add_argument("--dir", default=".", help="the site directory")
     ha.set_defaults(func=cmd_add_homeassistant)
+    mem = acts.add_parser("add-member", help="a member site's forwarder certificate and "
+                                             "[upstream] table (this site is their scope)")
+    mem.add_argument("member", help="the member site's id")
+    mem.add_argument("--dir", default=".", help="this scope's site directory")
+    mem.set_defaults(func=cmd_add_member)
     rev = acts.add_parser("revoke-node", help="refuse a node (or a device) from now on")
     rev.add_argument("node")
     rev.add_argument("--dir", default=".", help="the site directory")

@@ -168,7 +168,7 @@ def forwarder(cfg: GatewayConfig, up: UpstreamConfig) -> NodeAgent:
         path=cfg.path, id=NodeId(up.scope, cfg.site), data_dir=data_dir, broker=up.broker,
         clock=ClockConfig(1.0, None, None),
         publish=PublishConfig(max_records_per_pack=200, window=up.window, ack_timeout_s=15.0,
-                              commit_interval_s=0.5, status_interval_s=30.0),
+                              commit_interval_s=0.1, status_interval_s=30.0),
         sensors=(SensorConfig("site_summaries", None, up.every_s, {}, f"{cfg.path}: [upstream]"),
                  SensorConfig("site_series", None, up.every_s, {},
                               f"{cfg.path}: [upstream] series")))

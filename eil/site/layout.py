@@ -6,7 +6,8 @@ that the steward keeps (and backs up: it holds the site CA's key):
     broker/                   Mosquitto's config, server key and certificate, passwd, ACL
     gateway/                  gateway.toml and the gateway's loopback credential
     station.key               the tool-library stations' key for member pseudonyms (600)
-    systemd/                  the gateway's, the node agent's and Mosquitto's units (units.py)
+    systemd/                  the gateway's, its forwarder's, the node agent's and Mosquitto's
+                              units (units.py)
     nodes/<node>/             node.toml, node.key (600), node.crt, ca.crt: what goes on the node,
                               devices.conf (the agent's device drop-in), boot-config.txt
     nodes.json                every node: kind, certificate serial and expiry, revoked or not
@@ -161,6 +162,8 @@ class Site:
         systemd = self.root / "systemd"
         self._write_if_changed(systemd / "eil-gateway.service",
                                units.gateway_unit(cfg.site, cfg.install), out)
+        self._write_if_changed(systemd / "eil-forward.service",
+                               units.forward_unit(cfg.site, cfg.install), out)
         self._write_if_changed(systemd / "eil-node.service",
                                units.node_unit(cfg.site, cfg.install), out)
         self._write_if_changed(systemd / "mosquitto.service.d" / "eil.conf",

@@ -140,6 +140,35 @@ WantedBy=multi-user.target
 """
 
 
+def forward_unit(site: str, config_dir: str) -> str:
+    """The forwarder to the scope above (docs/federation.md), beside the gateway: its own
+    process, so a dead upstream link or a failing forwarder never touches ingest."""
+    return f"""[Unit]
+Description=EIL forwarder (site {site}): signal summaries to the scope above ([upstream])
+Documentation=man:systemd.exec(5)
+After=network-online.target eil-gateway.service
+Wants=network-online.target
+
+[Service]
+Type=exec
+User={GATEWAY_SERVICE_USER}
+Group={GATEWAY_SERVICE_USER}
+ExecStart={VENV}/bin/eil gateway forward --config {config_dir}/gateway/gateway.toml
+Restart=always
+RestartSec=5
+# SIGTERM: the forwarder commits what it took to its outbox, then exits
+TimeoutStopSec=30
+StateDirectory=eil/gateway
+StateDirectoryMode=0750
+PrivateDevices=yes
+PrivateUsers=yes
+ProcSubset=pid
+{SANDBOX}
+[Install]
+WantedBy=multi-user.target
+"""
+
+
 def mosquitto_dropin(site: str) -> str:
     """Debian's mosquitto.service, run as its own user from the start (its unit starts as root,
     creates its directories with ExecStartPre and drops privileges itself) and sandboxed."""

@@ -43,14 +43,19 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
         reported = {site: e for site, e in entries.items() if e is not None}
         if not reported:
             continue
+        ratio = signal == "energy.self_sufficiency"
         missing = sorted(site for site, e in entries.items()
-                         if e is None or e.get("value") is None)
-        values = {site: e["value"] for site, e in reported.items() if e.get("value") is not None}
+                         if e is None or e.get("value") is None
+                         or (ratio and not _energy(e)))  # a ratio without its energies
+        values = {site: e["value"] for site, e in reported.items() if site not in missing}
         value: float | None
-        if signal == "energy.self_sufficiency":
-            imported = sum(reported[s]["numbers"]["import_Wh"] for s in values)
-            load = sum(reported[s]["numbers"]["load_Wh"] for s in values)
+        numbers: dict[str, float] = {}
+        if ratio:
+            energies = [e for s in values if (e := _energy(reported[s])) is not None]
+            imported = sum(e[0] for e in energies)
+            load = sum(e[1] for e in energies)
             value = 1 - imported / load if load and not missing else None
+            numbers = {"import_Wh": imported, "load_Wh": load}
         else:
             value = sum(values.values()) if not missing else None
         unit = next(iter(reported.values()))["unit"]
@@ -58,7 +63,7 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
                                  "value": value, "unit": unit, "sites": values,
                                  "sites_t": {site: e.get("t") for site, e in reported.items()},
                                  "missing": missing, "band": None, "distance": None,
-                                 "threshold": None}
+                                 "threshold": None, "numbers": numbers}
         if missing:
             entry["note"] = f"no value from {', '.join(missing)}: no {scope} total"
         if limits and signal in limits and value is not None:
@@ -67,6 +72,15 @@ def rollup(sites: dict[str, list[dict[str, Any]]], scope: str,
                          threshold={"lower": lim.lower, "upper": lim.upper, "source": source})
         out.append(entry)
     return out
+
+
+def _energy(entry: dict[str, Any]) -> tuple[float, float] | None:
+    """(imported, load) Wh of a self-sufficiency summary, None without them."""
+    n = entry.get("numbers") or {}
+    imported, load = n.get("import_Wh"), n.get("load_Wh")
+    if isinstance(imported, int | float) and isinstance(load, int | float):
+        return float(imported), float(load)
+    return None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,10 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
                 "--tls-port", str(tls), "--local-port", str(local)]) == 0
     for node, kind in NODES.items():
         assert eil(["site", "add-node", node, "--kind", kind, "--dir", str(site)]) == 0
+    scope = tmp / "north"  # the scope above the site: its steward makes field a member
+    assert eil(["site", "init", str(scope), "--site", "north", "--gateway-host",
+                "north.example.org"]) == 0
+    assert eil(["site", "add-member", "field", "--dir", str(scope)]) == 0
     pristine = deploy.debian_root()
     roots = {host: deploy.copy_root(pristine, tmp / f"{host}-root")
              for host in ("gw", *NODES)}
@@ -92,6 +96,8 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
                 {"name": "city", "url": f"http://127.0.0.1:{free_port()}", "org": "eil",
                  "bucket": "eil", "flavor": "influxdb2", "timeout_s": 2, "max_backoff_s": 2,
                  "token_src": str(tmp / "influx.token")}],
+            "eil_gateway_upstream_dir": str(scope / "members" / "field"),
+            "eil_gateway_upstream_series": ["bed-1/soil.moisture"],
             "eil_gateway_grafana_render": True,
             "eil_gateway_grafana_victoria_url": f"http://127.0.0.1:{vm_port}"}
         inventory = {"all": {
@@ -146,6 +152,12 @@ def test_files_are_installed_with_their_owners_and_modes(deployed: Deployed) -> 
     assert [(x["name"], x["flavor"]) for x in sinks] == [("vm", "victoriametrics"),
                                                         ("city", "influxdb2")]
     assert sinks[1]["token_file"] == "/etc/eil/gateway/sink-city.token"
+    upstream = tomllib.loads(config)["upstream"]  # the scope's add-member, installed paths
+    assert (upstream["scope"], upstream["host"], upstream["series"]) == (
+        "north", "north.example.org", ["bed-1/soil.moisture"])
+    assert upstream["key_file"] == "/etc/eil/upstream/north/device.key"
+    assert owner(gw, "/etc/eil/upstream/north/device.key") == ("root", "eil-gateway", 0o640)
+    assert owner(gw, "/etc/eil/upstream/north") == ("root", "eil-gateway", 0o750)
     assert "token_src" not in config and INFLUX_TOKEN not in config
     grafana = gw / "etc/eil/grafana"
     assert (grafana / "dashboards/prometheus/eil-garden.json").is_file()
@@ -167,12 +179,12 @@ def test_files_are_installed_with_their_owners_and_modes(deployed: Deployed) -> 
     assert "Storage=volatile" in (bed / "etc/systemd/journald.conf.d/eil.conf").read_text()
     wants = lambda root: {p.name for p in (  # noqa: E731 (the links name paths inside the root)
         root / "etc/systemd/system/multi-user.target.wants").iterdir() if p.is_symlink()}
-    assert {"eil-gateway.service", "mosquitto.service"} <= wants(gw)
+    assert {"eil-gateway.service", "eil-forward.service", "mosquitto.service"} <= wants(gw)
     assert "eil-node.service" in wants(bed)
 
 
-UNITS = {"gw": ("eil-gateway.service", "mosquitto.service"), "bed-1": ("eil-node.service",),
-         "tank-1": ("eil-node.service",)}
+UNITS = {"gw": ("eil-gateway.service", "eil-forward.service", "mosquitto.service"),
+         "bed-1": ("eil-node.service",), "tank-1": ("eil-node.service",)}
 
 
 def test_every_installed_unit_is_verified_and_exposed_at_2_or_less(deployed: Deployed) -> None:
@@ -281,6 +293,8 @@ def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) 
     secrets = {"gateway.secret": (site / "gateway" / "gateway.secret").read_text().strip(),
                "influx.token": INFLUX_TOKEN}
     for name, path in (("server.key", site / "broker" / "server.key"),
+                       ("upstream.key", site.parent / "north" / "members" / "field" /
+                        "device.key"),
                        *((f"{n}/node.key", site / "nodes" / n / "node.key") for n in NODES)):
         secrets[name] = path.read_text().splitlines()[1]  # a line of the key's base64
     logs = "".join(r.stdout + r.stderr for r in deployed.runs)
@@ -288,6 +302,7 @@ def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) 
     own = {"gateway.secret": {"etc/eil/gateway/gateway.secret"},
            "server.key": {"etc/eil/broker/server.key"},
            "influx.token": {"etc/eil/gateway/sink-city.token"},
+           "upstream.key": {"etc/eil/upstream/north/device.key"},
            **{f"{n}/node.key": {"etc/eil/node/node.key"} for n in NODES}}
     for name, secret in secrets.items():
         for host, root in deployed.roots.items():

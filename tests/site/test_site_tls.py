@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -236,3 +237,48 @@ def test_a_third_party_senml_device_publishes_over_tls_with_its_certificate(  # 
     assert stored("other") == [] and stored("soil-a") == []
     assert eil(["site", "revoke-node", "meter-9", "--dir", str(site)]) == 0
     assert str(d / "device.key") not in run.log("gateway")
+
+
+def test_a_member_site_forwards_to_its_scope_over_tls_with_the_files_add_member_wrote(  # type: ignore[no-untyped-def]
+        field, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The scope's steward runs `eil site add-member`; the member's gateway appends the
+    upstream.toml it wrote and runs `eil gateway forward`: its summaries arrive over TLS as the
+    node garden-a of the scope, and the member's certificate speaks for nobody else."""
+    site, tls, local, run, said = field
+    assert eil(["site", "add-member", "garden-a", "--dir", str(site)]) == 0
+    out = capsys.readouterr().out
+    d = site / "members" / "garden-a"
+    assert f"secret {d / 'device.key'} (mode 600)" in out and "scopes.toml" in out
+    gw_data = start_gateway(site, run, tmp_path)
+    member = tmp_path / "garden-a"
+    (member / "gw").mkdir(parents=True)
+    entry = {"signal": "water.use", "scope": "site", "t": int(time.time() * 1000),
+             "value": 123.0, "unit": "l", "band": None, "threshold": None}
+    DataDir(member / "gw").save_latest_signals(json.dumps([entry]).encode())
+    cfg = member / "gateway.toml"
+    cfg.write_text('site = "garden-a"\ndata_dir = "gw"\n[broker]\npassword = "unused"\n' +
+                   (d / "upstream.toml").read_text()
+                   .replace("/etc/eil/upstream/field", str(d))
+                   .replace('host = "127.0.0.1"', 'host = "127.0.0.1"\nevery_s = 0.5'))
+    run.spawn("forwarder", [sys.executable, "-m", "eil", "gateway", "forward", "--config",
+                            str(cfg)])
+    data = DataDir(gw_data)
+
+    def arrived() -> list[tuple[str, str | None]]:
+        if not data.has_readings():
+            return []
+        with data.readings(readonly=True) as store:
+            return [(r.name, r.text) for r in store.export(node="garden-a")]
+
+    wait_until(lambda: bool(arrived()), 30, "the member's summary at its scope")
+    ((name, text),) = arrived()
+    assert name == "summary.water.use" and json.loads(text or "")["value"] == 123.0
+    forged = subprocess.run(  # the member's certificate, a node's topic of the scope
+        [find_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(tls), "-V", "mqttv5", "-q",
+         "1", "-t", "eil/v1/field/soil-a/status", "-m", STATUS, "--cafile", str(d / "ca.crt"),
+         "--cert", str(d / "device.crt"), "--key", str(d / "device.key")],
+        capture_output=True, text=True, timeout=20)
+    time.sleep(1)
+    with data.readings(readonly=True) as store:
+        assert not [n for n in store.node_summary() if n["node"] == "soil-a"], forged
+    assert str(d / "device.key") not in run.log("forwarder") + run.log("gateway")
