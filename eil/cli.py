@@ -364,6 +364,20 @@ def cmd_sequence(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retire(args: argparse.Namespace) -> int:
+    """eil gateway retire NODE: a node that left the site (its readings stay)."""
+    data = _data(args.data)
+    with data.readings() as store:
+        store.retire(args.node, not args.undo, time.time())
+    if args.undo:
+        print(f"{args.node} is active again")
+    else:
+        print(f"{args.node} is retired: its readings stay in the store; views show it retired "
+              "and Home Assistant removes its device. Revoke its credential too (eil site "
+              "revoke-node) if it should send nothing more")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eil", description="EIL stack: edge ecological monitoring")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -428,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
     seq.add_argument("--accept-gap", action="store_true",
                      help="with --set above the watermark: readings up to N are gone for good")
     seq.set_defaults(func=cmd_sequence)
+    ret = gw.add_parser("retire", help="a node that left the site: its readings stay, Home "
+                                       "Assistant removes its device")
+    ret.add_argument("node", help="node id")
+    ret.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
+    ret.add_argument("--undo", action="store_true", help="bring a retired node back")
+    ret.set_defaults(func=cmd_retire)
 
     demo = sub.add_parser("demo", help="run a whole simulated site locally")
     demo.add_argument("--data", help="data directory (default ./eil-demo-data)")

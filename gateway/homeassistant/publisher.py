@@ -12,7 +12,9 @@
 - all configs and states again when Home Assistant announces itself (`<prefix>/status` =
   `online`), so a Home Assistant that restarted (or started after us) has everything.
 
-A node forgotten with `forget` gets an empty retained config: Home Assistant removes the device.
+A node a steward retired (`eil gateway retire`) is forgotten: an empty config (Home Assistant
+removes the device) and its retained availability and state cleared; again each time Home
+Assistant announces itself, in case it was away when the node was retired.
 """
 
 from __future__ import annotations
@@ -147,6 +149,11 @@ class HomeAssistantPublisher:
             by_node.setdefault(str(row["node"]), []).append(row)
         for node, series in sorted(by_node.items()):
             device = self.device_id(node)
+            if nodes.get(node, {}).get("retired"):  # a steward retired it: the device goes
+                if self.configs.get(device) != "":
+                    self.forget(node)
+                    sent += 3
+                continue
             cfg = json.dumps(self._node_config(node, series), sort_keys=True)
             if self.configs.get(device) != cfg:
                 self.publish(self._config_topic(device), cfg.encode(), True)
@@ -182,10 +189,15 @@ class HomeAssistantPublisher:
         return sent
 
     def forget(self, node: str) -> None:
-        """Remove the node's device from Home Assistant (an empty retained config)."""
+        """Remove the node's device from Home Assistant (an empty config, which also clears the
+        retained one) and clear its retained availability and state."""
         device = self.device_id(node)
         self.publish(self._config_topic(device), b"", True)
-        self.configs.pop(device, None)
+        for topic in ("availability", "state"):
+            self.publish(f"{self.base}/{_slug(node)}/{topic}", b"", True)
+        self.configs[device] = ""  # forgotten: again only after Home Assistant announces
+        self.availability.pop(node, None)
+        self.states.pop(node, None)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

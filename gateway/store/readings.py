@@ -37,7 +37,7 @@ from gateway.store.watermark import Anomaly, Watermark
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # a quantity of a node with this many readings in one commit is written as a chunk at once
 # (a backlog after an outage); fewer stay rows until the mover takes them (the live trickle)
 BULK_MIN = 64
@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS nodes (
                                             -- per page view grew with the store: 0.4 s at 4 M)
     floor     INTEGER,                      -- bfloor of the node's newest pack
     cold_seq  INTEGER NOT NULL DEFAULT 0,   -- the highest seq moved into chunks (cold.py)
+    retired   REAL,                         -- when a steward retired it (eil gateway retire)
     UNIQUE (site, node)
 );
 CREATE TABLE IF NOT EXISTS series (
@@ -201,6 +202,10 @@ def _migrate(db: sqlite3.Connection) -> None:
             "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone() and "cold_seq" not in {
             row[1] for row in db.execute("PRAGMA table_info(nodes)")}:
         db.execute("ALTER TABLE nodes ADD COLUMN cold_seq INTEGER NOT NULL DEFAULT 0")
+    if version in range(1, 9) and db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone() and "retired" not in {
+            row[1] for row in db.execute("PRAGMA table_info(nodes)")}:
+        db.execute("ALTER TABLE nodes ADD COLUMN retired REAL")
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
@@ -245,6 +250,7 @@ class Store:
         self.cold = self.schema >= 6  # an older store (read-only, not yet upgraded) has none
         self.rolled = self.schema >= 7
         self.sinks = self.schema >= 8
+        self.retirements = self.schema >= 9
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
         self.node_ids: dict[NodeId, int] = {}
         self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
@@ -716,9 +722,10 @@ class Store:
                 "SELECT node_id, site, node, acked, last_seen, state, status, " + (
                     "readings" if self.schema >= 4 else "(SELECT count(*) FROM readings r WHERE "
                     "r.node_id = nodes.node_id)") + (", floor" if self.schema >= 5 else ", NULL")
+                + (", retired" if self.retirements else ", NULL")
                 + " FROM nodes ORDER BY site, node").fetchall()
             out = []
-            for nid, site, node, acked, last_seen, state, status, count, floor in nodes:
+            for nid, site, node, acked, last_seen, state, status, count, floor, retired in nodes:
                 first, last = self.db.execute(  # two seeks (min and max in one SELECT scan)
                     "SELECT (SELECT min(seq) FROM readings WHERE node_id=?1), "
                     "(SELECT max(seq) FROM readings WHERE node_id=?1)", (nid,)).fetchone()
@@ -737,7 +744,9 @@ class Store:
                         "SELECT kind, claimed, watermark, first_at, last_at, count FROM "
                         "seq_anomalies WHERE node_id=? ORDER BY last_at DESC", (nid,))]
                 st = json.loads(status) if status else {}
-                out.append({"site": site, "node": node, "state": state or "unknown",
+                out.append({"site": site, "node": node,
+                            "state": "retired" if retired else state or "unknown",
+                            "retired": retired,
                             "last_seen": last_seen, "acked": acked, "readings": count,
                             "first_seq": first, "last_seq": last, "dead_letters": dead,
                             "node_last_seq": st.get("last_seq"), "outbox": st.get("outbox"),
@@ -793,6 +802,16 @@ class Store:
             self.db.execute("UPDATE nodes SET acked=? WHERE node_id=?", (wm.acked, nid))
             self.db.execute("DELETE FROM seq_anomalies WHERE node_id=?", (nid,))
         return old, wm.acked
+
+    def retire(self, node: str, retired: bool, at: float) -> None:
+        """A steward retires a node that left the site (or brings it back): its readings stay,
+        views say "retired", Home Assistant removes its device. Readings it still sends are
+        stored as before."""
+        with self.lock, self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if self.db.execute("UPDATE nodes SET retired = ? WHERE node = ?",
+                               (at if retired else None, node)).rowcount == 0:
+                raise StoreError(f"the store has no node {node!r}")
 
     def latest(self) -> list[dict[str, object]]:
         """The newest reading of every series (by node time)."""

@@ -2,11 +2,12 @@
 tests' Mosquitto under its own credential and ACL: the gateway's discovery makes an entity of
 every node quantity and site signal, with Home Assistant's units, device classes and the
 stored values; a node that goes offline makes its entities unavailable; after a Home Assistant
-restart everything is back."""
+restart everything is back; a node the steward retires disappears from Home Assistant."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,15 @@ def test_home_assistant_discovers_nodes_and_signals(make_site, tmp_path: Path) -
         ha.start()
         wait_until(lambda: shown("water-1 (test-site) water.tank"), 60,
                    "the entities back after a restart", every=0.5)
+        # a node retired by the steward: Home Assistant removes its device and entities
+        done = subprocess.run([sys.executable, "-m", "eil", "gateway", "retire", "water-1",
+                               "--data", str(site.root / "gw")], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "water-1 is retired" in done.stdout, done.stderr
+        wait_until(lambda: entity(ha.states(), "water-1 (test-site) water.tank") is None, 60,
+                   "water-1's entities removed", every=0.5)
+        assert shown("soil-1 (test-site) soil.temperature") or entity(
+            ha.states(), "soil-1 (test-site) soil.temperature") is not None  # others stay
         print(f"Home Assistant: the first node entity {appeared_s:.1f} s after the node's "
               "first stored reading")
     finally:

@@ -73,8 +73,15 @@ def test_one_device_per_node_with_its_sensors_states_and_availability(tmp_path: 
     ha.on_status(b"online")  # Home Assistant (re)started: all of it again
     assert ha.once() == 3
     sent.clear()
-    ha.forget("water-1")
-    assert sent == [("homeassistant/device/eil_garden_water_1/config", b"", True)]
+    with data.readings() as store:  # the steward retires the node: its device goes
+        store.retire("water-1", True, 1.0)
+    forgotten = [("homeassistant/device/eil_garden_water_1/config", b"", True),
+                 (f"{base}/availability", b"", True), (f"{base}/state", b"", True)]
+    assert ha.once() == 3 and sent == forgotten
+    assert ha.once() == 0  # once
+    sent.clear()
+    ha.on_status(b"online")  # and again for a Home Assistant that was away meanwhile
+    assert ha.once() == 3 and sent == forgotten
 
 
 def test_a_senml_device_is_available_while_it_keeps_sending(tmp_path: Path) -> None:

@@ -216,3 +216,21 @@ def test_a_reader_meeting_a_store_being_created_gets_a_clear_error(tmp_path: Pat
     Store(path).close()
     with Store(path, readonly=True) as reader:
         assert reader.node_summary() == [] and reader.schema == SCHEMA_VERSION
+
+
+def test_a_retired_node_keeps_its_readings_and_shows_retired(tmp_path: Path) -> None:
+    with Store(tmp_path / "eil.db") as store:
+        commit_values(store, N, [(1, 10, "a"), (2, 20, "a")])
+        store.db.execute("ALTER TABLE nodes DROP COLUMN retired")  # as schema 8 had it
+        store.db.execute("PRAGMA user_version=8")
+    with Store(tmp_path / "eil.db", readonly=True) as reader:  # not upgraded yet: no retired
+        assert reader.node_summary()[0]["retired"] is None
+    with Store(tmp_path / "eil.db") as store:
+        store.retire("node-1", True, 1_000.0)
+        (n,) = store.node_summary()
+        assert (n["state"], n["retired"], n["readings"]) == ("retired", 1_000.0, 2)
+        assert [r.seq for r in store.export()] == [1, 2]
+        store.retire("node-1", False, 2_000.0)
+        assert store.node_summary()[0]["state"] != "retired"
+        with pytest.raises(StoreError, match="no node 'node-9'"):
+            store.retire("node-9", True, 3_000.0)

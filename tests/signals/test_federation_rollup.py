@@ -186,3 +186,30 @@ def test_a_neighbourhood_forwards_its_roll_up_to_the_municipality_as_its_totals(
     assert rolled["water.use"]["sites"] == {"north-end": 150.0, "south-end": 25.0}
     # 1 - (300 + 900 + 0) / (1000 + 1000 + 500): from the energies, not a mean of ratios
     assert rolled["energy.self_sufficiency"]["value"] == pytest.approx(1 - 1200 / 2500)
+
+
+def test_retention_keeps_what_the_forwarder_has_not_committed(tmp_path: Path) -> None:
+    """A forwarded series' readings past the forwarder's committed position are not deleted
+    by retention; the readings of a node it does not forward are not held back."""
+    from gateway.config import RetentionConfig
+
+    data = DataDir(tmp_path / "gw")
+    data.root.mkdir()
+    day = 86_400_000
+    t0 = 1_796_000_000_000 - 10 * day
+    with data.readings() as store:
+        for node_name in ("water-1", "soil-1"):
+            node = NodeId("garden-a", node_name)
+            rows = [(node, StoredReading(i, t0 + i * 600_000, "water.volume", "counter", "l",
+                                         float(i), None, None)) for i in range(1, 1001)]
+            store.commit(rows, [], {node: [([r.seq for _, r in rows], None)]}, {})
+        while store.move_cold(t0 + 20 * day):
+            pass
+        # the forwarder committed water-1 up to seq 300 (about two days of it)
+        store.sink_place(UPSTREAM_READER, {"water-1": 300}, 0)
+        gone = store.expire(t0 + 8 * day, RetentionConfig(raw_days=1.0).policy,
+                            [UPSTREAM_READER])
+        left = {n: [r.seq for r in store.export(node=n)] for n in ("water-1", "soil-1")}
+    assert gone.held > 0  # what retention would have deleted of water-1 was kept
+    assert min(left["water-1"]) <= 301  # everything after the forwarder's position is there
+    assert left["soil-1"] == []  # a node it does not forward: all older than a day, deleted
