@@ -113,21 +113,22 @@ def boot_config(kind: str) -> list[str]:
                               for line in INTERFACES[i].boot))
 
 
-def gateway_unit(site: str, config_dir: str) -> str:
+def _gateway_service(description: str, after: str, wants: str, command: str, stop: str) -> str:
+    """A unit of the gateway's user: the gateway itself, or its forwarder beside it."""
     return f"""[Unit]
-Description=EIL gateway (site {site}): ingest, signals, views
+Description={description}
 Documentation=man:systemd.exec(5)
-After=network-online.target mosquitto.service
-Wants=network-online.target mosquitto.service
+After={after}
+Wants={wants}
 
 [Service]
 Type=exec
 User={GATEWAY_SERVICE_USER}
 Group={GATEWAY_SERVICE_USER}
-ExecStart={VENV}/bin/eil gateway run --config {config_dir}/gateway/gateway.toml
+ExecStart={VENV}/bin/eil {command}
 Restart=always
 RestartSec=5
-# SIGTERM: the gateway finishes the pack it is committing, then exits
+# SIGTERM: {stop}
 TimeoutStopSec=30
 StateDirectory=eil/gateway
 StateDirectoryMode=0750
@@ -138,35 +139,24 @@ ProcSubset=pid
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def gateway_unit(site: str, config_dir: str) -> str:
+    return _gateway_service(
+        f"EIL gateway (site {site}): ingest, signals, views",
+        "network-online.target mosquitto.service", "network-online.target mosquitto.service",
+        f"gateway run --config {config_dir}/gateway/gateway.toml",
+        "the gateway finishes the pack it is committing, then exits")
 
 
 def forward_unit(site: str, config_dir: str) -> str:
     """The forwarder to the scope above (docs/federation.md), beside the gateway: its own
     process, so a dead upstream link or a failing forwarder never touches ingest."""
-    return f"""[Unit]
-Description=EIL forwarder (site {site}): signal summaries to the scope above ([upstream])
-Documentation=man:systemd.exec(5)
-After=network-online.target eil-gateway.service
-Wants=network-online.target
-
-[Service]
-Type=exec
-User={GATEWAY_SERVICE_USER}
-Group={GATEWAY_SERVICE_USER}
-ExecStart={VENV}/bin/eil gateway forward --config {config_dir}/gateway/gateway.toml
-Restart=always
-RestartSec=5
-# SIGTERM: the forwarder commits what it took to its outbox, then exits
-TimeoutStopSec=30
-StateDirectory=eil/gateway
-StateDirectoryMode=0750
-PrivateDevices=yes
-PrivateUsers=yes
-ProcSubset=pid
-{SANDBOX}
-[Install]
-WantedBy=multi-user.target
-"""
+    return _gateway_service(
+        f"EIL forwarder (site {site}): signal summaries to the scope above ([upstream])",
+        "network-online.target eil-gateway.service", "network-online.target",
+        f"gateway forward --config {config_dir}/gateway/gateway.toml",
+        "the forwarder commits what it took to its outbox, then exits")
 
 
 def mosquitto_dropin(site: str) -> str:
