@@ -2,9 +2,9 @@
 above it (a neighbourhood's, a municipality's), with the guarantees a node has towards its own
 gateway (docs/federation.md).
 
-The forwarder is a node agent (edge/agent.py) whose one "sensor" reads the site's latest signal
-run (signals.json, which the gateway replaces atomically after each run) instead of hardware:
-the agent numbers the summaries in its own durable outbox (<data>/upstream/outbox), publishes
+The forwarder is a node agent (edge/agent.py) whose "sensor" reads the site's latest signal run
+(signals.json, which the gateway replaces atomically after each run) instead of hardware: the
+agent numbers the summaries in its own durable outbox (<data>/upstream/outbox), publishes
 them to the upper broker as the node <site> of the scope, and deletes them only when the upper
 gateway acknowledges its commit. Which run was last taken travels in the outbox's hand-off mark,
 in the same frame as that run's summaries, so a kill -9 at any instant neither loses a run nor
@@ -31,8 +31,10 @@ from core.clock import SystemClock
 from edge.agent import NodeAgent
 from edge.config import ClockConfig, NodeConfig, PublishConfig
 from edge.driver import QuantitySpec, Sample, SensorConfig
+from edge.errors import SensorError
 from edge.hardware import Hardware
 from gateway.config import UPSTREAM_READER, GatewayConfig, UpstreamConfig
+from gateway.errors import StoreError
 from gateway.signals.catalogue import DEFS
 from gateway.store import Store
 from gateway.store.data_dir import DataDir
@@ -61,7 +63,10 @@ class SiteSummaries:
         return rolled + [e for e in own if e["signal"] not in taken]
 
     def read(self, now: float) -> list[Sample]:
-        entries = self.entries()
+        try:
+            entries = self.entries()
+        except (OSError, ValueError) as exc:  # the agent reports it once, and tries again
+            raise SensorError(f"the site's latest signal run cannot be read: {exc}") from exc
         if entries is None:
             return []
         newest = max((int(e["t"]) for e in entries if isinstance(e.get("t"), int)), default=0)
@@ -123,18 +128,25 @@ class SiteSeries:
         return self.store
 
     def committed(self, _mark: object) -> None:
-        """An outbox frame with series marks is on the card: tell retention."""
-        store = self._store()
-        if store is not None:
-            store.sink_place(UPSTREAM_READER, self.positions(committed=True),
-                             int(time.time() * 1000))
+        """An outbox frame with series marks is on the card: tell retention. If the store is
+        busy, the next frame tells it (a cursor behind only keeps more)."""
+        try:
+            store = self._store()
+            if store is not None:
+                store.sink_place(UPSTREAM_READER, self.positions(committed=True),
+                                 int(time.time() * 1000))
+        except StoreError as exc:
+            log.warning("the forwarder's position not written to the store this time: %s", exc)
 
     def read(self, now: float) -> list[Sample]:
-        store = self._store() if self.nodes else None
-        if store is None:
-            return []
         before = self.positions()
-        rows, ends = store.readings_after(before, self.batch)
+        try:
+            store = self._store() if self.nodes else None
+            if store is None:
+                return []
+            rows, ends = store.readings_after(before, self.batch)
+        except StoreError as exc:  # the agent reports it once, and tries again
+            raise SensorError(f"the site's store cannot be read: {exc}") from exc
         out = []
         for r in rows:
             name = self.wanted.get((r.node, r.name))

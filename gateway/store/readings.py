@@ -4,7 +4,9 @@
 the rows, and among the cold chunks (cold.py) when it may have moved there, so a replay is
 ignored and a reading is stored exactly once. Commits are WAL + synchronous=FULL: when commit() returns, the
 readings survive kill -9 and power loss, and only then does the gateway acknowledge them.
-Node, series and quantity names are interned into small integer ids to keep rows small.
+Node, series and quantity names are interned into small integer ids to keep rows small. A
+quantity arriving in bulk (BULK_MIN or more readings of one node in a commit: a backlog) is
+written as a chunk at once instead (cold.insert_fresh), under the same rules.
 
 Acknowledgement watermarks live in the store and advance inside the commit transaction, so any
 number of ingest workers (MQTT shared subscription) can commit parts of one node's stream and
