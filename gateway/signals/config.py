@@ -118,9 +118,15 @@ RULES = ("per_area", "per_member", "per_household")
 
 
 def _allocation(raw: dict[str, Any], where: str, sid: str, cfg: SignalConfig) -> Threshold:
-    """A shared limit (a municipality's, a neighbourhood's) turned into this site's own by a
-    declared rule: limit x local / total, where local and total count what the rule shares by
-    (square metres, members, households)."""
+    unit = cfg.thresholds[sid].unit if sid in cfg.thresholds else "l"
+    return allocation(raw, where, sid, unit, cfg.thresholds.get(sid), "site")
+
+
+def allocation(raw: dict[str, Any], where: str, sid: str, unit: str,
+               replaces: Threshold | None = None, holder: str = "site") -> Threshold:
+    """A shared limit (a municipality's, a neighbourhood's) turned into this site's (or this
+    scope's: `holder`) own by a declared rule: limit x local / total, where local and total
+    count what the rule shares by (square metres, members, households)."""
     if sid not in ALLOCATED:
         raise SignalConfigError(f"{where}: only {', '.join(ALLOCATED)} take an allocation")
     for key in ("limit", "local", "total"):
@@ -134,14 +140,12 @@ def _allocation(raw: dict[str, Any], where: str, sid: str, cfg: SignalConfig) ->
         if not str(raw.get(key) or "").strip():
             raise SignalConfigError(f"{where}: {key} is required")
     share = raw["local"] / raw["total"]
-    unit = cfg.thresholds[sid].unit if sid in cfg.thresholds else "l"
     return Threshold(
         Limits(upper=raw["limit"] * share), unit,
         f"{raw['source']}; allocated {raw['rule'].replace('_', ' ')}: {raw['limit']:g} {unit} "
         f"for the {raw['of']} x {raw['local']:g} / {raw['total']:g}",
-        str(raw.get("rationale") or f"this site's share of the {raw['of']}'s limit"),
-        str(raw["set_by"]), str(raw["set_at"]), raw.get("reason"),
-        cfg.thresholds.get(sid))
+        str(raw.get("rationale") or f"this {holder}'s share of the {raw['of']}'s limit"),
+        str(raw["set_by"]), str(raw["set_at"]), raw.get("reason"), replaces)
 
 
 # p None: the crop's p from FAO-56 Table 22, adjusted for the day's ETc (soil.py); a bed's own

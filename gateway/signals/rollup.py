@@ -19,7 +19,8 @@ from contract import summaries
 from contract.errors import ContractError, TopicError
 from contract.topics import check_id
 from gateway.signals.bands import Limits, band, distance
-from gateway.signals.config import SignalConfigError
+from gateway.signals.catalogue import DEFS
+from gateway.signals.config import SignalConfigError, allocation
 from gateway.store.data_dir import DataDir
 
 LEVELS = ("neighbourhood", "municipality")
@@ -160,8 +161,17 @@ def load_scopes(data: DataDir) -> list[Scope]:
         if members and globs:
             raise SignalConfigError(f"{where}: give its sites (forwarded) or its summaries "
                                     "(files), not both")
-        out.append(Scope(name, str(t.get("title", name)), level, tuple(globs),
-                         read_limits(t.get("thresholds", {}), f"{where}.thresholds"),
+        limits = read_limits(t.get("thresholds", {}), f"{where}.thresholds")
+        for sid, raw in (t.get("allocations") or {}).items():
+            if sid in limits:
+                raise SignalConfigError(f"{where}: {sid} has a threshold and an allocation: "
+                                        "give one")
+            if not isinstance(raw, dict):
+                raise SignalConfigError(f"{where}.allocations.{sid}: must be a table")
+            unit = DEFS[sid].unit if sid in DEFS else ""
+            th = allocation(raw, f"{where}.allocations.{sid}", sid, unit, holder=level)
+            limits[sid] = (th.limits, th.source)
+        out.append(Scope(name, str(t.get("title", name)), level, tuple(globs), limits,
                          tuple(members)))
     return out
 

@@ -213,3 +213,25 @@ def test_retention_keeps_what_the_forwarder_has_not_committed(tmp_path: Path) ->
     assert gone.held > 0  # what retention would have deleted of water-1 was kept
     assert min(left["water-1"]) <= 301  # everything after the forwarder's position is there
     assert left["soil-1"] == []  # a node it does not forward: all older than a day, deleted
+
+
+def test_a_scope_takes_its_share_of_a_larger_limit_as_an_allocation(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    alloc = ('[scopes.north-end.allocations."energy.carbon"]\nlimit = 5000.0\n'
+             'of = "municipality"\nrule = "per_household"\nlocal = 400\ntotal = 100000\n'
+             'source = "Municipal climate plan 2026"\nset_by = "council"\nset_at = 2026-01-15\n')
+    data.scopes_file.write_text('[scopes.north-end]\nsites = ["garden-a"]\n' + alloc)
+    (scope,) = load_scopes(data)
+    limits, source = scope.limits["energy.carbon"]
+    assert limits.upper == pytest.approx(5000.0 * 400 / 100000) and limits.lower is None
+    assert source.startswith("Municipal climate plan 2026; allocated per household: 5000 kg "
+                             "for the municipality x 400 / 100000")
+    data.scopes_file.write_text('[scopes.north-end]\nsites = ["garden-a"]\n'
+                                '[scopes.north-end.thresholds."energy.carbon"]\nupper = 3.0\n'
+                                'source = "pact"\n' + alloc)
+    with pytest.raises(SignalConfigError, match="a threshold and an allocation"):
+        load_scopes(data)
+    data.scopes_file.write_text('[scopes.north-end]\nsites = ["garden-a"]\n' +
+                                alloc.replace("local = 400", "local = 0"))
+    with pytest.raises(SignalConfigError, match="allocations.energy.carbon: local must be"):
+        load_scopes(data)
