@@ -316,8 +316,12 @@ def _storage_text(s: Storage) -> str:
 
 
 def _sink_text(st: SinkStatus, now: float) -> str:
+    from gateway.config import UPSTREAM_READER
+
     behind = "up to date" if not st.behind else f"{st.behind:,} readings behind" + (
         f" (the oldest {st.behind_s / 60:,.0f} min old)" if st.behind_s is not None else "")
+    if st.sink == UPSTREAM_READER:  # the forwarder's cursors (docs/federation.md)
+        return f"forwarder of [upstream] series: {behind} (in its outbox once committed)"
     ok = "never" if st.last_ok is None else f"{now - st.last_ok:,.0f} s ago"
     text = f"{st.sink}: {behind}; {st.written:,} written, {st.refused:,} refused; last success {ok}"
     if st.last_error is not None and st.error_at is not None:

@@ -7,6 +7,8 @@ keeps its roll-ups run after run."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,9 @@ def test_chosen_series_are_taken_in_order_once_and_held_by_retention(tmp_path: P
     with Store(data.readings_path, readonly=True) as store:
         (status,) = store.sink_status(0, [UPSTREAM_READER])
     assert status.behind == 2  # seqs 9 and 10 not forwarded yet, as far as the card knows
+    shown = subprocess.run([sys.executable, "-m", "eil", "status", "--data", str(data.root)],
+                           capture_output=True, text=True, timeout=60)
+    assert "forwarder of [upstream] series: 2 readings behind" in shown.stdout, shown.stdout
     assert series.quantities[0].unit == "l" and summaries.PREFIX not in series.quantities[0].key
     series.close()
 
