@@ -41,7 +41,7 @@ function version(v) {
 }
 
 function card(n) {
-  const state = n.online ? "online" : n.state === "unknown" ? "unknown" : "offline";
+  const state = n.online ? "online" : ["unknown", "retired"].includes(n.state) ? n.state : "offline";
   const cal = Object.entries(n.calibrations);
   return el("article", {class: "card", "data-node": n.node},
     el("header", {}, el("h2", {class: "ident"}, n.node), el("span", {class: `badge ${state}`}, state)),
