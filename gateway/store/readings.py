@@ -226,7 +226,13 @@ class Store:
                 # a reader may meet a store its gateway has not upgraded yet (eil status right
                 # after installing a new version): it reads what that schema has
                 self.schema = self.db.execute("PRAGMA user_version").fetchone()[0]
-                if self.schema == 0:  # the gateway's first start has made the file only
+                deadline = time.monotonic() + 5.0
+                while self.schema == 0 and time.monotonic() < deadline:
+                    # the gateway's first start has made the file and is creating its tables
+                    # in one transaction of a few milliseconds: wait for it
+                    time.sleep(0.05)
+                    self.schema = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if self.schema == 0:
                     self.db.close()
                     raise StoreError(f"the store at {path} has no tables yet (its gateway is "
                                      "creating it): try again in a moment")

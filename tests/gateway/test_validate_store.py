@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -206,16 +207,20 @@ def test_calibration_identity_and_flag_round_trip_through_the_store(tmp_path: Pa
         assert latest == {"soil.moisture": ("c-1", None), "soil.temperature": (None, 4)}
 
 
-def test_a_reader_meeting_a_store_being_created_gets_a_clear_error(tmp_path: Path) -> None:
+def test_a_reader_meeting_a_store_being_created_waits_for_it_or_says_so(tmp_path: Path
+                                                                          ) -> None:
     """The gateway's first start creates the file, then (in one transaction) every table and
-    the schema version: a reader in between must not fail on a missing table."""
+    the schema version: a reader in between waits for that transaction (a CLI command run
+    right after the gateway started used to fail), and says so clearly if it never comes."""
     path = tmp_path / "eil.db"
     sqlite3.connect(path).close()  # the file exists, nothing in it yet
     with pytest.raises(StoreError, match="has no tables yet"):
-        Store(path, readonly=True)
-    Store(path).close()
+        Store(path, readonly=True)  # nobody is creating it: after 5 s, the error
+    creator = threading.Timer(0.5, lambda: Store(path).close())  # the gateway, starting
+    creator.start()
     with Store(path, readonly=True) as reader:
         assert reader.node_summary() == [] and reader.schema == SCHEMA_VERSION
+    creator.join()
 
 
 def test_a_retired_node_keeps_its_readings_and_shows_retired(tmp_path: Path) -> None:
