@@ -19,7 +19,8 @@ Two optional EIL extensions on gauge and counter records:
 Decoding is a pure function. Faults that make the whole pack unusable raise PackError; faults of
 one record are returned as RecordReject so the rest of the pack is kept. `decode_rows` is the
 decoder (the gateway's hot path: plain tuples, each name, unit and calibration checked once per
-pack); `decode_pack` gives the same result as Reading objects.
+pack; with `columns`, a plain pack checked and returned column by column per quantity);
+`decode_pack` gives the same result as Reading objects.
 """
 
 from __future__ import annotations

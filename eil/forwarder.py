@@ -106,6 +106,7 @@ class SiteSeries:
         self.specs: dict[str, QuantitySpec] = {}  # name -> spec, as each series is first met
         self.skipped: set[tuple[str, str, str | None]] = set()
         self.store: Store | None = None
+        self.placed: dict[str, int] = {}  # the positions last written to the store
 
     @property
     def quantities(self) -> tuple[QuantitySpec, ...]:
@@ -130,11 +131,14 @@ class SiteSeries:
     def committed(self, _mark: object) -> None:
         """An outbox frame with series marks is on the card: tell retention. If the store is
         busy, the next frame tells it (a cursor behind only keeps more)."""
+        at = self.positions(committed=True)
+        if at == self.placed:  # a frame marking several nodes calls this once per node
+            return
         try:
             store = self._store()
             if store is not None:
-                store.sink_place(UPSTREAM_READER, self.positions(committed=True),
-                                 int(time.time() * 1000))
+                store.sink_place(UPSTREAM_READER, at, int(time.time() * 1000))
+                self.placed = at
         except StoreError as exc:
             log.warning("the forwarder's position not written to the store this time: %s", exc)
 

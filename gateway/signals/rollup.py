@@ -188,8 +188,8 @@ def forwarded(latest: Iterable[dict[str, Any]], scope: Scope, site: str
             continue
         try:
             out[str(r["node"])].append(summaries.decode(name, str(r["text"])))
-        except ContractError:
-            continue  # stored, but not a summary this gateway reads (dead-lettered upstream)
+        except ContractError:  # an event named summary.* that is not one this gateway reads
+            continue  # (a forged record, another version's): left out of the roll-up
     for member, entries in out.items():
         newest = max((e["t"] for e in entries), default=None)
         out[member] = [e for e in entries if e["t"] == newest]

@@ -1,5 +1,6 @@
-"""The store's cold part: readings older than the hot window, moved out of the row table into
-chunks (one series, one period, compressed columns: chunk.py) in the same SQLite file.
+"""The store's chunks (one series, one period, compressed columns: chunk.py) in the same SQLite
+file: readings older than the hot window, moved out of the row table by the mover, and
+readings that arrived in bulk, written as chunks by ingest at once (insert_fresh).
 
 Why in SQLite and not in Parquet files beside it: a move is one transaction (the chunks appear
 and their rows disappear together), so a kill -9 at any instant of it leaves either the rows or
@@ -7,7 +8,7 @@ the chunks, never both and never neither, with nothing to reconcile at start-up;
 stays one database's business. Measured against Parquet (zstd, polars) on the same readings in
 docs/store.md.
 
-Only gauges and counters move (events, with their member pseudonyms, stay rows: few, and
+Only gauges and counters become chunks (events, with their member pseudonyms, stay rows: few, and
 erasure rewrites them). A node's `cold_seq` is the highest seq it has in chunks, so ingest looks
 into chunks only for a replay at or below it.
 
@@ -97,7 +98,7 @@ def insert_fresh(db: sqlite3.Connection, sid: int, nid: int, seqs: list[int], ti
     backlog arriving in large packs), instead of as rows that move later. Their periods are
     open, so the mover merges them into full chunks once each period has closed."""
     n = len(seqs)
-    periods = {t // PERIOD_MS for t in (times[0], times[-1], min(times), max(times))}
+    periods = {min(times) // PERIOD_MS, max(times) // PERIOD_MS}
     ordered = all(map(operator.le, times, times[1:])) and all(map(operator.lt, seqs, seqs[1:]))
     if len(periods) == 1 and ordered and n <= CHUNK_MAX:
         db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
