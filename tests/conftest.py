@@ -9,6 +9,8 @@ from tests.support.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "contract" / "examples"
+# the programs a test may run (scripts/programs.txt), and no skips on CI
+pytest_plugins = ["tests.support.programs"]
 
 
 @pytest.fixture
