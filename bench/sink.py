@@ -83,7 +83,7 @@ def main() -> None:
                 if sink is not None:
                     peak = max(peak, sink.memory_info().rss)
                 with data.readings(readonly=True) as store:
-                    status = store.sink_status(int(time.time() * 1000))
+                    status = store.sinks.status(int(time.time() * 1000))
                 if status and status[0].behind == 0:
                     break
                 time.sleep(0.2)

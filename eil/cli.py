@@ -259,11 +259,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     nodes = store.node_summary()
     if args.json:
         print(json.dumps({"nodes": nodes, "dead_letters": store.dead_letters(20),
-                          "conflicts": store.conflicts(20),
+                          "conflicts": store.sequences.conflicts(20),
                           "storage": dataclasses.asdict(store.storage()),
                           "sinks": [{**dataclasses.asdict(st),
-                                     "refusals": store.sink_refusals(st.sink, 20)}
-                                    for st in store.sink_status(int(time.time() * 1000))]},
+                                     "refusals": store.sinks.refusals(st.sink, 20)}
+                                    for st in store.sinks.status(int(time.time() * 1000))]},
                          indent=2))
         return 0
     now = time.time()
@@ -278,7 +278,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{n['readings']:>9} {n['outbox'] if n['outbox'] is not None else '?':>7} "
               f"{n['dead_letters']:>5}")
     print(_storage_text(store.storage()))
-    sinks = store.sink_status(int(now * 1000))
+    sinks = store.sinks.status(int(now * 1000))
     if sinks:
         print("\nsinks:")
     for st in sinks:
@@ -322,6 +322,9 @@ def _sink_text(st: SinkStatus, now: float) -> str:
         f" (the oldest {st.behind_s / 60:,.0f} min old)" if st.behind_s is not None else "")
     if st.sink == UPSTREAM_READER:  # the forwarder's cursors (docs/federation.md)
         return f"forwarder of [upstream] series: {behind} (in its outbox once committed)"
+    if st.removed is not None:
+        return (f"{st.sink}: removed from gateway.toml {now - st.removed:,.0f} s ago, holds "
+                f"nothing back; `eil gateway sink remove {st.sink}` forgets it")
     ok = "never" if st.last_ok is None else f"{now - st.last_ok:,.0f} s ago"
     text = f"{st.sink}: {behind}; {st.written:,} written, {st.refused:,} refused; last success {ok}"
     if st.last_error is not None and st.error_at is not None:
@@ -339,18 +342,32 @@ def _anomaly_text(a: dict[str, object]) -> str:
 
 
 def cmd_sequence(args: argparse.Namespace) -> int:
-    """eil gateway sequence NODE: a node's acknowledgement watermark, and its repair."""
+    """eil gateway sequence NODE: a node's acknowledgement watermark, its conflicts, and their
+    repair."""
     data = _data(args.data)
-    with data.readings(readonly=args.set is None) as store:
+    writes = args.set is not None or args.conflict is not None
+    if (args.conflict is None) != (args.keep is None):
+        raise EilError("--conflict SEQ and --keep first|other go together")
+    with data.readings(readonly=not writes) as store:
         found = [n for n in store.node_summary() if n["node"] == args.node]
         if not found:
             raise EilError(f"the store at {data.readings_path} has no node {args.node!r}")
         n = found[0]
+        node = NodeId(str(n["site"]), args.node)
         if args.set is not None:
-            old, new = store.set_watermark(NodeId(str(n["site"]), args.node), args.set,
-                                           accept_gap=args.accept_gap)
+            old, new = store.sequences.set_watermark(node, args.set, accept_gap=args.accept_gap)
             print(f"{args.node}: watermark {old} -> {new}; the gateway acknowledges it with the "
                   "node's next pack")
+            return 0
+        if args.conflict is not None:
+            by = args.by or getpass.getuser()
+            choice = store.sequences.keep(node, args.conflict, args.keep, by, time.time(),
+                                          args.id)
+            what = "the version that arrived first" if choice.kept == "first" else \
+                f"the other version (conflict {choice.conflict})"
+            print(f"{args.node} seq {choice.seq}: the store now keeps {what}; recorded as "
+                  f"chosen by {by}. Sinks write it again. `--keep "
+                  f"{'other' if choice.kept == 'first' else 'first'}` reverses it")
             return 0
         shown = {k: "–" if n[k] is None else n[k] for k in ("node_last_seq", "node_acked",
                                                              "ack_refused", "floor")}
@@ -364,7 +381,34 @@ def cmd_sequence(args: argparse.Namespace) -> int:
         print(f"  state: {n['sequence']}")
         for a in n["anomalies"]:  # type: ignore[attr-defined]
             print(f"  {_anomaly_text(a)}")
+        conflicts = store.sequences.conflicts(1000, args.node)
         print(f"  conflicts: {n['conflicts']}")
+        for c in sorted(conflicts, key=lambda c: (c["seq"], c["id"])):  # type: ignore[arg-type,return-value]
+            print(f"    seq {c['seq']} (conflict {c['id']}, arrived x{c['count']}): first "
+                  f"{_version_text(c['stored'])}; other {_version_text(c['arriving'])}; "
+                  f"stored: {c['kept']}")
+        for x in store.sequences.choices(args.node):
+            when = rfc3339(round(float(x["at"]) * 1000))  # type: ignore[arg-type]
+            print(f"  {when} {x['by']} kept the {x['kept']} version of seq {x['seq']}")
+        if conflicts:
+            print("  (to keep the other version of a seq: --conflict SEQ --keep other; "
+                  "--keep first reverses it)")
+    return 0
+
+
+def _version_text(v: object) -> str:
+    d = v if isinstance(v, dict) else {}
+    value = d.get("text") if d.get("value") is None else d.get("value")
+    unit = f" {d['unit']}" if d.get("unit") else ""
+    return f"{d.get('name')}={value}{unit} at {rfc3339(int(d.get('time_ms') or 0))}"
+
+
+def cmd_sink(args: argparse.Namespace) -> int:
+    """eil gateway sink remove NAME: forget a sink taken out of gateway.toml."""
+    with _data(args.data).readings() as store:
+        refusals = store.sinks.remove(args.name, force=args.force)
+    print(f"sink {args.name} forgotten: its cursors, counters and {refusals} recorded refusals "
+          "are gone from the store")
     return 0
 
 
@@ -445,7 +489,21 @@ def build_parser() -> argparse.ArgumentParser:
                           "raising needs --accept-gap")
     seq.add_argument("--accept-gap", action="store_true",
                      help="with --set above the watermark: readings up to N are gone for good")
+    seq.add_argument("--conflict", type=int, metavar="SEQ",
+                     help="a seq that arrived with two contents: choose which one is stored")
+    seq.add_argument("--keep", choices=("first", "other"),
+                     help="with --conflict: the version that arrived first, or the other one")
+    seq.add_argument("--id", type=int, metavar="N",
+                     help="with --keep other: which other version, when several arrived")
+    seq.add_argument("--by", help="who chooses (recorded; default: your user name)")
     seq.set_defaults(func=cmd_sequence)
+    snk = gw.add_parser("sink", help="forget a sink taken out of gateway.toml")
+    snk.add_argument("what", choices=("remove",))
+    snk.add_argument("name", help="the sink's name, as eil status lists it")
+    snk.add_argument("--data", required=True, help="gateway data directory (or eil.db)")
+    snk.add_argument("--force", action="store_true",
+                     help="also when the gateway's last start still had it in gateway.toml")
+    snk.set_defaults(func=cmd_sink)
     ret = gw.add_parser("retire", help="a node that left the site: its readings stay, Home "
                                        "Assistant removes its device")
     ret.add_argument("node", help="node id")

@@ -137,7 +137,7 @@ class SiteSeries:
         try:
             store = self._store()
             if store is not None:
-                store.sink_place(UPSTREAM_READER, at, int(time.time() * 1000))
+                store.place_reader(UPSTREAM_READER, at, int(time.time() * 1000))
                 self.placed = at
         except StoreError as exc:
             log.warning("the forwarder's position not written to the store this time: %s", exc)

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class Gateway:
     def __init__(self, cfg: GatewayConfig) -> None:
         self.cfg = cfg
         self.store = cfg.data.readings()
+        for gone in self.store.sinks.configured(cfg.readers(), time.time()):
+            log.warning("sink %s is no longer in %s: it holds nothing back now; `eil gateway "
+                        "sink remove %s` forgets its cursor and counters", gone, cfg.path, gone)
         self.ingest = IngestService(cfg, self.store)
         self.failed: str | None = None  # the essential thread that failed, if one did
         self.web = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -101,5 +100,5 @@ class SignalPublisher:
                 started = time.monotonic()
                 results = self.once()
                 log.info("%d signal values in %.2f s", len(results), time.monotonic() - started)
-            except (GatewayError, sqlite3.Error, ValueError) as exc:
+            except (GatewayError, ValueError) as exc:  # StoreError is a GatewayError
                 log.error("signals not computed this time: %s", exc)

@@ -52,7 +52,7 @@ class SinkRunner:
         self.writer = writer or InfluxWriter(cfg.options)
         self.strings = cfg.options.strings
         self.settle_s = float(getattr(cfg.options, "settle_s", 0.0))
-        store.sink_start(cfg.name, cfg.start_at_end, clock_ms(clock))
+        store.sinks.start(cfg.name, cfg.start_at_end, clock_ms(clock))
         self._rewind()
         self.failures = 0
         self.epoch: str | None = None  # the database's start, where it says (_check_restart)
@@ -63,8 +63,8 @@ class SinkRunner:
     def _rewind(self) -> None:
         """Back to the settled positions (at start, and after an outage: the database may have
         lost what it confirmed in its last seconds)."""
-        self.store.sink_rewind(self.cfg.name)
-        cursors, self.signals_t = self.store.sink_positions(self.cfg.name)
+        self.store.sinks.rewind(self.cfg.name)
+        cursors, self.signals_t = self.store.sinks.positions(self.cfg.name)
         # (monotonic time, positions confirmed then); the first is settled
         self.history: deque[tuple[float, dict[int, int], int]] = deque(
             [(time.monotonic(), cursors, self.signals_t)])
@@ -100,7 +100,7 @@ class SinkRunner:
         """Write one batch (readings, then whole signal runs); raises Unavailable with the
         cursor where it was."""
         self._check_restart()
-        batch = self.store.sink_batch(self.cfg.name, self.cfg.batch)
+        batch = self.store.sinks.batch(self.cfg.name, self.cfg.batch)
         lines = [line for r in batch.rows
                  if (r.kind != "event" or self.cfg.events)
                  and (line := reading_line(r, self.strings)) is not None]
@@ -115,21 +115,21 @@ class SinkRunner:
         own: list[Line] = []
         if status_due:  # its own lag, as of this batch's start, for the fleet dashboard
             now_ms = clock_ms(self.clock)
-            (st,) = self.store.sink_status(now_ms, [self.cfg.name])
+            (st,) = self.store.sinks.status(now_ms, [self.cfg.name])
             own = [sink_line(self.site, self.cfg.name, now_ms, st.behind, st.behind_s,
                              st.written, st.refused)]
         refused: list[tuple[str, int, str, str]] = []
         self._deliver(lines + own, refused)
         now = time.time()
         if refused:
-            self.store.sink_refused(self.cfg.name, refused, now)
+            self.store.sinks.refused(self.cfg.name, refused, now)
             for what, status, reason, _ in refused:
                 log.error("sink %s: the database refused %s (HTTP %d: %s); recorded and "
                           "skipped", self.cfg.name, what, status, reason)
         cursors = {**self.history[-1][1], **batch.ends}
         bookkeeping = {x.what for x in own}  # the sink's own lag point is no data
         written = len(lines) - sum(1 for r in refused if r[0] not in bookkeeping)
-        self.store.sink_advance(self.cfg.name, batch.ends, signals_t,
+        self.store.sinks.advance(self.cfg.name, batch.ends, signals_t,
                                 self._settled(cursors, signals_t), written, now)
         self.signals_t = signals_t
         if status_due:
@@ -196,6 +196,6 @@ class SinkRunner:
 
     def _record_failure(self, reason: str) -> None:
         try:
-            self.store.sink_failed(self.cfg.name, reason, time.time())
+            self.store.sinks.failed(self.cfg.name, reason, time.time())
         except StoreError as exc:
             log.error("sink %s: cannot record the failure: %s", self.cfg.name, exc)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from gateway.errors import GatewayError
+from gateway.store.sql import translated
 
 ROLES = ("steward", "volunteer")  # a steward may also do what a volunteer does
 MIN_PASSWORD = 12
@@ -42,6 +43,7 @@ def _hash(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
 
 
+@translated
 class Accounts:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -169,6 +169,29 @@ def rows_by_seq(db: sqlite3.Connection, nid: int, first: int, last: int) -> dict
     return out
 
 
+def take_out(db: sqlite3.Connection, nid: int, seq: int) -> ColdRow | None:
+    """Remove one reading from the chunk that holds it (the rest of the chunk is written
+    again, or the chunk deleted if it held only that one) and return it; None if no chunk
+    holds it. A steward's conflict choice (sequence_repair.py) puts another version in its
+    place as a row."""
+    for sid, t0, seq0, data in db.execute(
+            "SELECT series_id, t0, seq0, data FROM chunks WHERE node_id = ? AND seq0 <= ? AND "
+            "seq1 >= ?", (nid, seq, seq)).fetchall():
+        c = decode(data)
+        if seq not in c.seqs:
+            continue
+        i = c.seqs.index(seq)
+        row: ColdRow = (nid, seq, sid, c.times[i], c.values[i], None, None, c.cals[i], c.qs[i])
+        db.execute("DELETE FROM chunks WHERE series_id = ? AND t0 = ? AND seq0 = ?",
+                   (sid, t0, seq0))
+        rest: list[_Moved] = [r for r in zip(c.seqs, c.times, c.values, c.cals, c.qs,
+                                             strict=True) if r[0] != seq]
+        if rest:
+            _insert_chunks(db, sid, nid, rest)
+        return row
+    return None
+
+
 def series_rows(db: sqlite3.Connection, sid: int, since_ms: int | None, until_ms: int | None
                 ) -> list[ColdRow]:
     """One series' cold readings with since <= t < until (either bound open), in (t, seq)

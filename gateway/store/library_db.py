@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gateway.errors import GatewayError
 from gateway.store.rows import Tool, ToolInfo
+from gateway.store.sql import translated
 
 MARKINGS = ("available", "maintenance", "missing")
 _SCHEMA = """
@@ -39,6 +40,7 @@ class Member:
     enrolled_at: float
 
 
+@translated
 class LibraryDb:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -22,7 +22,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,16 +30,19 @@ from pathlib import Path
 from contract.senml import contiguous_ranges
 from contract.topics import NodeId
 from gateway.errors import StoreError
-from gateway.store import cold, devices, rollups, sink_cursors
+from gateway.store import cold, devices, rollups, sequence_repair, sink_cursors
 from gateway.store.chunk import Buckets
 from gateway.store.rows import DeadLetter, ExportRow, StoredReading, StoredSeries
+from gateway.store.sequence_repair import Sequences
+from gateway.store.sink_cursors import SinkCursors
+from gateway.store.sql import Access, translated
 from gateway.store.watermark import Anomaly, Watermark
 
 # per node: (sequence numbers handled by one message, the floor that message declared)
 Handled = dict[NodeId, list[tuple[list[int], int | None]]]
 Row = tuple[object, ...]  # a readings row: node_id, seq, series_id, t, v, vs, ref, cal, q
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # a quantity of a node with this many readings in one commit is written as a chunk at once
 # (a backlog after an outage); fewer stay rows until the mover takes them (the live trickle)
 BULK_MIN = 64
@@ -98,7 +101,8 @@ CREATE TABLE IF NOT EXISTS conflicts (  -- one (node, seq) arrived with two cont
     count    INTEGER NOT NULL DEFAULT 1,
     stored   TEXT NOT NULL,               -- the version kept in readings (JSON)
     arriving TEXT NOT NULL,               -- the other version (JSON)
-    digest   TEXT NOT NULL UNIQUE
+    digest   TEXT NOT NULL UNIQUE,
+    kept     TEXT NOT NULL DEFAULT 'first' -- which one readings holds (sequence_repair.py)
 );
 CREATE TABLE IF NOT EXISTS seq_anomalies (  -- sequence claims the gateway did not act on
     node_id   INTEGER NOT NULL,
@@ -208,12 +212,23 @@ def _migrate(db: sqlite3.Connection) -> None:
             "SELECT 1 FROM sqlite_master WHERE name = 'nodes'").fetchone() and "retired" not in {
             row[1] for row in db.execute("PRAGMA table_info(nodes)")}:
         db.execute("ALTER TABLE nodes ADD COLUMN retired REAL")
+    if version in range(5, 10) and "kept" not in {
+            row[1] for row in db.execute("PRAGMA table_info(conflicts)")}:
+        db.execute("ALTER TABLE conflicts ADD COLUMN kept TEXT NOT NULL DEFAULT 'first'")
+    if version in range(8, 10) and "removed" not in {
+            row[1] for row in db.execute("PRAGMA table_info(sink_state)")}:
+        db.execute("ALTER TABLE sink_state ADD COLUMN removed REAL")
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema {version} is newer than this gateway's "
                          f"({SCHEMA_VERSION}): upgrade the gateway")
 
 
+@translated
 class Store:
+    """The readings store: ingest's commit, the queries of the views and the command line, cold
+    storage and retention; the sinks' cursors (`.sinks`) and a steward's sequence repairs
+    (`.sequences`) are facades of their own."""
+
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         try:
@@ -249,7 +264,8 @@ class Store:
                     if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                         _migrate(self.db)
                     for statement in _statements(_SCHEMA + cold.SCHEMA + rollups.SCHEMA +
-                                                     sink_cursors.SCHEMA):
+                                                     sink_cursors.SCHEMA +
+                                                     sequence_repair.SCHEMA):
                         self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self.schema = SCHEMA_VERSION
@@ -257,9 +273,11 @@ class Store:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         self.cold = self.schema >= 6  # an older store (read-only, not yet upgraded) has none
         self.rolled = self.schema >= 7
-        self.sinks = self.schema >= 8
         self.retirements = self.schema >= 9
         self.lock = threading.Lock()  # one connection shared by ingest and web threads
+        access = Access(self.db, self.lock, path)
+        self.sinks = SinkCursors(access, self.schema)  # each sink's cursor
+        self.sequences = Sequences(access, self.schema)  # a steward's sequence repairs
         self.node_ids: dict[NodeId, int] = {}
         self.series_ids: dict[tuple[int, str, str, str | None], int] = {}
 
@@ -764,53 +782,6 @@ class Store:
                             "sequence": sequence_state(node, acked, st)})
         return out
 
-    def conflicts(self, limit: int = 100) -> list[dict[str, object]]:
-        """Readings whose (node, seq) arrived again with other content, newest first, with
-        both versions."""
-        if self.schema < 5:
-            return []
-        with self.lock:
-            rows = self.db.execute(
-                "SELECT n.site, n.node, c.seq, c.first_at, c.last_at, c.count, c.stored, "
-                "c.arriving FROM conflicts c JOIN nodes n USING (node_id) ORDER BY c.last_at "
-                "DESC, c.id DESC LIMIT ?", (limit,)).fetchall()
-        return [{"site": site, "node": node, "seq": seq, "first_at": first, "last_at": last,
-                 "count": count, "stored": json.loads(stored), "arriving": json.loads(arriving)}
-                for site, node, seq, first, last, count, stored, arriving in rows]
-
-    def set_watermark(self, node: NodeId, seq: int, *, accept_gap: bool = False
-                      ) -> tuple[int, int]:
-        """A steward's repair of a node's acknowledgement watermark: returns (old, new).
-
-        Lowering is always safe (the node resends what it still holds; replays are harmless)
-        and clears the node's sequence anomalies. Raising declares readings the store never
-        received as handled, so it needs `accept_gap` (the store was restored from an older
-        backup and the node no longer holds them)."""
-        if seq < 0:
-            raise StoreError(f"a watermark is 0 or more, got {seq}")
-        with self.lock, self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            row = self.db.execute("SELECT node_id, acked FROM nodes WHERE site=? AND node=?",
-                                  (node.site, node.node)).fetchone()
-            if row is None:
-                raise StoreError(f"the store has no node {node}")
-            nid, old = row
-            if seq > old and not accept_gap:
-                raise StoreError(
-                    f"raising {node}'s watermark from {old} to {seq} would acknowledge "
-                    f"{seq - old} readings this store never received; pass --accept-gap if "
-                    "the node no longer holds them")
-            wm = Watermark(seq, [(a, b) for a, b in self.db.execute(
-                "SELECT first, last FROM committed_ranges WHERE node_id=? AND last > ?",
-                (nid, seq))])
-            wm.commit([])  # merge ranges that now touch the watermark
-            self.db.execute("DELETE FROM committed_ranges WHERE node_id=?", (nid,))
-            self.db.executemany("INSERT INTO committed_ranges VALUES (?,?,?)",
-                                [(nid, a, b) for a, b in wm.above])
-            self.db.execute("UPDATE nodes SET acked=? WHERE node_id=?", (wm.acked, nid))
-            self.db.execute("DELETE FROM seq_anomalies WHERE node_id=?", (nid,))
-        return old, wm.acked
-
     def retire(self, node: str, retired: bool, at: float) -> None:
         """A steward retires a node that left the site (or brings it back): its readings stay,
         views say "retired", Home Assistant removes its device. Readings it still sends are
@@ -909,30 +880,10 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"retention in {self.path} failed: {exc}") from exc
 
-    # --- sinks (sink_cursors.py, gateway/sinks/) -----------------------------------------------
-    def _sink_write(self, what: str, fn: Callable[[], object]) -> None:
-        try:
-            with self.lock, self.db:
-                self.db.execute("BEGIN IMMEDIATE")
-                fn()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{what} in {self.path} failed: {exc}") from exc
-
-    def sink_start(self, sink: str, at_end: bool, now_ms: int) -> None:
-        self._sink_write("starting sink " + sink,
-                         lambda: sink_cursors.start(self.db, sink, at_end, now_ms))
-
-    def sink_batch(self, sink: str, limit: int) -> sink_cursors.Batch:
-        with self.lock, self._snapshot():  # hot and cold at one instant, as export
-            return sink_cursors.batch(self.db, sink, limit)
-
-    def sink_advance(self, sink: str, ends: dict[int, int], signals_t: int,
-                     settled: tuple[dict[int, int], int], written: int, at: float) -> None:
-        self._sink_write("advancing sink " + sink, lambda: sink_cursors.advance(
-            self.db, sink, ends, signals_t, settled, written, at))
-
-    def sink_rewind(self, sink: str) -> None:
-        self._sink_write("rewinding sink " + sink, lambda: sink_cursors.rewind(self.db, sink))
+    def place_reader(self, reader: str, at: dict[str, int], now_ms: int) -> None:
+        """A reader with its own durable position (node -> seq) tells retention where it is
+        (the forwarder of `[upstream] series`); the nodes it does not read hold nothing back."""
+        self.sinks.place(reader, at, now_ms, _UNREAD)
 
     def readings_after(self, after: dict[str, int], limit: int
                        ) -> tuple[list[ExportRow], dict[str, int]]:
@@ -944,47 +895,6 @@ class Store:
             cursors = {nid: after[node] for nid, node in names.items() if node in after}
             got = sink_cursors.after(self.db, cursors, limit, set(after))
         return got.rows, {names[nid]: end for nid, end in got.ends.items()}
-
-    def sink_place(self, sink: str, at: dict[str, int], now_ms: int) -> None:
-        """A reader with its own durable position (node -> seq, for every node it reads) tells
-        retention where it is, as a sink's settled cursors (the forwarder of `[upstream]
-        series`); the nodes it does not read hold nothing back."""
-        def place() -> None:
-            sink_cursors.start(self.db, sink, False, now_ms)
-            sink_cursors.place(self.db, sink, {
-                nid: at.get(node, _UNREAD) for nid, node in self.db.execute(
-                    "SELECT node_id, node FROM nodes").fetchall()})
-        self._sink_write("placing " + sink, place)
-
-    def sink_positions(self, sink: str) -> tuple[dict[int, int], int]:
-        with self.lock, self._snapshot():
-            return sink_cursors.positions(self.db, sink)
-
-    def sink_failed(self, sink: str, reason: str, at: float) -> None:
-        self._sink_write("recording sink " + sink,
-                         lambda: sink_cursors.failed(self.db, sink, reason, at))
-
-    def sink_refused(self, sink: str, points: list[tuple[str, int, str, str]], at: float
-                     ) -> None:
-        self._sink_write("recording sink " + sink,
-                         lambda: sink_cursors.refused(self.db, sink, points, at))
-
-    def sink_status(self, now_ms: int, sinks: Sequence[str] | None = None
-                    ) -> list[sink_cursors.SinkStatus]:
-        """Each sink's lag, last success and last error (eil status, the fleet view); without
-        `sinks`, of every sink that has run on this store."""
-        if not self.sinks:
-            return []
-        with self.lock, self._snapshot():
-            names = list(sinks) if sinks is not None else [n for (n,) in self.db.execute(
-                "SELECT sink FROM sink_state ORDER BY sink")]
-            return sink_cursors.status(self.db, names, now_ms)
-
-    def sink_refusals(self, sink: str, limit: int = 100) -> list[dict[str, object]]:
-        if not self.sinks:
-            return []
-        with self.lock:
-            return sink_cursors.refusals(self.db, sink, limit)
 
     def cold_totals(self) -> tuple[int, int | None, int]:
         """(cold readings, the oldest one's time ms, bytes of chunk data)."""

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gateway.store.rows import SignalValue
+from gateway.store.sql import translated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signal_values (
@@ -26,8 +27,10 @@ def _lines(v: SignalValue) -> str | None:
     return json.dumps(dict(v.lines), separators=(",", ":")) if v.lines else None
 
 
+@translated
 class SignalStore:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=5000")

@@ -19,16 +19,24 @@ doubles nothing). Retention keeps everything above the settled positions.
 Refused points (the database called them bad) are recorded here with the database's reason.
 Retention asks `hold` how far every configured sink has written, and keeps the rest.
 
-Every function runs inside the caller's lock and transaction (Store).
+A sink taken out of gateway.toml is marked removed when the gateway next starts (`configured`):
+it holds nothing back, `eil status` and the fleet view say so, and `eil gateway sink remove`
+forgets it (its cursors, counters and refusals).
+
+The functions run inside the caller's lock and transaction; `SinkCursors` (a Store's
+`.sinks`) is the facade the rest of the gateway uses.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gateway.errors import StoreError
 from gateway.store import cold
 from gateway.store.rows import ExportRow
+from gateway.store.sql import Access, translated
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sink_cursors (
@@ -47,7 +55,8 @@ CREATE TABLE IF NOT EXISTS sink_state (
     last_ok    REAL,                        -- gateway clock, last confirmed write
     last_error TEXT,
     error_at   REAL,
-    failing    INTEGER NOT NULL DEFAULT 0   -- 1 while the database is unreachable or failing
+    failing    INTEGER NOT NULL DEFAULT 0,  -- 1 while the database is unreachable or failing
+    removed    REAL                         -- gateway clock: first start without it configured
 );
 CREATE TABLE IF NOT EXISTS sink_refused (
     id     INTEGER PRIMARY KEY,
@@ -78,6 +87,7 @@ class SinkStatus:
     last_error: str | None
     error_at: float | None
     failing: bool
+    removed: float | None = None  # taken out of gateway.toml: holds nothing back
 
 
 def start(db: sqlite3.Connection, sink: str, at_end: bool, now_ms: int) -> None:
@@ -186,14 +196,17 @@ def signals_cursor(db: sqlite3.Connection, sink: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-def status(db: sqlite3.Connection, sinks: list[str], now_ms: int) -> list[SinkStatus]:
+def status(db: sqlite3.Connection, sinks: list[str], now_ms: int, removals: bool = True
+           ) -> list[SinkStatus]:
+    """`removals`: the store knows which sinks were taken out of the config (schema 10)."""
     out = []
     nodes = db.execute("SELECT node_id, acked FROM nodes").fetchall()
     for sink in sinks:
-        state = db.execute("SELECT written, refused, last_ok, last_error, error_at, failing "
-                           "FROM sink_state WHERE sink = ?", (sink,)).fetchone()
+        state = db.execute("SELECT written, refused, last_ok, last_error, error_at, failing, "
+                           f"{'removed' if removals else 'NULL'} FROM sink_state WHERE sink = ?",
+                           (sink,)).fetchone()
         if state is None:  # configured, not run yet: everything is ahead of it
-            state = (0, 0, None, None, None, 0)
+            state = (0, 0, None, None, None, 0, None)
         cursors = dict(db.execute("SELECT node_id, seq FROM sink_cursors WHERE sink = ?",
                                   (sink,)))
         behind, oldest = 0, None
@@ -206,7 +219,7 @@ def status(db: sqlite3.Connection, sinks: list[str], now_ms: int) -> list[SinkSt
                     oldest = t if oldest is None else min(oldest, t)
         out.append(SinkStatus(sink, behind, None if oldest is None else
                               max(0.0, (now_ms - oldest) / 1000), state[0], state[1], state[2],
-                              state[3], state[4], bool(state[5])))
+                              state[3], state[4], bool(state[5]), state[6]))
     return out
 
 
@@ -238,3 +251,108 @@ def hold(db: sqlite3.Connection, sinks: list[str]) -> dict[int, int]:
                                f"sink IN ({marks})", (nid, *sinks)))
         out[nid] = min(rows.get(s, 0) for s in sinks)
     return out
+
+
+def configured(db: sqlite3.Connection, sinks: Sequence[str], at: float) -> list[str]:
+    """The gateway starts with `sinks` configured: a sink it knows that is not among them is
+    marked removed (from `at`, kept from its first such start), one that is back is not.
+    Returns the sinks newly marked."""
+    names = set(sinks)
+    known = db.execute("SELECT sink, removed FROM sink_state").fetchall()
+    gone = [s for s, removed in known if s not in names and removed is None]
+    db.executemany("UPDATE sink_state SET removed = ? WHERE sink = ?", [(at, s) for s in gone])
+    db.executemany("UPDATE sink_state SET removed = NULL WHERE sink = ?",
+                   [(s,) for s, removed in known if s in names and removed is not None])
+    return gone
+
+
+def remove(db: sqlite3.Connection, sink: str, force: bool) -> int:
+    """Forget a sink: its cursors, counters and refusals. Returns the refusals deleted."""
+    row = db.execute("SELECT removed FROM sink_state WHERE sink = ?", (sink,)).fetchone()
+    if row is None:
+        known = [s for (s,) in db.execute("SELECT sink FROM sink_state ORDER BY sink")]
+        raise StoreError(f"no sink {sink!r} in this store; it knows: "
+                         f"{', '.join(known) or 'none'}")
+    if row[0] is None and not force:
+        raise StoreError(f"sink {sink!r} was still in gateway.toml when the gateway last "
+                         "started: take it out of [sinks] and restart the gateway first (its "
+                         "cursor would otherwise start again from scratch), or pass --force")
+    db.execute("DELETE FROM sink_cursors WHERE sink = ?", (sink,))
+    db.execute("DELETE FROM sink_state WHERE sink = ?", (sink,))
+    return db.execute("DELETE FROM sink_refused WHERE sink = ?", (sink,)).rowcount
+
+
+@translated
+class SinkCursors:
+    """The sinks' side of a Store (`store.sinks`): every sink's durable cursor, its lag and its
+    errors. `schema` is the store's: one older than the sinks (read-only, not yet upgraded)
+    has none."""
+
+    def __init__(self, access: Access, schema: int) -> None:
+        self.access, self.schema, self.path = access, schema, access.path
+        self.ready = schema >= 8
+
+    def start(self, sink: str, at_end: bool, now_ms: int) -> None:
+        self.access.write("starting sink " + sink,
+                          lambda: start(self.access.db, sink, at_end, now_ms))
+
+    def batch(self, sink: str, limit: int) -> Batch:
+        with self.access.read() as db:  # hot and cold at one instant, as export
+            return batch(db, sink, limit)
+
+    def advance(self, sink: str, ends: dict[int, int], signals_t: int,
+                settled: tuple[dict[int, int], int], written: int, at: float) -> None:
+        self.access.write("advancing sink " + sink, lambda: advance(
+            self.access.db, sink, ends, signals_t, settled, written, at))
+
+    def rewind(self, sink: str) -> None:
+        self.access.write("rewinding sink " + sink, lambda: rewind(self.access.db, sink))
+
+    def place(self, sink: str, at: dict[str, int], now_ms: int, unread: int) -> None:
+        """A reader with its own durable position (node -> seq, for every node it reads) tells
+        retention where it is, as a sink's settled cursors (the forwarder of `[upstream]
+        series`); the nodes it does not read (`unread`: beyond any seq) hold nothing back."""
+        def run() -> None:
+            db = self.access.db
+            start(db, sink, False, now_ms)
+            place(db, sink, {nid: at.get(node, unread) for nid, node in db.execute(
+                "SELECT node_id, node FROM nodes").fetchall()})
+        self.access.write("placing " + sink, run)
+
+    def positions(self, sink: str) -> tuple[dict[int, int], int]:
+        with self.access.read() as db:
+            return positions(db, sink)
+
+    def failed(self, sink: str, reason: str, at: float) -> None:
+        self.access.write("recording sink " + sink,
+                          lambda: failed(self.access.db, sink, reason, at))
+
+    def refused(self, sink: str, points: list[tuple[str, int, str, str]], at: float) -> None:
+        self.access.write("recording sink " + sink,
+                          lambda: refused(self.access.db, sink, points, at))
+
+    def status(self, now_ms: int, sinks: Sequence[str] | None = None) -> list[SinkStatus]:
+        """Each sink's lag, last success and last error (eil status, the fleet view); without
+        `sinks`, of every sink that has run on this store, removed ones included."""
+        if not self.ready:
+            return []
+        with self.access.read() as db:
+            names = list(sinks) if sinks is not None else [n for (n,) in db.execute(
+                "SELECT sink FROM sink_state ORDER BY sink")]
+            return status(db, names, now_ms, self.schema >= 10)
+
+    def refusals(self, sink: str, limit: int = 100) -> list[dict[str, object]]:
+        if not self.ready:
+            return []
+        with self.access.read() as db:
+            return refusals(db, sink, limit)
+
+    def configured(self, sinks: Sequence[str], at: float) -> list[str]:
+        """The gateway's start: which sinks (and readers) its config has (see `configured`)."""
+        return self.access.write("noting the configured sinks",
+                                 lambda: configured(self.access.db, sinks, at))
+
+    def remove(self, sink: str, force: bool = False) -> int:
+        """`eil gateway sink remove`: forget a sink taken out of gateway.toml."""
+        return self.access.write("removing sink " + sink,
+                                 lambda: remove(self.access.db, sink, force))

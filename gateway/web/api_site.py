@@ -95,17 +95,19 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
         """Stewards: readings whose (node, seq) arrived again with other content (two devices
         under one identity, a forged pack), newest first, with both versions
         (docs/contract.md, Sequence rules)."""
-        return [{**c, "last_at_ms": site_ms(clock, c["last_at"])} for c in store.conflicts(limit)]
+        return [{**c, "last_at_ms": site_ms(clock, c["last_at"])} for c in store.sequences.conflicts(limit)]
 
     @r.get("/sinks", dependencies=[steward], responses=refused)
     def sinks() -> list[Json]:
         """Stewards: each sink's lag (readings and node-time seconds behind), written and
-        refused points, last success and last error, and its latest refusals."""
+        refused points, last success and last error, its latest refusals, and when it was
+        taken out of gateway.toml (`removed_ms`, null while configured)."""
         return [{**dataclasses.asdict(st), "last_ok_ms": site_ms(clock, st.last_ok),
                  "error_at_ms": site_ms(clock, st.error_at),
+                 "removed_ms": site_ms(clock, st.removed),
                  "refusals": [{**x, "at_ms": site_ms(clock, x["at"])}
-                              for x in store.sink_refusals(st.sink, 5)]}
-                for st in store.sink_status(clock_ms(clock))]
+                              for x in store.sinks.refusals(st.sink, 5)]}
+                for st in store.sinks.status(clock_ms(clock))]
 
     @r.get("/fleet", dependencies=[steward], responses=refused)
     def fleet() -> list[Json]:

@@ -275,7 +275,7 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
         # installed them) writes them to VictoriaMetrics; the dead one stalls nothing
         wait_until(lambda: sunk() == set(NODES), 60, "the installed sink writing them")
         with data.readings(readonly=True) as store:
-            status = {s.sink: s for s in store.sink_status(int(time.time() * 1000))}
+            status = {s.sink: s for s in store.sinks.status(int(time.time() * 1000))}
         assert status["vm"].written > 0 and not status["vm"].failing, status
         assert status["city"].failing and status["city"].written == 0, status
         assert "Connection refused" in str(status["city"].last_error), status

@@ -174,9 +174,9 @@ def test_a_cloned_identity_is_a_recorded_conflict_not_a_silent_drop(make_site) -
     pack = forged_pack(site, "soil-1", 5)  # seqs 5..8 exist, with other values
     mosquitto_pub(site, "soil-1", f"eil/v1/{site.site}/soil-1/readings", pack)
     with Store(site.db_path(), readonly=True) as store:
-        wait_until(lambda: len(store.conflicts()) == 4, 20, "four conflicts recorded")
+        wait_until(lambda: len(store.sequences.conflicts()) == 4, 20, "four conflicts recorded")
         stored = {r.seq: r.value for r in store.export(node="soil-1") if r.seq in range(5, 9)}
-        for c in store.conflicts():
+        for c in store.sequences.conflicts():
             assert c["stored"]["value"] == stored[c["seq"]]  # type: ignore[index]
             assert c["arriving"]["value"] in (27.4, 27.3, 11.85, 11.9)  # type: ignore[index]
     accounts = DataDir(site.root / "gw").accounts()

@@ -150,7 +150,7 @@ def test_two_sites_roll_up_at_their_neighbourhood(make_site: Callable[..., Site]
     with Store(sites["garden-a"].db_path(), readonly=True) as store:
         home = [(r.t_ms, r.value, r.unit, r.kind) for r in store.export(
             node="water-1", name="water.volume")]
-        held = store.sink_status(0, ["_upstream"])
+        held = store.sinks.status(0, ["_upstream"])
     assert len(up) > 20 and up == home[:len(up)]  # in order, none missing, none twice
     assert (up[0][2], up[0][3]) == ("l", "counter")
     assert held and held[0].sink == "_upstream"  # retention keeps what is not forwarded yet

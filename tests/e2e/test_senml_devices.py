@@ -79,7 +79,7 @@ def test_rfc8428_examples_from_a_third_party_device(make_site) -> None:  # type:
     with Store(site.db_path(), readonly=True) as store:
         wait_until(lambda: any("bver 11" in d["reason"] for d in store.dead_letters()), 20,
                    "the later version refused")
-        conflicts = store.conflicts()
+        conflicts = store.sequences.conflicts()
     absolute = [g for g in stored(site, "meter-7") if g[2] < 1_400_000_000_000]
     assert absolute == [g for g in got if g[2] < 1_400_000_000_000]  # no old reading twice
     # a relative time means "now": sent again later, those are new readings (RFC 8428 4.5.3)

@@ -41,7 +41,7 @@ def vm_points(vm: Victoria) -> dict[tuple[str, ...], float]:
 
 def sink_behind(site: Site) -> int:
     with site.open_store() as store:
-        (status,) = store.sink_status(int(site.sim_now() * 1000))
+        (status,) = store.sinks.status(int(site.sim_now() * 1000))
         return status.behind
 
 
@@ -108,7 +108,7 @@ def test_sink_survives_a_frozen_and_a_killed_database_and_a_killed_gateway(
         assert len(want) > 4000 and same(got, want), (len(want), len(got))
         received += vm.rows_inserted()
         with site.open_store() as store:
-            (status,) = store.sink_status(int(site.sim_now() * 1000))
+            (status,) = store.sinks.status(int(site.sim_now() * 1000))
             events = sum(1 for r in store.export() if r.kind == "event")
         assert status.refused == 0 and status.last_error is not None  # the outage was seen
 

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -330,6 +331,10 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
             assert "need=steward" in page.url
         finally:
             browser.close()
+        # a sink taken out of gateway.toml, as a later start of the gateway notices it
+        with DataDir(site.root / "gw").readings() as store:
+            store.sinks.start("old-db", False, 0)
+            assert store.sinks.configured(["city"], time.time() - 7200) == ["old-db"]
         browser, page, errors2 = open_page(pw, "desktop")
         try:
             sign_in(page, base, STEWARD, "/fleet")
@@ -352,6 +357,10 @@ def test_public_library_has_no_member_data_and_signed_in_pages_refuse_anonymous(
             assert "failing" in sink.locator("[data-role=error]").inner_text()
             assert "Connection refused" in sink.locator("[data-role=error]").inner_text()
             assert re.search(r"\d+ readings?", sink.locator("[data-role=behind]").inner_text())
+            assert re.fullmatch(r"removed from gateway\.toml \d+ (s|min|h|days) ago: holds "
+                                r"nothing back \(eil gateway sink remove old-db forgets it\)",
+                                page.locator("#sinks tr[data-sink='old-db'] [data-role=behind]"
+                                             ).inner_text())
             shot(page, "fleet-desktop")
             page.set_viewport_size({"width": 390, "height": 844})
             shot(page, "fleet-phone")

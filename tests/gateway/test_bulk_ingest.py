@@ -83,12 +83,12 @@ def test_a_replay_is_a_duplicate_a_changed_one_a_conflict_and_a_repeat_stored_on
     before = views(store)
     assert commit_bulk(store, batch) == 0  # the same packs again: a node that lost its ack
     assert commit(store, batch) == 0  # and again record by record, as rows
-    assert views(store) == before and store.conflicts() == []
+    assert views(store) == before and store.sequences.conflicts() == []
     changed = [(n, StoredReading(r.seq, r.t_ms, r.name, r.kind, r.unit,
                                  r.value + 1 if r.seq == 5 else r.value, r.text, r.ref, r.cal,
                                  r.q)) for n, r in batch]
     assert commit_bulk(store, changed) == 0
-    (c,) = store.conflicts()
+    (c,) = store.sequences.conflicts()
     assert (c["seq"], c["stored"]["value"], c["arriving"]["value"]) == (  # type: ignore[index]
         5, batch[4][1].value, batch[4][1].value + 1)  # type: ignore[operator]
     assert views(store) == before
@@ -198,5 +198,5 @@ def test_a_kill_at_any_instant_of_bulk_commits_loses_and_duplicates_nothing(
             assert len(seqs) >= promised, f"after kill {kills}: a committed reading is gone"
             (node,) = check.node_summary()
             assert node["readings"] == len(seqs) == node["acked"]
-            assert check.conflicts() == []
+            assert check.sequences.conflicts() == []
     assert promised >= 15 * 400 and kills == 15

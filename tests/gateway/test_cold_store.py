@@ -105,7 +105,7 @@ def test_a_replay_of_moved_readings_is_a_duplicate_and_a_changed_one_a_conflict(
     forged = [(A, StoredReading(5, T0 + 600_000, "soil.moisture", "gauge", "%", 99.0, None,
                                 None))]
     assert commit(store, forged) == 0
-    (conflict,) = store.conflicts()
+    (conflict,) = store.sequences.conflicts()
     assert conflict["seq"] == 5 and conflict["arriving"]["value"] == 99.0  # type: ignore[index]
     stored = conflict["stored"]  # the cold version, read back from its chunk
     assert (stored["value"], stored["cal"]) == (20.3, "ads:bed-1:2025-11")  # type: ignore[index]

@@ -129,7 +129,7 @@ def test_every_stored_reading_and_signal_arrives_once_and_a_replay_doubles_nothi
     assert signal["water.use"]["timestamps"] == [T0 + r * HOUR for r in range(5)]
     upper = victoria.export('{__name__="eil_signal_upper"}')
     assert [s["values"] for s in upper] == [[400.0] * 5]
-    (status,) = store.sink_status(T0 + 30 * HOUR)
+    (status,) = store.sinks.status(T0 + 30 * HOUR)
     assert (status.behind, status.written, status.refused, status.failing) == (0, written, 0,
                                                                                 False)
     # a crash after the database confirmed and before the cursor moved writes it all again:
@@ -155,12 +155,12 @@ def test_a_database_that_is_down_keeps_the_cursor_and_the_sink_catches_up(
     try:
         deadline = threading.Event()
         deadline.wait(1.5)
-        (status,) = store.sink_status(T0)
+        (status,) = store.sinks.status(T0)
         assert status.failing and status.behind == 2000 and status.written == 0
         assert status.last_error is not None and status.behind_s is not None
         vm.start()
         for _ in range(100):  # the runner's back-off is at most 1 s here
-            (status,) = store.sink_status(T0)
+            (status,) = store.sinks.status(T0)
             if status.behind == 0 and not status.failing:
                 break
             deadline.wait(0.2)
@@ -229,12 +229,12 @@ def test_a_point_the_database_refuses_is_recorded_with_its_reason_and_the_rest_i
         assert drain(runner) == 197
     finally:
         server.shutdown()
-    refused = store.sink_refusals("refusing")
+    refused = store.sinks.refusals("refusing")
     assert sorted(str(r["what"]) for r in refused) == ["bed-9 seq 1", "bed-9 seq 2",
                                                        "bed-9 seq 3"]
     assert all(r["status"] == 422 and "beyond retention policy" in str(r["reason"])
                for r in refused)
-    (status,) = store.sink_status(T0, ["refusing"])
+    (status,) = store.sinks.status(T0, ["refusing"])
     assert (status.behind, status.written, status.refused) == (0, 197, 3)
     got = vm_points(victoria, {"bed-9"})
     assert sorted(int(k[4]) for k in got) == [T0 + s * 60_000 for s in range(4, 201)]
@@ -246,7 +246,7 @@ def test_retention_keeps_what_a_sink_has_not_written(tmp_path: Path, victoria: V
     data, store = site_data(tmp_path)
     while store.move_cold(T0 + 1000 * HOUR):
         pass
-    store.sink_start("late", False, T0)
+    store.sinks.start("late", False, T0)
     policy = RetentionConfig(raw_days=1).policy
     now = T0 + 80 * HOUR
     before = len(list(store.export()))

@@ -92,7 +92,7 @@ def test_the_same_seq_with_other_content_is_a_conflict_with_both_versions(tmp_pa
     assert store.commit(clone, [], {N: [([3, 4], 3)]}, {}) == (1, {N: 4})
     assert store.commit(_rows(range(1, 4)), [], {N: [([1, 2, 3], 1)]}, {})[0] == 0  # exact replay
     store.commit(clone[:1], [], {N: [([3], 3)]}, {})  # the same clash again: counted, not repeated
-    (c,) = store.conflicts()
+    (c,) = store.sequences.conflicts()
     assert (c["node"], c["seq"], c["count"]) == ("node-1", 3, 2)
     assert (c["stored"]["value"], c["arriving"]["value"]) == (1.0, 9.0)  # type: ignore[index]
     assert c["stored"]["name"] == "a" and c["arriving"]["unit"] == "W"  # type: ignore[index]
@@ -106,7 +106,7 @@ def test_a_clash_inside_one_batch_is_a_conflict_too(tmp_path: Path) -> None:
     store = Store(tmp_path / "eil.db")
     batch = _rows(range(1, 3)) + _rows(range(2, 3), value=5.0)
     assert store.commit(batch, [], {N: [([1, 2], 1), ([2], 2)]}, {}) == (2, {N: 2})
-    assert [(c["seq"], c["arriving"]["value"]) for c in store.conflicts()] == [(2, 5.0)]  # type: ignore[index]
+    assert [(c["seq"], c["arriving"]["value"]) for c in store.sequences.conflicts()] == [(2, 5.0)]  # type: ignore[index]
 
 
 def test_a_forged_floor_is_recorded_and_a_steward_lowers_or_raises_the_watermark(
@@ -119,12 +119,12 @@ def test_a_forged_floor_is_recorded_and_a_steward_lowers_or_raises_the_watermark
     assert summary["floor"] == 1_000_000 and summary["anomalies"][0]["kind"] == "floor"  # type: ignore[index]
     assert store.watermark_of(N) == (392, False)
     with pytest.raises(StoreError, match="would acknowledge 8 readings this store never"):
-        store.set_watermark(N, 400)
-    assert store.set_watermark(N, 390) == (392, 390)  # lowering: the node merely resends
+        store.sequences.set_watermark(N, 400)
+    assert store.sequences.set_watermark(N, 390) == (392, 390)  # lowering: the node merely resends
     assert store.node_summary()[0]["anomalies"] == []
     assert store.commit([], [], {N: [([391, 392, 393], 391)]}, {})[1] == {N: 393}
     # a store restored from an older backup: the node no longer holds 394..499
-    assert store.set_watermark(N, 499, accept_gap=True) == (393, 499)
+    assert store.sequences.set_watermark(N, 499, accept_gap=True) == (393, 499)
     store.close()
 
 
@@ -133,7 +133,7 @@ def test_a_fresh_node_is_believed_and_an_unknown_node_cannot_be_repaired(tmp_pat
     assert store.watermark_of(N) == (0, True)
     assert store.commit(_rows(range(501, 503)), [], {N: [([501, 502], 501)]}, {})[1] == {N: 502}
     with pytest.raises(StoreError, match="no node site-1/other"):
-        store.set_watermark(NodeId("site-1", "other"), 0)
+        store.sequences.set_watermark(NodeId("site-1", "other"), 0)
     store.close()
 
 

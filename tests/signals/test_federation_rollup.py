@@ -112,7 +112,7 @@ def test_chosen_series_are_taken_in_order_once_and_held_by_retention(tmp_path: P
     series.committed(None)
     assert [s.value for s in series.read(0)] == [9.0]
     with Store(data.readings_path, readonly=True) as store:
-        (status,) = store.sink_status(0, [UPSTREAM_READER])
+        (status,) = store.sinks.status(0, [UPSTREAM_READER])
     assert status.behind == 2  # seqs 9 and 10 not forwarded yet, as far as the card knows
     shown = subprocess.run([sys.executable, "-m", "eil", "status", "--data", str(data.root)],
                            capture_output=True, text=True, timeout=60)
@@ -211,7 +211,7 @@ def test_retention_keeps_what_the_forwarder_has_not_committed(tmp_path: Path) ->
         while store.move_cold(t0 + 20 * day):
             pass
         # the forwarder committed water-1 up to seq 300 (about two days of it)
-        store.sink_place(UPSTREAM_READER, {"water-1": 300}, 0)
+        store.place_reader(UPSTREAM_READER, {"water-1": 300}, 0)
         gone = store.expire(t0 + 8 * day, RetentionConfig(raw_days=1.0).policy,
                             [UPSTREAM_READER])
         left = {n: [r.seq for r in store.export(node=n)] for n in ("water-1", "soil-1")}

@@ -60,7 +60,9 @@ function card(n) {
 
 // A sink: how far behind it is, and if it is failing, why (the database's own words).
 function sinkRow(s) {
-  const behind = s.behind === 0 ? el("span", {class: "band safe"}, "● up to date")
+  const behind = s.removed_ms !== null
+    ? el("span", {}, `removed from gateway.toml ${ago(s.removed_ms)}: holds nothing back (eil gateway sink remove ${s.sink} forgets it)`)
+    : s.behind === 0 ? el("span", {class: "band safe"}, "● up to date")
     : el("span", {class: s.failing ? "band overshoot" : ""}, `${plural(s.behind, "reading")}` +
       (s.behind_s !== null ? `, the oldest ${duration(s.behind_s)} old` : ""));
   const error = s.last_error === null ? "none" : `${s.failing ? "▲ failing: " : ""}${s.last_error} (${ago(s.error_at_ms)})`;
