@@ -23,7 +23,7 @@ from edge.fakes.serial import Pty
 from eilfw import proto
 from eilfw.firmware import Firmware
 from eilfw.link import Link
-from eilfw.measure import ADC_FULL, ADC_VREF
+from eilfw.measure import ADC_BITS_FULL, ADC_FULL, ADC_VREF
 
 
 class RatePulses:
@@ -37,6 +37,11 @@ class RatePulses:
         return int(self.now_ms() / 1000 * self.hz)
 
 
+def _u16(level: float) -> int:
+    raw = min(4095, max(0, round(level)))
+    return raw << 4 | raw >> 8
+
+
 class SimBoard:
     """Mains current on the clamp, pulses on the two counters, a soil probe, a die sensor."""
 
@@ -46,14 +51,15 @@ class SimBoard:
         self.flow, self.meter = RatePulses(now_ms, flow_hz), RatePulses(now_ms, meter_hz)
 
     def ct_samples(self, cycles: int, hz: int, with_voltage: bool) -> tuple[list[int], list[int] | None]:
+        """As the RP2040's 12-bit ADC gives them through read_u16 (raw << 4 | raw >> 8)."""
         n = 40 * cycles  # 40 samples per cycle
-        counts_per_amp = ADC_FULL / ADC_VREF / 30.0  # SCT-013-030: 30 A per volt
+        counts_per_amp = ADC_BITS_FULL / ADC_VREF / 30.0  # SCT-013-030: 30 A per volt
         peak = self.amps * math.sqrt(2) * counts_per_amp
-        cur = [int(32768 + peak * math.sin(2 * math.pi * k / 40)) for k in range(n)]
+        cur = [_u16(2048 + peak * math.sin(2 * math.pi * k / 40)) for k in range(n)]
         vol = None
         if with_voltage:  # 230 V through a 1:300 divider, in phase with the current
-            vpeak = 230 * math.sqrt(2) / 300 * ADC_FULL / ADC_VREF
-            vol = [int(32768 + vpeak * math.sin(2 * math.pi * k / 40)) for k in range(n)]
+            vpeak = 230 * math.sqrt(2) / 300 * ADC_BITS_FULL / ADC_VREF
+            vol = [_u16(2048 + vpeak * math.sin(2 * math.pi * k / 40)) for k in range(n)]
         return cur, vol
 
     def soil_raw(self) -> int:

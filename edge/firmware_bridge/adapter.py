@@ -114,7 +114,9 @@ class BridgeSensor:
     def read(self, now: float) -> list[Sample]:
         items, mark = self.bridge.take()
         mono_now = time.monotonic()
-        out = [Sample(key, text=text, ref=ref) for key, text, ref in self.bridge.events()]
+        out = [Sample(key, text=text, ref=ref,
+                      time=None if mono is None else now - max(0.0, mono_now - mono))
+               for key, text, ref, mono in self.bridge.events()]
         for r, mono in items:
             for s in self._samples(r.channel, r.value, now - max(0.0, mono_now - mono)):
                 if s.key in self.declared:

@@ -11,6 +11,11 @@
   An ACK that moved `durable` is repeated (5 s, then backing off to 30 s) until a READINGS
   frame shows the MCU freed those slots: otherwise a lost last ACK on an idle link would keep
   committed readings in the MCU ring until its next batch.
+- Readings the MCU's full ring overwrote before the Pi took them (a Pi away or restarting
+  through a long outage) are never skipped silently, in a session or across a Pi restart: they
+  are counted (`lost_at_mcu`) and reported as an `mcu.gap` event with their sequence numbers,
+  timed at the first reading kept after them, its text giving how long the gap lasted when the
+  reading before it is known.
 - Time sync: TIME_REQ/TIME_REPLY round trips; the reply with the shortest round trip among the
   recent ones anchors MCU milliseconds to the Pi's monotonic clock. Readings wait for the first
   reply of their boot (a fraction of a second after the hello).
@@ -69,6 +74,23 @@ class TimeSync:
         return mono_ref + delta / 1000.0
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    boot: int
+    first: int
+    last: int
+    after: float | None  # Pi monotonic time of the newest reading kept before it, if known
+
+    def text(self, until: float | None) -> str:
+        lost = self.last - self.first + 1
+        span = ""
+        if until is not None and self.after is not None:
+            span = f", measured within the {until - self.after:.0f} s before this event"
+        elif until is not None:  # nothing of this boot was taken before it (a Pi restart)
+            span = ", measured before this event"
+        return f"{lost} readings lost in the MCU buffer (seq {self.first}..{self.last}){span}"
+
+
 @dataclass
 class Stats:
     frames: int = 0
@@ -95,7 +117,10 @@ class Session:
         self.sync = TimeSync()
         self.pending: list[McuReading] = []  # received, waiting for a time sync
         self.placed: list[tuple[McuReading, float]] = []  # with their Pi monotonic time
-        self.events: list[tuple[str, str, str | None]] = []  # (key, text, ref) for the adapter
+        # (key, text, ref, Pi monotonic time or None: now) for the adapter
+        self.events: list[tuple[str, str, str | None, float | None]] = []
+        self.gaps: list[Gap] = []  # overwritten readings, reported once the next is placed
+        self.last_placed: tuple[int, float] | None = None  # (boot, mono) of the newest placed
         self.stats = Stats()
         self.last_frame = -1e9  # monotonic time of the last good frame from the MCU
         self.last_resync = -1e9
@@ -142,14 +167,17 @@ class Session:
                firmware: str) -> None:
         self.mcu_oldest = oldest
         if boot != self.boot:
+            self._place()  # what the previous boot sent, and its gaps, before this boot's news
+            self._report_gaps(boot)
             if self.resume is not None and self.resume[0] == boot:
                 start = max(self.resume[1], oldest)  # we restarted; the MCU did not
+                if oldest > self.resume[1]:  # and its ring overwrote some while we were away
+                    self._gap(boot, self.resume[1], oldest - 1)
             else:
                 start = oldest  # a new MCU boot: take everything it still holds
                 if self.boot is not None or self.resume is not None:
                     self.events.append(("mcu.boot", f"{firmware} boot {boot:08x} after "
-                                        f"{uptime_ms / 1000:.1f} s up", f"{boot:08x}"))
-            self._place()
+                                        f"{uptime_ms / 1000:.1f} s up", f"{boot:08x}", None))
             if self.pending:  # the MCU rebooted before its first time sync: cannot be placed
                 log.error("dropping %d readings of MCU boot %08x: it restarted before their time "
                           "could be known", len(self.pending), self.boot or 0)
@@ -173,12 +201,7 @@ class Session:
             return
         self.mcu_oldest = oldest
         if oldest > self.expected:
-            lost = oldest - self.expected
-            self.stats.lost_at_mcu += lost
-            log.warning("MCU ring overflowed: %d readings (seq %d..%d) were overwritten before "
-                        "the Pi could take them", lost, self.expected, oldest - 1)
-            self.events.append(("mcu.gap", f"{lost} readings lost in the MCU buffer "
-                                f"(seq {self.expected}..{oldest - 1})", f"{boot:08x}"))
+            self._gap(boot, self.expected, oldest - 1)
             self.expected = oldest
         if first > self.expected:
             now = self.monotonic()
@@ -229,8 +252,36 @@ class Session:
     def _place(self) -> None:
         """Give pending readings their Pi time, once the MCU's clock is known."""
         if self.pending and self.sync.ready:
-            self.placed += [(r, self.sync.mono(r.tick_ms)) for r in self.pending]
+            placed = [(r, self.sync.mono(r.tick_ms)) for r in self.pending]
             self.pending = []
+            for r, mono in placed:
+                if self.gaps:
+                    self._report_gaps(r.boot, (r.seq, mono))
+                self.last_placed = (r.boot, mono)
+            self.placed += placed
+
+    def _gap(self, boot: int, first: int, last: int) -> None:
+        """Readings first..last of `boot` were overwritten in the MCU's ring."""
+        lost = last - first + 1
+        self.stats.lost_at_mcu += lost
+        log.warning("MCU ring overflowed: %d readings (seq %d..%d) were overwritten before "
+                    "the Pi could take them", lost, first, last)
+        before = self.last_placed[1] if self.last_placed and self.last_placed[0] == boot else None
+        self.gaps.append(Gap(boot, first, last, before))
+
+    def _report_gaps(self, boot: int, kept: tuple[int, float] | None = None) -> None:
+        """Report the gaps of `boot` that end before `kept` (seq, mono: the first reading
+        after them, whose time the event takes), or every gap of another boot than `boot`
+        (that boot is over: timed now)."""
+        left = []
+        for g in self.gaps:
+            if kept is not None and g.boot == boot and kept[0] > g.last:
+                self.events.append(("mcu.gap", g.text(kept[1]), f"{g.boot:08x}", kept[1]))
+            elif kept is None and g.boot != boot:
+                self.events.append(("mcu.gap", g.text(None), f"{g.boot:08x}", None))
+            else:
+                left.append(g)
+        self.gaps = left
 
     def take(self) -> tuple[list[tuple[McuReading, float]], Mark | None]:
         """Readings whose time is known, with their Pi monotonic time, and the (boot, next seq)

@@ -61,7 +61,7 @@ class Bridge:
         with self.lock:
             return self.session.take()
 
-    def events(self) -> list[tuple[str, str, str | None]]:
+    def events(self) -> list[tuple[str, str, str | None, float | None]]:
         with self.lock:
             events, self.session.events = self.session.events, []
             return events

@@ -113,7 +113,9 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
     def fleet() -> list[Json]:
         """Stewards: every node's state, last seen, battery, backlog (outbox, unacknowledged
         sequence numbers), dead letters, the quality of its streams as the signals last saw
-        them, and when each calibration came into use."""
+        them, when each calibration came into use, and the readings a microcontroller's full
+        buffer overwrote before the node took them (`mcu_gaps`: gap events, readings, the
+        newest; null when none)."""
         now = time.time()
         quality: dict[str, dict[str, str]] = {}
         for signal in data.latest_signals():
@@ -127,6 +129,14 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
             if sensor not in known or int(known[sensor]["since_ms"]) < t_ms:
                 known[sensor] = {"id": ref, "since_ms": t_ms,
                                  "age_days": round((clock_ms(clock) - t_ms) / 86_400_000, 1)}
+        gaps: dict[str, Json] = {}  # readings a microcontroller's full buffer overwrote
+        for node, _, t_ms, _, text, _ in store.events_named(["mcu.gap"]):
+            lost = int(text.split(" ", 1)[0]) if text and text.split(" ", 1)[0].isdigit() else 0
+            g = gaps.setdefault(node, {"events": 0, "readings": 0, "last_ms": 0, "last": None})
+            g["events"] = int(g["events"]) + 1  # type: ignore[call-overload]
+            g["readings"] = int(g["readings"]) + lost  # type: ignore[call-overload]
+            if t_ms >= int(g["last_ms"]):  # type: ignore[call-overload]
+                g["last_ms"], g["last"] = t_ms, text
         battery = {(str(x["node"])): x for x in store.latest()
                    if str(x["name"]).endswith(("battery.voltage", "battery.soc"))}
         out = []
@@ -141,7 +151,8 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
                             k: battery[node][k] for k in ("name", "value", "unit", "time_ms")},
                         "streams": streams,
                         "attention": sorted(k for k, v in streams.items() if v != "pass"),
-                        "calibrations": calibrations.get(node, {})})
+                        "calibrations": calibrations.get(node, {}),
+                        "mcu_gaps": gaps.get(node)})
         return out
 
     return r

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from contract.topics import NodeId
 from eil.broker import free_port
+from gateway.store import DataDir
+from gateway.store.rows import StoredReading
 from tests.support.site import Site, wait_until
 
 pytestmark = pytest.mark.slow
@@ -150,3 +153,17 @@ def test_volunteer_loans_need_an_account_and_there_is_no_default(
     wait_until(lambda: node().get("online") is True, 20, "soil-1 online in the fleet view")
     n = node()
     assert n["dead_letters"] == 0 and n["readings"] > 0 and n["calibrations"] == {}
+    assert n["mcu_gaps"] is None
+    # a Pico's full buffer overwrote readings twice while its Pi was away (the bridge's events)
+    with DataDir(gw).readings() as store:
+        pico = NodeId(site.setup.site, "pico-1")
+        store.commit([(pico, StoredReading(1, 1_000, "pico.mcu.gap", "event", None, None,
+                                           "3 readings lost in the MCU buffer (seq 3..5), "
+                                           "measured before this event", "0000b007")),
+                      (pico, StoredReading(2, 9_000, "pico.mcu.gap", "event", None, None,
+                                           "50 readings lost in the MCU buffer (seq 90..139)",
+                                           "0000b007"))], [], {pico: [([1, 2], None)]}, {})
+    gaps = next(x for x in json.loads(_status(fleet, ("sam", "a long steward pass"))[1])
+                if x["node"] == "pico-1")["mcu_gaps"]
+    assert gaps == {"events": 2, "readings": 53, "last_ms": 9_000,
+                    "last": "50 readings lost in the MCU buffer (seq 90..139)"}

@@ -16,7 +16,7 @@ from eilfw import firmware, measure, proto
 from eilfw.link import Link
 
 FIRMWARE = Path(__file__).parents[2] / "hardware" / "firmware"
-MICROPYTHON_MODULES = {"struct", "math", "time", "os", "machine", "micropython", "eilfw"}
+MICROPYTHON_MODULES = {"array", "struct", "math", "time", "os", "machine", "micropython", "eilfw"}
 
 
 @pytest.mark.parametrize("path", sorted(FIRMWARE.rglob("*.py")), ids=lambda p: p.name)
@@ -36,22 +36,32 @@ def test_firmware_stays_in_the_micropython_subset(path: Path) -> None:
                 f"{path.name}:{node.lineno}: annotations"
 
 
+def u16(raw: int) -> int:
+    """What the Pico's read_u16() gives for a 12-bit ADC count."""
+    return raw << 4 | raw >> 8
+
+
 def test_irms_and_power_of_sampled_sines() -> None:
-    a = 1000  # ADC counts of peak: four samples per cycle at 0, 90, 180, 270 degrees
-    i = [32768, 32768 + a, 32768, 32768 - a] * 10
-    # Irms = 1000 / sqrt 2 counts x (30 A/V x 3.3 V / 65535) = 1.068186 A; x 230 V = 245.683 W
+    a = 62  # 12-bit counts of peak: four samples per cycle at 0, 90, 180, 270 degrees
+    i = [u16(x) for x in [2048, 2048 + a, 2048, 2048 - a] * 10]
+    # Irms = 62 / sqrt 2 counts x (30 A/V x 3.3 V / 4095) = 1.059883 A; x 230 V = 243.773 W
     irms, real, apparent, vrms = measure.ct_power(i, None, 30.0, 0.0, 230.0, 0.05)
-    assert irms == pytest.approx(1.068186, abs=1e-6)
-    assert (real, apparent, vrms) == (pytest.approx(245.683, abs=1e-3),) * 2 + (None,)
-    v_in_phase = [32768, 32768 + 2000, 32768, 32768 - 2000] * 10  # x 300 divider ratio
+    assert irms == pytest.approx(1.059883, abs=1e-6)
+    assert (real, apparent, vrms) == (pytest.approx(243.773, abs=1e-3),) * 2 + (None,)
+    v_in_phase = [u16(x) for x in [2048, 2048 + 124, 2048, 2048 - 124] * 10]  # x 300 divider
     irms, real, apparent, vrms = measure.ct_power(i, v_in_phase, 30.0, 300.0, 230.0, 0.05)
-    assert vrms == pytest.approx(2000 / math.sqrt(2) * 300 * 3.3 / 65535, rel=1e-9)  # 21.364 V
+    assert vrms == pytest.approx(124 / math.sqrt(2) * 300 * 3.3 / 4095, rel=1e-9)  # 21.198 V
     assert real == pytest.approx(vrms * irms, rel=1e-9) and apparent == pytest.approx(real)
-    v_quadrature = [32768 + 2000, 32768, 32768 - 2000, 32768] * 10  # 90 degrees: no real power
+    v_quadrature = [u16(x) for x in [2048 + 124, 2048, 2048 - 124, 2048] * 10]  # 90 degrees
     _, real, apparent, _ = measure.ct_power(i, v_quadrature, 30.0, 300.0, 230.0, 0.05)
     assert real == pytest.approx(0.0, abs=1e-9) and apparent > 20
-    idle = [32768, 32769, 32768, 32767] * 10  # ADC noise on an idle clamp
+    idle = [u16(x) for x in [2048, 2049, 2048, 2047] * 10]  # ADC noise on an idle clamp
     assert measure.ct_power(idle, None, 30.0, 0.0, 230.0, 0.05)[:2] == (0.0, 0.0)
+    many = [u16(2048 + (k % 7) * 300 - 900) for k in range(600)]  # more than one chunk
+    mean = sum(x >> 4 for x in many) / 600
+    want = math.sqrt(sum(((x >> 4) - mean) ** 2 for x in many) / 600) * 30 * 3.3 / 4095
+    assert measure.ct_power(many, None, 30.0, 0.0, 230.0, 0.05)[0] == pytest.approx(want,
+                                                                                     rel=1e-12)
 
 
 def test_rp2040_temperature_and_pulse_dead_time() -> None:
@@ -68,6 +78,8 @@ def test_rp2040_temperature_and_pulse_dead_time() -> None:
     ({"voltage": "measured"}, "vt_volts_per_volt: a measured voltage needs the divider's ratio"),
     ({"channels": "ct,rain"}, "channels: unknown group 'rain'"),
     ({"colour": "red"}, "unknown setting 'colour'"),
+    ({"cycles": "30"}, "cycles: 30 is outside 1..12"),
+    ({"cycles": "ten"}, "cycles: 'ten' is not a whole number"),
 ])
 def test_settings_errors_name_the_setting(settings: dict[str, str], error: str) -> None:
     with pytest.raises(ValueError, match="^" + error.replace("(", r"\(").replace(")", r"\)")):
@@ -171,8 +183,10 @@ def test_a_full_ring_while_the_pi_is_away_is_reported_as_a_gap() -> None:
     loop.run(2000)  # the retransmission timer brings the link back
     assert loop.commit() == [3, 4, 5, 6, 7]
     assert loop.session.stats.lost_at_mcu == 3
-    assert loop.session.events == [("mcu.gap", "3 readings lost in the MCU buffer (seq 0..2)",
-                                    "0000b007")]
+    ((key, text, ref, at),) = loop.session.events
+    assert (key, ref) == ("mcu.gap", "0000b007")
+    assert text == "3 readings lost in the MCU buffer (seq 0..2), measured before this event"
+    assert at == loop.session.sync.mono(3)  # timed at the first reading kept (tick 3)
 
 
 class BrokenBoard:
@@ -197,3 +211,36 @@ def test_a_failing_measurement_is_logged_to_the_pi_and_the_rest_kept() -> None:
     logs = [proto.unpack_text(f.payload) for f in frames if f.type == proto.LOG]
     assert logs == [(3, "measurement failed: OSError('ADC2 stuck')")]
     assert fw.link.head == 5  # Irms, real, apparent power, flow and meter counts came first
+
+
+def test_a_gap_after_readings_already_taken_says_how_long_it_lasted() -> None:
+    loop = Loop(capacity=5)
+    loop.link.add(1, 1000, 1.0)
+    loop.run(100)
+    assert loop.commit() == [0]
+    loop.up = False
+    for k in range(1, 9):  # 8 more, one a second, into a ring of 5: seq 1..3 overwritten
+        loop.link.add(1, 1000 + 1000 * k, 1.0)
+    loop.run(100)
+    loop.up = True
+    loop.run(2000)
+    assert loop.commit() == [4, 5, 6, 7, 8]
+    (event,) = loop.session.events
+    assert event[1] == ("3 readings lost in the MCU buffer (seq 1..3), measured within the 4 s "
+                        "before this event")  # between seq 0 (tick 1000) and seq 4 (tick 5000)
+    assert loop.session.stats.lost_at_mcu == 3
+
+
+def test_a_gap_of_a_boot_that_ended_before_anything_after_it_arrived_is_still_reported() -> None:
+    loop = Loop(capacity=2)
+    loop.run(50)
+    loop.up = False
+    for k in range(5):
+        loop.link.add(1, k, 1.0)
+    loop.up = True
+    loop.session._readings(0xB007, 3, 3, [])  # the MCU says it holds 3..4 now: 0..2 are gone
+    assert loop.session.events == [] and loop.session.stats.lost_at_mcu == 3
+    loop.session._hello(0xD00D, 5, 0, 0, (1,), "eilfw")  # it rebooted before sending them
+    assert [e[:2] for e in loop.session.events] == [
+        ("mcu.gap", "3 readings lost in the MCU buffer (seq 0..2)"),
+        ("mcu.boot", "eilfw boot 0000d00d after 0.0 s up")]

@@ -55,7 +55,9 @@ function card(n) {
       el("dt", {}, "sensors"), el("dd", {"data-role": "streams"}, n.attention.length
         ? n.attention.map(k => el("div", {class: "band overshoot"}, `▲ ${k}: ${n.streams[k]}`))
         : Object.keys(n.streams).length ? el("span", {class: "band safe"}, "● all pass quality checks") : "–"),
-      el("dt", {}, "calibration"), el("dd", {}, cal.length ? cal.map(([s, c]) => el("div", {}, `${s || "node"}: ${c.id}, ${plural(c.age_days, "day")} old`)) : "none recorded")));
+      el("dt", {}, "calibration"), el("dd", {}, cal.length ? cal.map(([s, c]) => el("div", {}, `${s || "node"}: ${c.id}, ${plural(c.age_days, "day")} old`)) : "none recorded"),
+      ...(n.mcu_gaps ? [el("dt", {}, "microcontroller"), el("dd", {"data-role": "mcu-gaps"},
+        el("span", {class: "band overshoot"}, `▲ ${plural(n.mcu_gaps.readings, "reading")} lost in its buffer (${plural(n.mcu_gaps.events, "gap")}; last ${ago(n.mcu_gaps.last_ms)}: ${n.mcu_gaps.last})`))] : [])));
 }
 
 // A sink: how far behind it is, and if it is failing, why (the database's own words).

@@ -39,7 +39,12 @@ def parse_settings(settings):
     out["voltage"] = merged["voltage"]
     if out["voltage"] == "measured" and out["vt_volts_per_volt"] <= 0:
         raise ValueError("vt_volts_per_volt: a measured voltage needs the divider's ratio")
-    out["cycles"] = int(merged["cycles"])
+    try:
+        out["cycles"] = int(merged["cycles"])
+    except ValueError:
+        raise ValueError("cycles: %r is not a whole number" % merged["cycles"])
+    if not 1 <= out["cycles"] <= 12:  # the board's sample buffers hold 12 cycles at ~10 kHz
+        raise ValueError("cycles: %s is outside 1..12" % merged["cycles"])
     groups = [g for g in merged["channels"].split(",") if g]
     for g in groups:
         if g not in GROUPS:

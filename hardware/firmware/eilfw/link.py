@@ -149,9 +149,13 @@ class Link:
                 settings = proto.unpack_config(payload)
                 if self.on_config is not None:
                     error = self.on_config(settings)
-            except ValueError as exc:
-                error = str(exc)
-            self.send(proto.CONFIG_ACK, proto.pack_text(1 if error else 0, error or "applied"))
+            except ValueError as exc:  # UnicodeError too: a subclass on both interpreters
+                # MicroPython's UnicodeError carries no message: an empty text is no success
+                error = str(exc) or "%s in the settings" % type(exc).__name__
+            if error is None:
+                self.send(proto.CONFIG_ACK, proto.pack_text(0, "applied"))
+            else:
+                self.send(proto.CONFIG_ACK, proto.pack_text(1, str(error) or "refused"))
         elif typ == proto.RESYNC:
             self.welcomed = False  # the Pi (re)started: introduce ourselves again
             self.last_hello = None

@@ -276,8 +276,12 @@ def pack_config(settings):
 
 
 def unpack_config(p):
+    try:
+        text = bytes(p).decode()
+    except UnicodeError:  # (MicroPython's carries no message of its own)
+        raise ValueError("config is not UTF-8 text")
     settings = {}
-    for line in bytes(p).decode().split("\n"):
+    for line in text.split("\n"):
         if not line:
             continue
         key, sep, value = line.partition("=")
