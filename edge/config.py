@@ -9,6 +9,7 @@ from pathlib import Path
 from contract.errors import TopicError
 from contract.topics import NodeId
 from core.config import BrokerConfig, Table, parse_broker, read_toml
+from edge.claims import first_clash
 from edge.driver import SensorConfig
 from edge.registry import driver_for, parse_options
 
@@ -76,6 +77,12 @@ def load_node_config(path: Path) -> NodeConfig:
         sensors.append(sc)
     if not sensors:
         raise root.fail("sensors", "a node needs at least one [[sensors]] block")
+    hw = first_clash([(f"sensors[{i}] ({sc.name}, {sc.type})", sc.options)
+                         for i, sc in enumerate(sensors)])
+    if hw is not None:
+        claim, first, second = hw
+        raise root.fail("sensors", f"{first} and {second} both use {claim}: give one of them "
+                                   "another address, pin or port")
     data_dir = Path(root.get("data_dir", str, "/var/lib/eil/node"))
     if not data_dir.is_absolute():
         data_dir = (path.parent / data_dir).resolve()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from contract.topics import NodeId
 from core.errors import EilError
 from eil.cli_grafana import add_parser as add_grafana_parser
+from eil.cli_kit import add_parser as add_kit_parser
 from eil.cli_library import add_parser as add_library_parser
 from eil.cli_signals import add_parser as add_signals_parser
 from eil.cli_site import add_parser as add_site_parser
@@ -537,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_site_parser(sub)
     add_signals_parser(sub)
     add_grafana_parser(sub)
+    add_kit_parser(sub)
     return p
 
 

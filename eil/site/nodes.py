@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from contract.topics import check_id
+from edge.claims import first_clash
 from edge.registry import REGISTRY
+from eil import kit
 from eil.broker import HOMEASSISTANT_USER
 from eil.site import units
 from eil.site.layout import Site, SiteConfig, SiteError, Written
 from eil.site.pki import Issued, certificate_facts
 
-# a node kind: the sensor types its kit has (their sample configs are the template)
-KINDS: dict[str, tuple[str, ...]] = {
-    "soil": ("seesaw_soil",),  # moisture and soil temperature in one probe
-    "water": ("yf_s201", "jsn_sr04t"),
-    "energy": ("ina219",),
-    "weather": ("bme280",),
-    "tools": ("tool_station",),
-    "pico": ("pico_bridge",),
-}
+# a node kind: the sensor types its kit has (hardware/kits/<kind>.toml: eil/kit.py), whose
+# sample configs are the node.toml's template
+KINDS: dict[str, tuple[str, ...]] = {k: kit.load(k).drivers for k in kit.kinds()}
 RENEW_DAYS = 60  # `eil site list` says "renew" this long before a certificate expires
 
 
@@ -76,6 +73,16 @@ key_file = "{files("node.key")}"
 {sensors}"""
 
 
+def check_hardware(node_toml_text: str, where: str) -> None:
+    """Refuse a node.toml two of whose sensors claim one I2C address, pin or port."""
+    sensors = tomllib.loads(node_toml_text).get("sensors", [])
+    clash = first_clash([(f"sensors[{i}] ({s.get('id') or s.get('type')}, {s.get('type')})", s)
+                         for i, s in enumerate(sensors)])
+    if clash is not None:
+        raise SiteError(f"{where}: {clash[1]} and {clash[2]} both use {clash[0]}: give one of "
+                        "them another address, pin or port")
+
+
 def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Written:
     """The node's key, certificate and node.toml in nodes/<node>/; an existing node is kept
     unless `renew` (a new key and certificate; the old serial is revoked)."""
@@ -98,8 +105,10 @@ def add_node(site: Site, node: str, kind: str, *, renew: bool = False) -> Writte
             raise SiteError(f"node {node} exists as a {old['kind']} node, not {kind}")
         out.kept += [d / "node.key", d / "node.toml"]
         return out
+    text = node_toml(cfg, site, node, kind)
+    check_hardware(text, f"the {kind} kit's node.toml")
     issued = _issue(site, d, node, "node", out)
-    (d / "node.toml").write_text(node_toml(cfg, site, node, kind))
+    (d / "node.toml").write_text(text)
     (d / "devices.conf").write_text(units.node_devices(kind))
     (d / "boot-config.txt").write_text("".join(f"{line}\n" for line in units.boot_config(kind)))
     out.files += [d / "node.crt", d / "ca.crt", d / "node.toml", d / "devices.conf",

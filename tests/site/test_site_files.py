@@ -117,7 +117,8 @@ def test_a_senml_device_gets_a_certificate_and_an_id_no_node_has(site: Site) -> 
 
 @pytest.mark.parametrize("call, message", [
     (lambda s: add_node(s, "Bed 1", "soil"), "invalid node id 'Bed 1'"),
-    (lambda s: add_node(s, "bed-1", "greenhouse"), "--kind 'greenhouse': one of soil, water"),
+    (lambda s: add_node(s, "bed-1", "greenhouse"),
+     "--kind 'greenhouse': one of energy, pico, soil, tools, water, weather"),
     (lambda s: revoke_node(s, "nobody"), "no node 'nobody'"),
     (lambda s: Site(s.root.parent / "nowhere").config(), "is not a site directory"),
     (lambda s: s.init(SiteConfig("other", ("x",))), "is the site 'field', not 'other'"),

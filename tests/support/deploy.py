@@ -84,7 +84,10 @@ def project_wheel(out: Path) -> Path:
                            capture_output=True, text=True, check=True).stdout.splitlines()
     src = out / "src"
     for name in files:
-        if (ROOT / name).is_file():
+        if (ROOT / name).is_symlink():  # eil/kitdata -> hardware/kits: a link, as git keeps it
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(ROOT / name), src / name)
+        elif (ROOT / name).is_file():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
