@@ -62,7 +62,12 @@ class Hardware:
 
     def spi(self, bus: int, device: int) -> Any:
         """/dev/spidev<bus>.<device> (spidev: xfer2, close)."""
-        import spidev
+        try:
+            import spidev
+        except ImportError as exc:  # no wheel for ARM: Raspberry Pi OS's python3-spidev
+            raise SensorError("the spidev module is missing: install python3-spidev (Raspberry "
+                              "Pi OS; the agent's virtualenv sees the system's packages) or "
+                              "eil-stack[spi]") from exc
 
         spi = spidev.SpiDev()
         try:

@@ -101,6 +101,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# optional extras a kit's node needs beyond `edge` (pyproject.toml)
+KIT_EXTRAS: dict[str, tuple[str, ...]] = {"tools": ("spi",)}
+
+
 def cmd_image(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -116,8 +120,20 @@ def cmd_image(args: argparse.Namespace) -> int:
         if not args.wifi_password_file:
             raise EilError("--wifi-password-file: the Wi-Fi password, in a file of its own")
         wifi = (args.wifi_ssid, Path(args.wifi_password_file).read_text().strip())
-    seed = node_seed(_site(args), args.node, ssh_keys=keys, wifi=wifi, country=args.country,
-                     wheel=Path(args.wheel) if args.wheel else None)
+    site = _site(args)
+    house, os_modules = None, {}
+    if args.wheel:
+        from eil.site.wheelhouse import build, parse_target
+
+        target = parse_target(args.arch, args.python)
+        house = site.root / "wheelhouse" / f"{target.arch}-py{args.python}"
+        kind = str(site.inventory().get(args.node, {}).get("kind", ""))
+        report = build(Path(args.wheel), {"edge", *KIT_EXTRAS.get(kind, ())}, target, house)
+        os_modules = {module: package for module, package in report.from_os.values()}
+        print(f"wheelhouse for {target.arch}, Python {args.python}: {report.summary()} "
+              f"({house})")
+    seed = node_seed(site, args.node, ssh_keys=keys, wifi=wifi, country=args.country,
+                     wheelhouse=house, os_modules=os_modules)
     with tempfile.TemporaryDirectory(prefix="eil-seed-") as d:
         scratch = Path(d)
         (scratch / "user-data").write_text(seed.user_data)
@@ -130,7 +146,8 @@ def cmd_image(args: argparse.Namespace) -> int:
             write_boot_dir(seed, Path(args.write_boot), scratch)
             print(f"wrote {args.node}'s seed into {args.write_boot}")
     print("the boot partition holds the node's key and the Wi-Fi password until first boot "
-          "moves the key to /etc/eil/node: keep the card safe until then")
+          "moves them off it (the key to /etc/eil/node, the password to /etc/netplan): keep "
+          "the card safe until then")
     return 0
 
 
@@ -184,7 +201,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     img.add_argument("--wifi-ssid")
     img.add_argument("--wifi-password-file", metavar="FILE")
     img.add_argument("--country", default="GB", help="Wi-Fi regulatory domain")
-    img.add_argument("--wheel", help="the agent's wheel (pip wheel --no-deps -w dist .)")
+    img.add_argument("--wheel", help="the agent's wheel (pip wheel --no-deps -w dist .): "
+                     "with every package it needs, as wheels for the node, in the seed")
+    img.add_argument("--arch", default="arm64", choices=("arm64", "armhf"),
+                     help="the node's Raspberry Pi OS: 64-bit (default; a Pi Zero 2 W, 3, 4, 5) "
+                          "or 32-bit")
+    img.add_argument("--python", default="3.13",
+                     help="the node's Python (Raspberry Pi OS Trixie: 3.13, Bookworm: 3.11)")
     img.add_argument("--dir", default=".", help="the site directory")
     img.set_defaults(func=cmd_image)
     ls = acts.add_parser("list", help="every node with its credential's state and expiry")

@@ -44,12 +44,17 @@ class NodeHealth:
     quantities = QUANTITIES
 
     def __init__(self, hw: Hardware) -> None:
-        import psutil
-
+        try:
+            import psutil
+        except ImportError:  # no wheel for 32-bit ARM: Raspberry Pi OS's python3-psutil
+            psutil = None
         self.psutil, self.hw = psutil, hw
 
     def read(self, now: float) -> list[Sample]:
         ps = self.psutil
+        if ps is None:
+            raise SensorError("the psutil module is missing: install python3-psutil (Raspberry "
+                              "Pi OS; the agent's virtualenv sees the system's packages)")
         try:
             mem = ps.virtual_memory()
             disk = ps.disk_usage(str(self.hw.data_dir if self.hw.data_dir.exists() else "/"))

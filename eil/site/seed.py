@@ -4,10 +4,19 @@ official image without root and without mounting (mtools).
 
 The seed makes the node: hostname, the steward's login (SSH keys, no password login), the
 agent's own system user, Wi-Fi (netplan v2), the Pi's interfaces its sensors need (`rpi:
-interfaces:`), the agent from the project's wheel placed beside the seed, the site's sandboxed
-unit with the node's device drop-in (the same files the Ansible role installs), and the node's
-credential moved off the FAT partition (readable by anyone who holds the card) into
-/etc/eil/node at first boot.
+interfaces:`), the agent installed offline from the wheelhouse placed beside the seed (every
+package as a wheel for the node's architecture and Python: eil/site/wheelhouse.py; nothing is
+fetched or built at first boot), the site's sandboxed unit with the node's device drop-in (the
+same files the Ansible role installs), and the node's credential moved off the FAT partition
+(readable by anyone who holds the card) into /etc/eil/node at first boot.
+
+First boot runs one script, `eil-node-install` (written by the seed), with `set -e`: any step
+that fails stops the rest (the unit is never enabled over a missing agent), says what failed
+in the journal (`journalctl -t eil-node-install`) and in /var/lib/eil/node-install.failed,
+and cloud-init reports its runcmd as failed. A module the OS was to provide but lacks (say
+python3-psutil on a 32-bit image) is a warning there, and the sensor that needs it reports
+itself unavailable in the node's status. The Wi-Fi password leaves the boot partition's
+network-config and cloud-init's own copies once netplan holds it (/etc/netplan, root only).
 
 `rpi:` is Raspberry Pi OS's own cloud-init module. A cloud-init without that module (Debian's
 22.4, which checks the seeds here) accepts the key as an unknown top-level key (`cloud-init
@@ -45,8 +54,87 @@ class Seed:
     files: dict[str, Path]  # name under SEED_DIR on the boot partition -> source file
 
 
+INSTALLER = "/usr/local/sbin/eil-node-install"
+INSTALL_FAILED = "/var/lib/eil/node-install.failed"
+
+
+def install_script(conf: str, credentials: list[str], os_modules: dict[str, str],
+                   wifi: bool) -> str:
+    """The node's first-boot install, as a POSIX shell script (see the module's docstring)."""
+    boot = f"/boot/firmware/{SEED_DIR}"
+    checks = "".join(
+        f'"$venv/bin/python" -c "import {m}" 2>/dev/null || say "warning: Python module {m} '
+        f'is missing (Debian package {pkg}): the sensors that need it will report themselves '
+        f'unavailable"\n' for m, pkg in sorted(os_modules.items()))
+    moved = " ".join(f"{boot}/{n}" for n in credentials)
+    redact = ""
+    if wifi:  # netplan has it now (root only): no copy on the card or in cloud-init's files
+        redact = """python3 - <<'PY' || fail "removing the Wi-Fi password's copies"
+import os, yaml
+cfg = "/boot/firmware/network-config"
+net = yaml.safe_load(open(cfg))["network"]
+points = [ap for i in net.get("wifis", {}).values() for ap in i.get("access-points", {}).values()]
+secrets = [ap.pop("password").encode() for ap in points if ap.get("password")]
+if secrets:
+    with open(cfg, "w") as f:
+        f.write(yaml.safe_dump({"network": net}, sort_keys=False))
+    for top in ("/var/lib/cloud", "/var/log"):
+        for where, _, names in os.walk(top):
+            for name in names:
+                path = os.path.join(where, name)
+                if name.endswith(".journal") or os.path.islink(path):
+                    continue  # the journal's own files are checksummed: cloud-init logs to files
+                try:
+                    data = open(path, "rb").read()
+                except OSError:
+                    continue
+                if not any(x in data for x in secrets):
+                    continue
+                if name.endswith(".pkl"):
+                    os.remove(path)  # cloud-init's cache of the datasource: rebuilt when needed
+                    continue
+                for x in secrets:
+                    data = data.replace(x, b"(redacted)")
+                with open(path, "wb") as f:
+                    f.write(data)
+    print("eil-node-install: the Wi-Fi password is only in /etc/netplan now")
+PY
+"""
+    return f"""#!/bin/sh
+# First boot of an EIL node (written by `eil site image`): the agent from the wheelhouse on the
+# boot partition, nothing from the network; every failure stops the rest and says why.
+set -eu
+boot={boot}
+venv={units.VENV}
+say() {{ echo "eil-node-install: $*"; logger -t eil-node-install -- "$*" 2>/dev/null || true; }}
+fail() {{ say "FAILED: $*"; mkdir -p "$(dirname {INSTALL_FAILED})"
+  echo "$*" > {INSTALL_FAILED}; exit 1; }}
+rm -f {INSTALL_FAILED}
+install -d -m 0750 -o root -g {units.NODE_USER} {conf}
+# the credential leaves the FAT partition (anyone with the card can read it); the agent reads
+# it and cannot change it
+if [ -n "{moved}" ] && [ -e "{boot}/node.toml" ]; then
+  install -m 0640 -o root -g {units.NODE_USER} {moved} {conf}/ || fail "moving the credential"
+  shred -u {moved} || fail "removing the credential from the boot partition"
+fi
+{redact}ls "$boot"/wheels/*.whl >/dev/null 2>&1 || fail "no wheelhouse in $boot/wheels: \
+this image was written without the agent (eil site image --wheel)"
+python3 -m venv --system-site-packages "$venv" || fail "python3 -m venv $venv"
+"$venv/bin/pip" install --no-index --no-deps --disable-pip-version-check -q "$boot"/wheels/*.whl \
+  || fail "installing the agent from $boot/wheels (pip's words above)"
+"$venv/bin/eil" --help >/dev/null || fail "the installed agent does not start"
+{checks}systemctl daemon-reload
+systemctl enable --now eil-node.service || fail "starting eil-node.service"
+say "the agent is installed from the wheelhouse and started"
+"""
+
+
 def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, str] | None,
-              country: str, wheel: Path | None) -> Seed:
+              country: str, wheelhouse: Path | None, os_modules: dict[str, str] | None = None
+              ) -> Seed:
+    """`wheelhouse`: a checked wheelhouse (eil/site/wheelhouse.py) for the node's platform;
+    `os_modules`: module -> Debian package the node's OS is to provide (checked at first
+    boot)."""
     nodes = site.inventory()
     if node not in nodes:
         raise SiteError(f"no node {node!r} in {site.root}: eil site add-node {node} --kind ...")
@@ -60,8 +148,9 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
     d = site.root / "nodes" / node
     files = {name: d / name for name in ("node.toml", "node.key", "node.crt", "ca.crt",
                                          "station.key") if (d / name).exists()}
-    if wheel is not None:
-        files[wheel.name] = wheel
+    credentials = list(files)
+    if wheelhouse is not None:
+        files.update({f"wheels/{w.name}": w for w in sorted(wheelhouse.glob("*.whl"))})
     unit_dir = "/etc/systemd/system"
     installed_units = {f"{unit_dir}/eil-node.service": site.root / "systemd" / "eil-node.service",
                        f"{unit_dir}/eil-node.service.d/devices.conf": d / "devices.conf"}
@@ -69,13 +158,9 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
         if not path.exists():
             raise SiteError(f"{path} is missing: run `eil site init` and `eil site add-node "
                             f"{node} --kind {kind} --renew` with this version")
-    boot = f"/boot/firmware/{SEED_DIR}"
-    install = (f"python3 -m venv {units.VENV} && {units.VENV}/bin/pip install "
-               f"'{boot}/{wheel.name}[edge]'" if wheel is not None else
-               f"echo 'no agent wheel in the seed: install eil-stack[edge] into {units.VENV}'")
-    moved = " ".join(f"{boot}/{n}" for n in files if not n.endswith(".whl"))
     conf = site.installed(site.config(), "node")
     groups = sorted({units.INTERFACES[i].group for i in units.KIND_INTERFACES[kind]})
+    script = install_script(conf, credentials, os_modules or {}, wifi is not None)
     user = {
         "hostname": node, "manage_etc_hosts": True,
         "groups": groups,
@@ -88,17 +173,9 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
         "rpi": {"interfaces": {i: True for i in units.KIND_INTERFACES[kind]
                                if i in RPI_INTERFACES}},
         "write_files": [{"path": path, "content": src.read_text(), "permissions": "0644"}
-                        for path, src in installed_units.items()],
-        "runcmd": [
-            f"install -d -m 0750 -o root -g {units.NODE_USER} {conf}",
-            # the credential leaves the FAT partition (anyone with the card can read it); the
-            # agent reads it and cannot change it
-            f"install -m 0640 -o root -g {units.NODE_USER} {moved} {conf}/",
-            f"shred -u {moved}",
-            install,
-            "systemctl daemon-reload",
-            "systemctl enable --now eil-node.service",
-        ],
+                        for path, src in installed_units.items()] + [
+            {"path": INSTALLER, "content": script, "permissions": "0755"}],
+        "runcmd": [INSTALLER],
     }
     network: dict[str, object] = {"version": 2, "ethernets": {
         "eth0": {"dhcp4": True, "optional": True}}}
@@ -179,8 +256,10 @@ def write_boot(seed: Seed, scratch: Path, put) -> None:  # type: ignore[no-untyp
 
 def _mcopy(image: Path, offset: int, src: Path, name: str) -> None:
     target = f"{image}@@{offset}"
-    if "/" in name:
-        subprocess.run([find_binary("mmd", "mtools"), "-D", "s", "-i", target, f"::/{name.split('/')[0]}"],
+    parts = name.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):  # eil/, then eil/wheels/
+        subprocess.run([find_binary("mmd", "mtools"), "-D", "s", "-i", target,
+                        "::/" + "/".join(parts[:depth])],
                        capture_output=True, text=True)  # exists already: fine
     result = subprocess.run([find_binary("mcopy", "mtools"), "-o", "-i", target, str(src), f"::/{name}"],
                             capture_output=True, text=True)

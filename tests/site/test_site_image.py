@@ -17,7 +17,14 @@ from eil.broker import find_binary
 from eil.cli import main as eil
 from eil.site.layout import Site, SiteConfig, SiteError
 from eil.site.nodes import KINDS, add_node
-from eil.site.seed import RPI_INTERFACES, SEED_DIR, fat_partition_offset, node_seed, validate
+from eil.site.seed import (
+    INSTALLER,
+    RPI_INTERFACES,
+    SEED_DIR,
+    fat_partition_offset,
+    node_seed,
+    validate,
+)
 from eil.site.units import KIND_INTERFACES, NODE_USER
 
 pytestmark = pytest.mark.slow
@@ -60,7 +67,7 @@ def test_every_generated_user_data_passes_cloud_init_schema(site: Site, tmp_path
                                                             kind: str) -> None:
     add_node(site, f"{kind}-1", kind)
     seed = node_seed(site, f"{kind}-1", ssh_keys=["ssh-ed25519 AAAA steward"],
-                     wifi=("garden-net", "a wifi password"), country="GB", wheel=None)
+                     wifi=("garden-net", "a wifi password"), country="GB", wheelhouse=None)
     user_data = tmp_path / "user-data"
     user_data.write_text(seed.user_data)
     assert "Valid cloud-config" in validate(user_data)
@@ -80,6 +87,14 @@ def test_every_generated_user_data_passes_cloud_init_schema(site: Site, tmp_path
         site.root / "systemd" / "eil-node.service").read_text()
     assert units["/etc/systemd/system/eil-node.service.d/devices.conf"] == (
         node_dir / "devices.conf").read_text()
+    # first boot is one script that stops at the first failure (runcmd's own shell does not)
+    assert doc["runcmd"] == [INSTALLER]
+    script = units[INSTALLER]
+    assert script.startswith("#!/bin/sh\n") and "\nset -eu\n" in script
+    assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0
+    assert "pip\" install --no-index --no-deps" in script and "--system-site-packages" in script
+    assert script.index('fail "no wheelhouse') < script.index("systemctl enable --now")
+    assert "network-config" in script  # the Wi-Fi password leaves the card
 
 
 def test_the_seed_is_in_the_image_byte_for_byte_and_the_base_untouched(site: Site,
@@ -95,7 +110,8 @@ def test_the_seed_is_in_the_image_byte_for_byte_and_the_base_untouched(site: Sit
                 str(site.root)]) == 0
     assert hashlib.sha256(base.read_bytes()).hexdigest() == before
     seed = node_seed(site, "bed-1", ssh_keys=[(tmp_path / "steward.pub").read_text().strip()],
-                     wifi=("garden-net", "a wifi password"), country="GB", wheel=None)
+                     wifi=("garden-net", "a wifi password"), country="GB", wheelhouse=None)
+    assert not any(n.startswith("wheels/") for n in seed.files)  # none given: first boot says so
     assert read_back(out, "user-data") == seed.user_data.encode()
     assert read_back(out, "network-config") == seed.network_config.encode()
     assert read_back(out, "meta-data") == seed.meta_data.encode()
@@ -136,4 +152,25 @@ def test_images_that_are_not_raspberry_pi_images_are_refused(site: Site, tmp_pat
     with pytest.raises(SiteError, match="not a Raspberry Pi boot partition"):
         from eil.site.seed import write_boot_dir
         write_boot_dir(node_seed(site, "bed-1", ssh_keys=["k"], wifi=None, country="GB",
-                                 wheel=None), tmp_path, tmp_path / "scratch")
+                                 wheelhouse=None), tmp_path, tmp_path / "scratch")
+
+
+def test_the_wheelhouse_goes_onto_the_boot_partition(site: Site, tmp_path: Path) -> None:
+    add_node(site, "bed-1", "soil")
+    house = tmp_path / "house"
+    house.mkdir()
+    wheels = {"eil_stack-0.1.0-py3-none-any.whl": b"PK one", "pint-0.26-py3-none-any.whl":
+              b"PK two", "psutil-7.2.2-cp36-abi3-manylinux2014_aarch64.whl": b"PK three"}
+    for name, data in wheels.items():
+        (house / name).write_bytes(data)
+    seed = node_seed(site, "bed-1", ssh_keys=["k"], wifi=None, country="GB", wheelhouse=house,
+                     os_modules={"spidev": "python3-spidev"})
+    base = synthetic_image(tmp_path / "pi.img")
+    from eil.site.seed import write_image
+    write_image(seed, base, tmp_path / "bed-1.img", tmp_path / "scratch")
+    for name, data in wheels.items():
+        assert read_back(tmp_path / "bed-1.img", f"{SEED_DIR}/wheels/{name}") == data
+    script = next(f["content"] for f in yaml.safe_load(seed.user_data)["write_files"]
+                  if f["path"] == INSTALLER)
+    assert "import spidev" in script and "python3-spidev" in script
+    assert "network-config" not in script  # no Wi-Fi: nothing to take off the card
