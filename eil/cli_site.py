@@ -203,9 +203,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     img.add_argument("--country", default="GB", help="Wi-Fi regulatory domain")
     img.add_argument("--wheel", help="the agent's wheel (pip wheel --no-deps -w dist .): "
                      "with every package it needs, as wheels for the node, in the seed")
-    img.add_argument("--arch", default="arm64", choices=("arm64", "armhf"),
+    img.add_argument("--arch", default="arm64", choices=("arm64", "armhf", "amd64"),
                      help="the node's Raspberry Pi OS: 64-bit (default; a Pi Zero 2 W, 3, 4, 5) "
-                          "or 32-bit")
+                          "or 32-bit; amd64 for a node on a PC")
     img.add_argument("--python", default="3.13",
                      help="the node's Python (Raspberry Pi OS Trixie: 3.13, Bookworm: 3.11)")
     img.add_argument("--dir", default=".", help="the site directory")

@@ -38,7 +38,8 @@ from eil.site.layout import SiteError
 
 # the node's platforms: Raspberry Pi OS 64-bit and 32-bit (Trixie: Python 3.13, glibc 2.41;
 # Bookworm: 3.11, 2.36)
-ARCHES = {"arm64": ("aarch64", "aarch64"), "armhf": ("armv7l", "armv7l")}
+ARCHES = {"arm64": ("aarch64", "aarch64"), "armhf": ("armv7l", "armv7l"),
+          "amd64": ("x86_64", "x86_64")}  # a node on a PC, and the tests' native boots
 GLIBC = (2, 36)  # Bookworm's: a wheel for it runs on Trixie too
 # no wheel for some platforms, but a Debian / Raspberry Pi OS package of its own: the node's
 # virtualenv sees the system's site packages (distribution -> (module, Debian package))
