@@ -2,13 +2,20 @@
 own systemd, so cloud-init, the units and their sandboxes run as on a machine), inside a network
 namespace of the test's own (tests/support/netns.py) or with no network at all.
 
-`node_root()` is a Debian Trixie root shaped like Raspberry Pi OS Lite where it matters here:
-cloud-init 25 and netplan, Python 3.13 with venv, no compiler, no pip packages; cached under
-~/.cache/eil-tests keyed by its suite, mirror and packages, copied for every boot. What differs
-from Raspberry Pi OS, said where the tests use it: it is amd64 (the units' system-call filters
-and mount namespaces are enforced natively; under ARM emulation they are not), and its
-cloud-init finds the seed on /boot/firmware through a drop-in (`seedfrom`) where Raspberry Pi
-OS finds its boot partition by label."""
+`node_root(arch)` is a Debian Trixie root shaped like Raspberry Pi OS Lite where it matters
+here: cloud-init 25 and netplan, Python 3.13 with venv, no compiler, no pip packages; cached
+under ~/.cache/eil-tests keyed by its architecture, suite, mirror and packages, copied for
+every boot. An arm64 root runs through qemu-user-static (Debian's 10.x, from
+bookworm-backports: scripts/bootstrap) registered with binfmt_misc flags that include `O`
+(systemd starts its executor from a file descriptor) and `F`.
+
+What differs from Raspberry Pi OS, said where the tests use it: its cloud-init finds the seed
+on /boot/firmware through a drop-in (`seedfrom`) where Raspberry Pi OS finds its boot
+partition by label. Under ARM emulation, systemd cannot set up mount namespaces (every
+ProtectSystem=/PrivateTmp=-style option fails with 226/NAMESPACE), seccomp filters are not
+enforced, and credential imports fail: an emulated boot gets test-only drop-ins that clear
+those options (`EMULATION_DROPINS`), so the hardened unit itself is proved on an amd64 root,
+booted natively, where all of it is enforced."""
 
 from __future__ import annotations
 
@@ -45,16 +52,51 @@ def require() -> None:
         pytest.skip("systemd-nspawn needs a cgroup file system, which this machine lacks")
 
 
-def node_root() -> Path:
-    """The pristine node root (copy it before booting it)."""
-    key = _key(SUITE, MIRROR, *NODE_PACKAGES)
+BINFMT = {"arm64": ("qemu-aarch64", Path("/usr/lib/binfmt.d/qemu-aarch64.conf"))}
+# the emulated boot only (see the module's docstring): systemd's sandboxing that qemu-user
+# cannot carry, cleared for every service and for the agent's unit
+EMULATION_DROPINS = {
+    "service.d/zz-tests-emulation.conf": "[Service]\nImportCredential=\nLoadCredential=\n"
+                                         "SetCredential=\n",
+    "eil-node.service.d/zz-tests-emulation.conf": (
+        "[Service]\nProtectSystem=no\nProtectHome=no\nPrivateTmp=no\nPrivateDevices=no\n"
+        "ProtectKernelTunables=no\nProtectKernelModules=no\nProtectKernelLogs=no\n"
+        "ProtectControlGroups=no\nProtectClock=no\nProtectHostname=no\n"
+        "ProtectProc=default\n"),
+}
+
+
+def emulation(arch: str) -> None:
+    """qemu-user registered for `arch` with the flags an emulated systemd needs."""
+    if arch == "amd64":
+        return
+    name, conf = BINFMT[arch]
+    misc = Path("/proc/sys/fs/binfmt_misc")
+    if not (misc / "register").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(misc)], check=True)
+    entry = misc / name
+    if entry.exists() and "flags: " in entry.read_text() and "O" not in \
+            entry.read_text().split("flags: ")[1].split()[0]:
+        entry.write_text("-1")  # registered without O: systemd's executor would not start
+    if not entry.exists():
+        if not conf.exists():
+            pytest.fail(f"{conf} is missing: scripts/bootstrap installs qemu-user-static")
+        (misc / "register").write_text(conf.read_text().strip())
+
+
+def node_root(arch: str = "amd64") -> Path:
+    """The pristine node root for `arch` (copy it before booting it)."""
+    key = _key(SUITE, MIRROR, arch, *NODE_PACKAGES)
+    emulation(arch)
 
     def build(tmp: Path) -> None:
         debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
-        subprocess.run([debootstrap, "--variant=minbase", f"--include={','.join(NODE_PACKAGES)}",
-                        SUITE, str(tmp), MIRROR], check=True, capture_output=True, timeout=1200)
+        subprocess.run([debootstrap, f"--arch={arch}", "--variant=minbase",
+                        f"--include={','.join(NODE_PACKAGES)}", SUITE, str(tmp), MIRROR],
+                       check=True, capture_output=True, timeout=1800)
 
-    return _build_once(CACHE / f"debian-{SUITE}-node-{key}", build)
+    suffix = "" if arch == "amd64" else f"-{arch}"
+    return _build_once(CACHE / f"debian-{SUITE}-node{suffix}-{key}", build)
 
 
 def copy_root(pristine: Path, target: Path) -> Path:
@@ -123,10 +165,11 @@ class Boot:
         self.stop()
 
 
-def prepare(root: Path) -> Path:
+def prepare(root: Path, emulated: bool = False) -> Path:
     """A copy of the node root made bootable with a seed: its boot partition's folder, the
     cloud-init drop-in, and the tests' hardware (EIL_HW=fake: the drivers run on bus-level
-    fakes; every other line of the unit is the site's own). Returns /boot/firmware."""
+    fakes; every other line of the unit is the site's own), and under emulation the
+    EMULATION_DROPINS. Returns /boot/firmware."""
     boot = root / "boot" / "firmware"
     boot.mkdir(parents=True)
     (boot / "config.txt").write_text("dtparam=i2c_arm=on\n")  # as a Pi's boot partition has
@@ -134,4 +177,8 @@ def prepare(root: Path) -> Path:
     dropin = root / "etc" / "systemd" / "system" / "eil-node.service.d"
     dropin.mkdir(parents=True)
     (dropin / "zz-tests-fake-hardware.conf").write_text("[Service]\nEnvironment=EIL_HW=fake\n")
+    for name, text in EMULATION_DROPINS.items() if emulated else ():
+        path = root / "etc" / "systemd" / "system" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return boot
