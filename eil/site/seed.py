@@ -28,6 +28,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ INSTALL_FAILED = "/var/lib/eil/node-install.failed"
 
 
 def install_script(conf: str, credentials: list[str], os_modules: dict[str, str],
-                   wifi: bool) -> str:
+                   wifi: bool, groups: Sequence[str] = ()) -> str:
     """The node's first-boot install, as a POSIX shell script (see the module's docstring)."""
     boot = f"/boot/firmware/{SEED_DIR}"
     checks = "".join(
@@ -110,6 +111,12 @@ say() {{ echo "eil-node-install: $*"; logger -t eil-node-install -- "$*" 2>/dev/
 fail() {{ say "FAILED: $*"; mkdir -p "$(dirname {INSTALL_FAILED})"
   echo "$*" > {INSTALL_FAILED}; exit 1; }}
 rm -f {INSTALL_FAILED}
+# the buses' groups as system groups (Raspberry Pi OS has them; a root without them would get
+# ordinary ones from cloud-init), the steward in them
+for g in {" ".join(groups)}; do
+  getent group "$g" >/dev/null || groupadd --system "$g" || fail "creating the group $g"
+  usermod -aG "$g" {LOGIN_USER} || fail "adding {LOGIN_USER} to $g"
+done
 install -d -m 0750 -o root -g {units.NODE_USER} {conf}
 # the credential leaves the FAT partition (anyone with the card can read it); the agent reads
 # it and cannot change it
@@ -160,11 +167,10 @@ def node_seed(site: Site, node: str, *, ssh_keys: list[str], wifi: tuple[str, st
                             f"{node} --kind {kind} --renew` with this version")
     conf = site.installed(site.config(), "node")
     groups = sorted({units.INTERFACES[i].group for i in units.KIND_INTERFACES[kind]})
-    script = install_script(conf, credentials, os_modules or {}, wifi is not None)
+    script = install_script(conf, credentials, os_modules or {}, wifi is not None, groups)
     user = {
         "hostname": node, "manage_etc_hosts": True,
-        "groups": groups,
-        "users": [{"name": LOGIN_USER, "groups": ", ".join(groups), "shell": "/bin/bash",
+        "users": [{"name": LOGIN_USER, "shell": "/bin/bash",
                    "lock_passwd": True, "ssh_authorized_keys": list(ssh_keys),
                    "sudo": "ALL=(ALL) NOPASSWD:ALL"},
                   {"name": units.NODE_USER, "system": True, "no_create_home": True,

@@ -151,6 +151,10 @@ def test_an_offline_first_boot_installs_the_agent_and_its_readings_arrive_over_t
                                capture_output=True, text=True).stdout.split()
         assert sorted(f.removeprefix("./") for f in found) == [home], (secret[:8], found)
     assert stat.S_IMODE((root / "etc/netplan/50-cloud-init.yaml").stat().st_mode) == 0o600
+    # the bus's group is a system group (not cloud-init's ordinary gid 1000), the steward in it
+    i2c = next(line.split(":") for line in (root / "etc/group").read_text().splitlines()
+               if line.startswith("i2c:"))
+    assert int(i2c[2]) < 1000 and "steward" in i2c[3].split(","), i2c
     assert "password" not in (root / "boot/firmware/network-config").read_text()
     log = subprocess.run(["journalctl", "-D", str(root / "var/log/journal"), "-t",
                           "eil-node-install", "-o", "cat"], capture_output=True, text=True

@@ -15,6 +15,7 @@ import yaml
 
 from eil.broker import find_binary
 from eil.cli import main as eil
+from eil.site import units as units_mod
 from eil.site.layout import Site, SiteConfig, SiteError
 from eil.site.nodes import KINDS, add_node
 from eil.site.seed import (
@@ -95,6 +96,9 @@ def test_every_generated_user_data_passes_cloud_init_schema(site: Site, tmp_path
     assert "pip\" install --no-index --no-deps" in script and "--system-site-packages" in script
     assert script.index('fail "no wheelhouse') < script.index("systemctl enable --now")
     assert "network-config" in script  # the Wi-Fi password leaves the card
+    assert "groups" not in doc and "groups" not in doc["users"][0]  # system groups: the script
+    groups = sorted({units_mod.INTERFACES[i].group for i in KIND_INTERFACES[kind]})
+    assert f"for g in {' '.join(groups)}; do" in script
 
 
 def test_the_seed_is_in_the_image_byte_for_byte_and_the_base_untouched(site: Site,
