@@ -126,6 +126,11 @@ Type=exec
 User={GATEWAY_SERVICE_USER}
 Group={GATEWAY_SERVICE_USER}
 ExecStart={VENV}/bin/eil {command}
+# polars checks the CPU's features at import by running CPUID from memory it makes executable,
+# which MemoryDenyWriteExecute= below refuses: the gateway exited at start under systemd (found
+# by booting the installed root). Its builds for the CPUs a gateway runs on (aarch64, x86-64)
+# need no check to run; an x86 CPU without them stops at the first vector instruction instead.
+Environment=POLARS_SKIP_CPU_CHECK=1
 Restart=always
 RestartSec=5
 # SIGTERM: {stop}

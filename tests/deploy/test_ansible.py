@@ -26,7 +26,8 @@ from eil.broker import find_binary, free_port
 from eil.cli import main as eil
 from gateway.errors import StoreError
 from gateway.store import DataDir
-from tests.support import deploy
+from tests.support import deploy, nspawn
+from tests.support.netns import Star
 from tests.support.site import listening, wait_until
 from tests.support.victoria import Victoria
 
@@ -220,17 +221,21 @@ def running(deployed: Deployed) -> Iterator[list[subprocess.Popen[bytes]]]:
             p.kill()
 
 
-def in_root(root: Path, user: str, *cmd: str, env: dict[str, str] | None = None,
-            log: Path) -> subprocess.Popen[bytes]:
-    """A program of the root, run inside it as `user` (what the unit would run), with /proc
-    and the host's /dev/pts mounted in a mount namespace of its own (gone when it ends): the
-    fake serial devices are ptys, and node_health reads /proc."""
+def in_root_args(root: Path, user: str, *cmd: str, env: dict[str, str] | None = None
+                 ) -> list[str]:
+    """The command line running a program of the root inside it as `user` (what the unit
+    would run), with /proc and the host's /dev/pts mounted in a mount namespace of its own
+    (gone when it ends): the fake serial devices are ptys, and node_health reads /proc."""
     chroot = ["chroot", f"--userspec={user}:{user}", str(root), "/usr/bin/env", "-i",
               "PATH=/usr/bin:/bin", *(f"{k}={v}" for k, v in (env or {}).items()), *cmd]
     script = (f'mount -t proc proc "{root}/proc" && mount --bind /dev/pts "{root}/dev/pts" && '
               'exec "$@"')
-    return subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                             script, "sh", *chroot], stdout=log.open("wb"),
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *chroot]
+
+
+def in_root(root: Path, user: str, *cmd: str, env: dict[str, str] | None = None,
+            log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(in_root_args(root, user, *cmd, env=env), stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
 
 
@@ -310,3 +315,70 @@ def test_no_secret_reaches_the_output_or_a_file_but_its_own(deployed: Deployed) 
                                    capture_output=True, text=True).stdout.split()
             places = {f.removeprefix("./") for f in found}
             assert places <= own[name], (name, host, places)
+
+
+def test_the_installed_units_run_under_a_real_systemd_and_carry_readings(
+        deployed: Deployed, running: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    """The gateway host as installed, booted with its own systemd as PID 1 (systemd-nspawn, in
+    a network namespace of the test's own): systemd starts Debian's mosquitto with the role's
+    drop-in, eil-gateway and eil-forward under their units, each sandbox enforced (a live
+    system-call filter, no new privileges, a read-only root), and the installed agents, run in
+    the same namespace, carry readings through them into the store. The forwarder's scope
+    (north.example.org) is unreachable here: it runs, keeps its outbox and retries."""
+    nspawn.require()
+    gw = deploy.copy_root(deployed.roots["gw"], tmp_path / "gw-root")  # the others stay as built
+    data = DataDir(gw / "var/lib/eil/gateway")
+    for stale in data.root.glob("*"):  # what the chroot test's gateway stored
+        subprocess.run(["rm", "-rf", str(stale)], check=True)
+    host = Star("gw", ())
+    try:
+        with nspawn.Boot(gw, tmp_path / "boot.log", netns=host.ns["gw"]) as booted:
+            tls, local = deployed.ports
+            wait_until(lambda: host.reachable("gw", "127.0.0.1", tls), 60,
+                       "mosquitto started by systemd")
+            units = {"mosquitto": "/usr/sbin/mosquitto", "eil-gateway": "eil gateway run",
+                     "eil-forward": "eil gateway forward"}
+            pids: dict[str, int] = {}
+
+            def started() -> bool:
+                for unit, marker in units.items():
+                    found = booted.processes(marker)
+                    if found:
+                        pids[unit] = found[0]
+                return len(pids) == len(units)
+
+            wait_until(started, 60, "systemd to start the three units")
+            for unit, pid in pids.items():
+                status = (Path("/proc") / str(pid) / "status").read_text()
+                fields = dict(x.split(":\t", 1) for x in status.splitlines() if ":\t" in x)
+                assert fields["Seccomp"].strip() == "2", (unit, fields["Seccomp"])
+                assert fields["NoNewPrivs"].strip() == "1", unit
+                mounts = [m.split() for m in (Path("/proc") / str(pid) / "mountinfo")
+                          .read_text().splitlines()]
+                top = [m[5].split(",") for m in mounts if m[4] == "/"]
+                assert top and "ro" in top[-1], (unit, top)  # ProtectSystem=: a read-only root
+            for node in NODES:
+                running.append(subprocess.Popen(
+                    host.command("gw", in_root_args(deployed.roots[node], "eil-node",
+                                                    "/opt/eil/bin/eil", "node", "run",
+                                                    "--config", "/etc/eil/node/node.toml",
+                                                    env={"EIL_HW": "fake"})),
+                    stdout=(tmp_path / f"{node}.log").open("wb"), stderr=subprocess.STDOUT))
+
+            def stored() -> set[str]:
+                if not data.has_readings():
+                    return set()
+                try:
+                    with data.readings(readonly=True) as store:
+                        return {str(n["node"]) for n in store.node_summary() if n["readings"]}
+                except StoreError:
+                    return set()
+
+            wait_until(lambda: stored() == set(NODES), 90,
+                       "readings through the units systemd started")
+            for unit, pid in pids.items():  # none of them was stopped by its sandbox meanwhile
+                assert Path(f"/proc/{pid}").exists(), (unit, (tmp_path / "boot.log").read_text())
+            for p in running:
+                p.send_signal(signal.SIGTERM)
+    finally:
+        host.close()
