@@ -110,6 +110,19 @@ def test_an_offline_first_boot_installs_the_agent_and_its_readings_arrive_over_t
             return sum(int(n["readings"]) for n in store.node_summary()  # type: ignore[call-overload]
                        if n["node"] == "bed-1")
 
+    if native:  # the seed against the root's own cloud-init (Trixie's 25.x), before booting
+        net = subprocess.run(["chroot", str(root), "cloud-init", "schema", "-t",
+                              "network-config", "-c", "/boot/firmware/network-config"],
+                             capture_output=True, text=True, timeout=120)
+        assert net.returncode == 0 and "Valid schema" in net.stdout, net.stdout + net.stderr
+        user = subprocess.run(["chroot", str(root), "cloud-init", "schema", "-c",
+                               "/boot/firmware/user-data"], capture_output=True, text=True,
+                              timeout=120)
+        errors = [line for line in (user.stdout + user.stderr).splitlines()
+                  if "Cloud config schema errors" in line]
+        # Debian's cloud-init has no Raspberry Pi OS `rpi:` module: that key, and only it
+        assert errors == ["Error: Cloud config schema errors: rpi: Additional properties are not "
+                          "allowed ('rpi' was unexpected)"], user.stdout + user.stderr
     with Boot(root, tmp_path / "boot.log", netns=hosts.ns["node"]) as node:
         result = json.loads(node.wait_for("var/lib/cloud/data/result.json",
                                           180 if native else 900).read_text())
