@@ -23,6 +23,8 @@ CHANGES = {
                      "temperature_from = \"pond-temp.temperature\""), ('id = "tank"', 'id = "rain"')],
     "ds18b20": [('id = "bed-1"', 'id = "pond-temp"')],
     "pico_bridge": [("measure_interval_s = 10", "measure_interval_s = 1")],
+    # the tank sensor has /dev/serial0 (one port cannot serve two devices: the loader says so)
+    "tool_station": [('port = "/dev/serial0"', 'port = "/dev/ttyS1"')],
 }
 REAL = sorted(t for t in REGISTRY if not t.startswith("sim."))
 

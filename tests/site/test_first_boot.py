@@ -20,19 +20,17 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from eil.broker import find_binary
 from eil.cli import main as eil
-from gateway.store import DataDir
 from tests.support.deploy import project_wheel
 from tests.support.netns import Star, star
-from tests.support.nspawn import Boot, copy_root, node_root, prepare, require
+from tests.support.nspawn import Boot, copy_root, node_root, prepare, require, site_gateway
+from tests.support.nspawn import stored as stored_of
 from tests.support.site import wait_until
 
 pytestmark = pytest.mark.slow
@@ -84,31 +82,10 @@ def test_an_offline_first_boot_installs_the_agent_and_its_readings_arrive_over_t
     native = arch == "amd64"
     wheel = project_wheel(tmp_path / "dist")
     site, root = seeded(tmp_path, pristine, wheel=wheel)
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text((site / "broker" / "mosquitto.conf").read_text()
-                    .replace("log_dest syslog", "log_dest stderr")
-                    .replace("/etc/eil/", f"{site}/")
-                    + "\nuser root\n")
-    hosts.spawn("gw", "broker", [find_binary("mosquitto"), "-c", str(conf)],
-                tmp_path / "broker.log")
-    gw_data = tmp_path / "gw"
-    gw_cfg = tmp_path / "gateway.toml"
-    gw_cfg.write_text((site / "gateway" / "gateway.toml").read_text()
-                      .replace('data_dir = "/var/lib/eil/gateway"', f'data_dir = "{gw_data}"')
-                      .replace("/etc/eil/", f"{site}/").replace("port = 8080", "port = 0"))
-    wait_until(lambda: hosts.reachable("gw", "127.0.0.1", 1883), 10, "the broker up")
-    hosts.spawn("gw", "gateway", [sys.executable, "-m", "eil", "gateway", "run", "--config",
-                                  str(gw_cfg)], tmp_path / "gateway.log")
-    wait_until(lambda: "connected to broker" in (tmp_path / "gateway.log").read_text(), 30,
-               "the gateway connected")
-    data = DataDir(gw_data)
+    gw_data = site_gateway(hosts, site, tmp_path)
 
     def stored() -> int:
-        if not data.has_readings():
-            return 0
-        with data.readings(readonly=True) as store:
-            return sum(int(n["readings"]) for n in store.node_summary()  # type: ignore[call-overload]
-                       if n["node"] == "bed-1")
+        return stored_of(gw_data, "bed-1")
 
     if native:  # the seed against the root's own cloud-init (Trixie's 25.x), before booting
         net = subprocess.run(["chroot", str(root), "cloud-init", "schema", "-t",

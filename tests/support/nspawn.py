@@ -23,13 +23,19 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
 
 import pytest
 
+from eil.broker import find_binary
+from gateway.errors import StoreError
+from gateway.store import DataDir
 from tests.support.deploy import CACHE, MIRROR, _build_once, _key
+from tests.support.netns import Star
+from tests.support.site import wait_until
 
 SUITE = "trixie"
 NODE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "cloud-init", "netplan.io", "python3",
@@ -182,3 +188,37 @@ def prepare(root: Path, emulated: bool = False) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return boot
+
+
+def site_gateway(hosts: Star, site: Path, tmp: Path) -> Path:
+    """The site's broker (its TLS listener, from `eil site init`'s files) and gateway on the
+    host `gw` of `hosts`; returns the gateway's data directory."""
+    conf = tmp / "mosquitto.conf"
+    conf.write_text((site / "broker" / "mosquitto.conf").read_text()
+                    .replace("log_dest syslog", "log_dest stderr")
+                    .replace("/etc/eil/", f"{site}/") + "\nuser root\n")
+    hosts.spawn("gw", "broker", [find_binary("mosquitto"), "-c", str(conf)], tmp / "broker.log")
+    data = tmp / "gw"
+    cfg = tmp / "gateway.toml"
+    cfg.write_text((site / "gateway" / "gateway.toml").read_text()
+                   .replace('data_dir = "/var/lib/eil/gateway"', f'data_dir = "{data}"')
+                   .replace("/etc/eil/", f"{site}/").replace("port = 8080", "port = 0"))
+    wait_until(lambda: hosts.reachable("gw", "127.0.0.1", 1883), 10, "the broker up")
+    hosts.spawn("gw", "gateway", [sys.executable, "-m", "eil", "gateway", "run", "--config",
+                                  str(cfg)], tmp / "gateway.log")
+    wait_until(lambda: "connected to broker" in (tmp / "gateway.log").read_text(), 30,
+               "the gateway connected")
+    return data
+
+
+def stored(data: Path, node: str) -> int:
+    """Readings of `node` in the gateway's store (0 before it exists)."""
+    d = DataDir(data)
+    if not d.has_readings():
+        return 0
+    try:
+        with d.readings(readonly=True) as store:
+            return sum(int(n["readings"]) for n in store.node_summary()  # type: ignore[call-overload]
+                       if n["node"] == node)
+    except StoreError:  # the gateway is creating it right now
+        return 0
