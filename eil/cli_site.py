@@ -105,6 +105,27 @@ def cmd_list(args: argparse.Namespace) -> int:
 KIT_EXTRAS: dict[str, tuple[str, ...]] = {"tools": ("spi",)}
 
 
+def _wheelhouse(site, wheel: Path, arch: str, python: str, kinds: set[str]):  # type: ignore[no-untyped-def]
+    """The site's wheelhouse for (arch, python), built or brought up to date, and checked."""
+    from eil.site.wheelhouse import build, parse_target
+
+    target = parse_target(arch, python)
+    house = site.root / "wheelhouse" / f"{target.arch}-py{python}"
+    extras = {"edge", *(x for k in kinds for x in KIT_EXTRAS.get(k, ()))}
+    report = build(wheel, extras, target, house)
+    print(f"wheelhouse for {target.arch}, Python {python}: {report.summary()} ({house})")
+    return house, report
+
+
+def cmd_wheelhouse(args: argparse.Namespace) -> int:
+    """eil site wheelhouse: every package a node needs, as wheels for its platform (for the
+    Ansible node role's offline install; eil site image makes its own)."""
+    site = _site(args)
+    kinds = {str(n["kind"]) for n in site.inventory().values()}
+    _wheelhouse(site, Path(args.wheel), args.arch, args.python, kinds)
+    return 0
+
+
 def cmd_image(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -123,15 +144,9 @@ def cmd_image(args: argparse.Namespace) -> int:
     site = _site(args)
     house, os_modules = None, {}
     if args.wheel:
-        from eil.site.wheelhouse import build, parse_target
-
-        target = parse_target(args.arch, args.python)
-        house = site.root / "wheelhouse" / f"{target.arch}-py{args.python}"
         kind = str(site.inventory().get(args.node, {}).get("kind", ""))
-        report = build(Path(args.wheel), {"edge", *KIT_EXTRAS.get(kind, ())}, target, house)
+        house, report = _wheelhouse(site, Path(args.wheel), args.arch, args.python, {kind})
         os_modules = {module: package for module, package in report.from_os.values()}
-        print(f"wheelhouse for {target.arch}, Python {args.python}: {report.summary()} "
-              f"({house})")
     seed = node_seed(site, args.node, ssh_keys=keys, wifi=wifi, country=args.country,
                      wheelhouse=house, os_modules=os_modules)
     with tempfile.TemporaryDirectory(prefix="eil-seed-") as d:
@@ -210,6 +225,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                      help="the node's Python (Raspberry Pi OS Trixie: 3.13, Bookworm: 3.11)")
     img.add_argument("--dir", default=".", help="the site directory")
     img.set_defaults(func=cmd_image)
+    wh = acts.add_parser("wheelhouse", help="every package the nodes need, as wheels for "
+                                            "their platform (offline installs)")
+    wh.add_argument("--wheel", required=True, help="the agent's wheel (pip wheel --no-deps)")
+    wh.add_argument("--arch", default="arm64", choices=("arm64", "armhf", "amd64"))
+    wh.add_argument("--python", default="3.13", help="the nodes' Python (Trixie: 3.13)")
+    wh.add_argument("--dir", default=".", help="the site directory")
+    wh.set_defaults(func=cmd_wheelhouse)
     ls = acts.add_parser("list", help="every node with its credential's state and expiry")
     ls.add_argument("--dir", default=".", help="the site directory")
     ls.add_argument("--json", action="store_true")

@@ -83,6 +83,11 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     roots = {host: deploy.copy_root(pristine, tmp / f"{host}-root")
              for host in ("gw", *NODES)}
     wheel = deploy.project_wheel(tmp / "dist")
+    # the nodes install offline from their own wheelhouse (Debian 12's Python, this machine's
+    # architecture), the gateway from a wheel mirror on the LAN
+    assert eil(["site", "wheelhouse", "--wheel", str(wheel), "--arch", "amd64", "--python",
+                "3.11", "--dir", str(site)]) == 0
+    node_house = site / "wheelhouse" / "amd64-py3.11"
     with deploy.serve(deploy.wheelhouse()) as url:
         pip = f"--no-index --find-links {url}"
         chroot = lambda host: {"ansible_host": str(roots[host]),  # noqa: E731
@@ -105,7 +110,8 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
             "vars": {"eil_site_dir": str(site), "eil_wheel": str(wheel),
                      "eil_gateway_pip_extra_args": pip, "eil_node_pip_extra_args": pip},
             "children": {"gateway": {"hosts": {"gw": {**chroot("gw"), **gateway_vars}}},
-                         "nodes": {"hosts": {n: chroot(n) for n in NODES}}}}}
+                         "nodes": {"hosts": {n: chroot(n) for n in NODES},
+                                   "vars": {"eil_node_wheelhouse": str(node_house)}}}}}
         (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
         out = Deployed(site, roots, (tls, local), victoria_port=vm_port)
         for i in range(2):
