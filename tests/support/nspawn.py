@@ -58,7 +58,8 @@ def require() -> None:
         pytest.skip("systemd-nspawn needs a cgroup file system, which this machine lacks")
 
 
-BINFMT = {"arm64": ("qemu-aarch64", Path("/usr/lib/binfmt.d/qemu-aarch64.conf"))}
+BINFMT = {"arm64": ("qemu-aarch64", Path("/usr/lib/binfmt.d/qemu-aarch64.conf")),
+          "armhf": ("qemu-arm", Path("/usr/lib/binfmt.d/qemu-arm.conf"))}
 # the emulated boot only (see the module's docstring): systemd's sandboxing that qemu-user
 # cannot carry, cleared for every service and for the agent's unit
 EMULATION_DROPINS = {
@@ -155,13 +156,16 @@ class Boot:
         return out
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        """SIGTERM: systemd shuts the container down; an emulated one is slow to, so after
+        10 s a second SIGTERM ends it at once (nspawn's own rule), and SIGKILL after 60."""
+        for signum, wait in ((signal.SIGTERM, 10), (signal.SIGTERM, 50), (signal.SIGKILL, 30)):
+            if self.proc.poll() is not None:
+                return
+            self.proc.send_signal(signum)
             try:
-                self.proc.wait(60)
+                self.proc.wait(wait)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                continue
 
     def __enter__(self) -> Boot:
         return self
