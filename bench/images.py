@@ -62,10 +62,9 @@ def main() -> None:
         for _ in range(5):
             shutil.copyfile(base, tmp / "copy.img")
         copy = (time.perf_counter() - t0) / 5
-        house = next((site / "wheelhouse").iterdir())
-        size = sum(p.stat().st_size for p in house.glob("*.whl"))
-    print(f"wheelhouse {args.arch}: {len(list(house.glob('*.whl')))} wheels, "
-          f"{size / 2**20:.1f} MiB")
+        wheels = list(next((site / "wheelhouse").iterdir()).glob("*.whl"))
+        size = sum(p.stat().st_size for p in wheels)
+    print(f"wheelhouse {args.arch}: {len(wheels)} wheels, {size / 2**20:.1f} MiB")
     print(f"first image (wheelhouse built, cold or from the site's cache): {cold:.1f} s")
     print(f"{args.nodes} images: {warm:.1f} s, {warm / args.nodes:.2f} s each; of which copying "
           f"the {args.size} MiB base {copy:.2f} s each")
