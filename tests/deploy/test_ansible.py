@@ -213,6 +213,17 @@ def test_every_installed_unit_is_verified_and_exposed_at_2_or_less(deployed: Dep
     assert all(v <= 2.0 for v in exposure.values()), exposure
 
 
+def nodes_with_readings(data: DataDir) -> set[str]:
+    """The nodes the gateway's store holds readings of (none before the store exists)."""
+    if not data.has_readings():
+        return set()
+    try:
+        with data.readings(readonly=True) as store:
+            return {str(n["node"]) for n in store.node_summary() if n["readings"]}
+    except StoreError:  # the gateway is creating the store right now
+        return set()
+
+
 @pytest.fixture
 def running(deployed: Deployed) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
@@ -265,13 +276,7 @@ def test_the_installed_broker_gateway_and_agents_carry_readings_over_tls(
     data = DataDir(gw / "var/lib/eil/gateway")
 
     def stored() -> set[str]:
-        if not data.has_readings():
-            return set()
-        try:
-            with data.readings(readonly=True) as store:
-                return {str(n["node"]) for n in store.node_summary() if n["readings"]}
-        except StoreError:  # the gateway is creating the store right now
-            return set()
+        return nodes_with_readings(data)
 
     victoria = Victoria(tmp_path / "vm", port=deployed.victoria_port).start()
     running.append(victoria.proc)  # type: ignore[arg-type]
@@ -371,16 +376,7 @@ def test_the_installed_units_run_under_a_real_systemd_and_carry_readings(
                                                     env={"EIL_HW": "fake"})),
                     stdout=(tmp_path / f"{node}.log").open("wb"), stderr=subprocess.STDOUT))
 
-            def stored() -> set[str]:
-                if not data.has_readings():
-                    return set()
-                try:
-                    with data.readings(readonly=True) as store:
-                        return {str(n["node"]) for n in store.node_summary() if n["readings"]}
-                except StoreError:
-                    return set()
-
-            wait_until(lambda: stored() == set(NODES), 90,
+            wait_until(lambda: nodes_with_readings(data) == set(NODES), 90,
                        "readings through the units systemd started")
             for unit, pid in pids.items():  # none of them was stopped by its sandbox meanwhile
                 assert Path(f"/proc/{pid}").exists(), (unit, (tmp_path / "boot.log").read_text())

@@ -118,10 +118,15 @@ class Loop:
             self.session.poll()
 
     def commit(self) -> list[int]:
-        items, mark = self.session.take()
-        if mark:
-            self.session.committed(*mark)
-        return [r.seq for r, _ in items]
+        return commit(self.session)
+
+
+def commit(session: Session) -> list[int]:
+    """What the Pi takes from its session, committed as the agent would: their seqs."""
+    items, mark = session.take()
+    if mark:
+        session.committed(*mark)
+    return [r.seq for r, _ in items]
 
 
 def test_readings_flow_and_the_ring_frees_only_what_is_committed() -> None:

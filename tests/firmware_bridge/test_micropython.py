@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from edge.firmware_bridge.codec import Decoder, FrameError, encode
 from edge.firmware_bridge.session import Session
 from eilfw import measure, proto
+from tests.firmware_bridge.test_firmware import commit
 from tests.support.micropython import PICO_HEAP, MicroPython
 
 pytestmark = pytest.mark.slow
@@ -172,10 +173,7 @@ class VmLoop:
             self.session.poll()
 
     def commit(self) -> list[int]:
-        items, mark = self.session.take()
-        if mark:
-            self.session.committed(*mark)
-        return [r.seq for r, _ in items]
+        return commit(self.session)
 
 
 def test_the_link_recovers_a_dropped_batch_and_frees_only_what_is_committed(
