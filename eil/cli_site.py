@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from core.errors import EilError
@@ -147,6 +148,10 @@ def cmd_image(args: argparse.Namespace) -> int:
         kind = str(site.inventory().get(args.node, {}).get("kind", ""))
         house, report = _wheelhouse(site, Path(args.wheel), args.arch, args.python, {kind})
         os_modules = {module: package for module, package in report.from_os.values()}
+    if not args.wheel:
+        print("warning: no --wheel: the seed carries no agent, and the node's first boot will "
+              "stop and say so (give --wheel dist/eil_stack-<version>-py3-none-any.whl)",
+              file=sys.stderr)
     seed = node_seed(site, args.node, ssh_keys=keys, wifi=wifi, country=args.country,
                      wheelhouse=house, os_modules=os_modules)
     with tempfile.TemporaryDirectory(prefix="eil-seed-") as d:
