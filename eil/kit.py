@@ -218,7 +218,8 @@ def size(kit: Kit, wh_per_day: float, lat_deg: float) -> Sizing | None:
 
 def report(kit: Kit, lat_deg: float, markdown: bool = False) -> str:
     """BOM, wiring and power budget, as text for a terminal or as the kit's page."""
-    draws = budget(kit, schedule(kit))
+    intervals = schedule(kit)
+    draws = budget(kit, intervals)
     total = sum(d.wh_per_day for d in draws)
     sizing = size(kit, total, lat_deg)
     h = (lambda t: f"\n## {t}\n\n") if markdown else (lambda t: f"\n{t}\n{'-' * len(t)}\n")
@@ -257,7 +258,7 @@ def report(kit: Kit, lat_deg: float, markdown: bool = False) -> str:
                      f"{d.readings_per_day:,.0f}", f"{d.duty:.2%}", f"{d.wh_per_day:.2f}"))
     rows.append(("total", "", "", "", "", "", "", f"{total:.2f}"))
     out.append(_table(rows, markdown))
-    out.append(f"\nSchedule: {', '.join(f'{k} every {v:g} s' for k, v in schedule(kit).items())}"
+    out.append(f"\nSchedule: {', '.join(f'{k} every {v:g} s' for k, v in intervals.items())}"
                " (the node.toml's interval_s: change them and the budget changes).\n")
     if sizing is not None:
         s = kit.solar

@@ -55,7 +55,7 @@ NOT_NEEDED = {
 
 @dataclass(frozen=True)
 class Target:
-    arch: str  # arm64 | armhf
+    arch: str  # arm64 | armhf | amd64
     python: tuple[int, int]
 
     @property
@@ -148,11 +148,11 @@ def check(house: Path, project: str, extras: set[str], target: Target) -> Report
             _, version, reqs = _metadata(wheels[key])
             if version not in req.specifier:
                 raise SiteError(f"{who} needs {req}, the wheelhouse has {version}")
-            envs = target.environment(set(req.extras))
             seen_key = f"{key}[{','.join(sorted(req.extras))}]"
             if seen_key in seen:
                 continue
             seen.add(seen_key)
+            envs = target.environment(set(req.extras))
             todo += [(r, f"{key} {version}") for r in reqs if _wanted(r, envs)]
         elif key in NOT_NEEDED:
             not_needed[key] = NOT_NEEDED[key]
@@ -204,7 +204,8 @@ def _already(out: Path, req: Requirement) -> Path | None:
 
 
 def build(project_wheel: Path, extras: set[str], target: Target, out: Path) -> Report:
-    """The wheelhouse for `target` in `out` (kept across builds: what is there is reused)."""
+    """The wheelhouse for `target` in `out` (kept across builds: what is there and still
+    needed is reused, a wheel no longer needed is removed)."""
     out.mkdir(parents=True, exist_ok=True)
     name, _, _ = _metadata(project_wheel)
     own = out / project_wheel.name
@@ -214,13 +215,15 @@ def build(project_wheel: Path, extras: set[str], target: Target, out: Path) -> R
     shutil.copy2(project_wheel, own)
     todo = [(r, name) for r in _metadata(own)[2]
             if _wanted(r, target.environment(extras))]
-    done: set[str] = {canonicalize_name(name)}
+    done: set[str] = {canonicalize_name(name)}  # name[extras]: extras pull in more
+    kept: set[str] = {canonicalize_name(name)}  # the distributions this build needs
     while todo:
         req, who = todo.pop()
         key = canonicalize_name(req.name)
-        if key in done:
+        with_extras = f"{key}[{','.join(sorted(req.extras))}]"
+        if with_extras in done:
             continue
-        done.add(key)
+        done.add(with_extras)
         if key in NOT_NEEDED:
             continue
         wheel = _already(out, req) or _fetch(req, target, out)
@@ -230,9 +233,13 @@ def build(project_wheel: Path, extras: set[str], target: Target, out: Path) -> R
             raise SiteError(f"{req} (needed by {who}) has no wheel for {target.arch} and is not "
                             "pure Python: add it to the OS packages the node brings, or make it "
                             "an optional extra")
+        kept.add(key)
         _, version, reqs = _metadata(wheel)
         envs = target.environment(set(req.extras))
         todo += [(r, f"{key} {version}") for r in reqs if _wanted(r, envs)]
+    for w in out.glob("*.whl"):  # left by an earlier build whose requirements differed
+        if canonicalize_name(parse_wheel_filename(w.name)[0]) not in kept:
+            w.unlink()
     report = check(out, name, extras, target)
     (out / "wheelhouse.json").write_text(json.dumps({
         "arch": target.arch, "python": ".".join(map(str, target.python)),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from contract.topics import NodeId
 from gateway.errors import StoreError
 from gateway.store import cold
-from gateway.store.sql import Access, translated
+from gateway.store.sql import Access
 from gateway.store.watermark import Watermark
 
 SCHEMA = """
@@ -146,7 +146,6 @@ def set_watermark(db: sqlite3.Connection, node: NodeId, seq: int, accept_gap: bo
     return old, wm.acked
 
 
-@translated
 class Sequences:
     """The sequence repairs of a Store (`store.sequences`). `schema` is the store's: an older
     store (read-only, not yet upgraded) has no conflicts or no choices yet."""

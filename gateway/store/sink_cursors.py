@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from gateway.errors import StoreError
 from gateway.store import cold
 from gateway.store.rows import ExportRow
-from gateway.store.sql import Access, translated
+from gateway.store.sql import Access
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sink_cursors (
@@ -282,7 +282,6 @@ def remove(db: sqlite3.Connection, sink: str, force: bool) -> int:
     return db.execute("DELETE FROM sink_refused WHERE sink = ?", (sink,)).rowcount
 
 
-@translated
 class SinkCursors:
     """The sinks' side of a Store (`store.sinks`): every sink's durable cursor, its lag and its
     errors. `schema` is the store's: one older than the sinks (read-only, not yet upgraded)

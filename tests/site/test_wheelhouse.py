@@ -82,3 +82,19 @@ def test_an_unknown_architecture_or_python_is_refused() -> None:
         parse_target("riscv64", PYTHON)
     with pytest.raises(SiteError, match="--python 'three': a version like 3.13"):
         parse_target("arm64", "three")
+
+
+def test_a_rebuild_reuses_what_it_has_and_drops_what_is_no_longer_needed(
+        wheelhouse: tuple[str, Path], tmp_path: Path) -> None:
+    arch, path = wheelhouse
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    (copy / "colorama-0.4.6-py2.py3-none-any.whl").write_bytes(b"")  # an old build's
+    before = {p.name: p.stat().st_mtime_ns for p in copy.glob("*.whl")}
+    report = build(project_wheel(tmp_path / "wheel"), {"edge", "spi"}, parse_target(arch, PYTHON),
+                   copy)
+    assert not (copy / "colorama-0.4.6-py2.py3-none-any.whl").exists()
+    after = {p.name: p.stat().st_mtime_ns for p in copy.glob("*.whl")}
+    reused = {n for n in after if not n.startswith("eil_stack-")}
+    assert reused and all(after[n] == before[n] for n in reused)  # nothing fetched again
+    assert sorted(p.name for p in report.wheels.values()) == sorted(after)  # all it checked
