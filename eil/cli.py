@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from contract.topics import NodeId
 from core.errors import EilError
+from eil.cli_alerts import add_parser as add_alerts_parser
 from eil.cli_grafana import add_parser as add_grafana_parser
 from eil.cli_kit import add_parser as add_kit_parser
 from eil.cli_library import add_parser as add_library_parser
@@ -539,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_signals_parser(sub)
     add_grafana_parser(sub)
     add_kit_parser(sub)
+    add_alerts_parser(sub)
     return p
 
 

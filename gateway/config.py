@@ -11,6 +11,8 @@ from contract.senml import MAX_PACK_BYTES
 from contract.topics import check_id
 from core.clock import Clock, SystemClock, clock_from
 from core.config import BrokerConfig, Table, parse_broker, read_toml
+from gateway.alerts.config import FILE as ALERTS_FILE
+from gateway.alerts.config import AlertsConfig, load_alerts_config
 from gateway.homeassistant.publisher import HomeAssistantConfig
 from gateway.sinks.config import SinkConfig, parse_sinks
 from gateway.store.data_dir import DataDir
@@ -94,6 +96,7 @@ class GatewayConfig:
     sinks: tuple[SinkConfig, ...] = ()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     upstream: UpstreamConfig | None = None
+    alerts: AlertsConfig = AlertsConfig(None)  # alerts.toml beside this file
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -123,6 +126,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
     port = http.get("port", int, 8080)
     if not 0 <= port < 65536:
         raise http.fail("port", f"not a TCP port: {port}")
+    host = http.get("host", str, "127.0.0.1")
     return GatewayConfig(
         path=path, site=site, data_dir=data_dir,
         broker=parse_broker(root.table("broker"), GATEWAY_USER),
@@ -133,7 +137,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
             batch_wait_s=ing.positive("batch_wait_s", 0.05),
             shared_group=ing.get("shared_group", str, "eil-ingest"),
             max_seq_ahead=int(ing.positive("max_seq_ahead", MAX_SEQ_AHEAD))),
-        http=HttpConfig(host=http.get("host", str, "127.0.0.1"), port=port),
+        http=HttpConfig(host=host, port=port),
         signals=SignalsConfig(every_s=_every(root.table("signals"))),
         store=_store(root.table("store")),
         retention=_retention(root.table("retention")),
@@ -141,7 +145,19 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         homeassistant=_homeassistant(root.table("homeassistant")),
         upstream=_upstream(root.table("upstream"), site),
         clock=_clock(root.table("clock")),
+        alerts=load_alerts_config(path.parent / ALERTS_FILE, zone=_site_zone(data_dir),
+                                  base_url=f"http://{host}:{port}/"),
     )
+
+
+def _site_zone(data_dir: Path) -> str:
+    """The site's time zone (thresholds.toml, site.timezone): quiet hours' default."""
+    from gateway.signals.config import SignalConfigError, load_config
+
+    try:
+        return str(load_config(DataDir(data_dir)).site.get("timezone") or "UTC")
+    except SignalConfigError:
+        return "UTC"  # the signals' own start reports what is wrong with it
 
 
 def _upstream(t: Table, site: str) -> UpstreamConfig | None:

@@ -11,19 +11,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from contract.topics import signals_topic
+from gateway.alerts.evaluator import AlertEvaluator
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.errors import GatewayError
 from gateway.homeassistant.publisher import HomeAssistantPublisher
 from gateway.ingest.service import IngestService
+from gateway.processes import NICE, ChildProcesses
 from gateway.signals.publish import SignalPublisher
-from gateway.sinks.process import NICE, SinkProcesses
 from gateway.store.mover import ColdMover
 
 log = logging.getLogger("eil.gateway")
 
 
 def sink_main(config_path: str, name: str, parent: int) -> None:
-    """A sink's process (gateway/sinks/process.py): the gateway's config, one sink, until the
+    """A sink's process (gateway/processes.py): the gateway's config, one sink, until the
     gateway that started it is gone."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -40,6 +41,32 @@ def sink_main(config_path: str, name: str, parent: int) -> None:
             stop, alive=lambda: os.getppid() == parent)
     finally:
         store.close()
+
+
+def sender_main(config_path: str, name: str, parent: int) -> None:
+    """The notification sender's process (gateway/alerts/sender.py), until the gateway that
+    started it is gone."""
+    del name
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(NICE)
+    from zoneinfo import ZoneInfo
+
+    from gateway.alerts.sender import Sender  # Apprise: only in the sender's process
+
+    cfg = load_gateway_config(Path(config_path))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sender = Sender(cfg.data, cfg.alerts, cfg.site, cfg.clock, ZoneInfo(cfg.alerts.zone))
+    try:
+        sender.run(stop, alive=lambda: os.getppid() == parent)
+    finally:
+        sender.close()
+
+
+def _certificates(cfg: GatewayConfig) -> list[Path]:
+    """The certificates the gateway relies on: its broker's CA and its own client one."""
+    return [Path(p) for p in (cfg.broker.ca_file, cfg.broker.cert_file) if p]
 
 
 class Gateway:
@@ -110,8 +137,16 @@ class Gateway:
                     topic, payload, qos=1, retain=retain))
             self.ingest.extra_subscriptions[ha.status_topic] = ha.on_status
             threads.append(self._thread("homeassistant", lambda: ha.run(stop), stop))
+        evaluator = AlertEvaluator(self.cfg.data, self.cfg.alerts, self.cfg.clock,
+                                   sinks=[s.name for s in self.cfg.sinks],
+                                   certificates=_certificates(self.cfg))
+        threads.append(self._thread("alerts", lambda: evaluator.run(stop), stop))
+        if self.cfg.alerts.recipients:
+            sender = ChildProcesses(self.cfg.path, "alerts", ["sender"], sender_main)
+            threads.append(self._thread("sender", lambda: sender.run(stop), stop))
         if self.cfg.sinks:
-            sinks = SinkProcesses(self.cfg.path, [s.name for s in self.cfg.sinks], sink_main)
+            sinks = ChildProcesses(self.cfg.path, "sink", [s.name for s in self.cfg.sinks],
+                                   sink_main)
             threads.append(self._thread("sinks", lambda: sinks.run(stop), stop))
         for t in threads:
             t.start()

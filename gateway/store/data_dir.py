@@ -7,6 +7,7 @@
     upstream/         the forwarder's outbox, when this site forwards to a scope above
     library.db        the tool library's catalogue, markings and members (library_db.LibraryDb)
     accounts.db       steward and volunteer accounts and sessions (accounts.Accounts)
+    alerts.db         alerts, their history, silences and the notification outbox (alert_book)
     first-run-token   the one-time token that creates the first account (mode 600)
     thresholds.toml   the site's signal parameters and threshold overrides (the steward's)
     scopes.toml       the neighbourhood and municipality scopes of the panel (the steward's)
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from gateway.store.accounts import Accounts
+from gateway.store.alert_book import AlertBook
 from gateway.store.library_db import LibraryDb
 from gateway.store.readings import Store
 from gateway.store.signal_history import SignalStore
@@ -91,6 +94,19 @@ class DataDir:
 
     def library(self) -> LibraryDb:
         return LibraryDb(self.root / "library.db")
+
+    # --- alerts -------------------------------------------------------------------------------
+    def has_alerts(self) -> bool:
+        return (self.root / "alerts.db").exists()
+
+    def alerts(self) -> AlertBook:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return AlertBook(self.root / "alerts.db")
+
+    def disk_usage(self) -> tuple[int, int]:
+        """(bytes free on the data directory's file system, bytes its files take)."""
+        used = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        return shutil.disk_usage(self.root).free, used
 
     # --- accounts -----------------------------------------------------------------------------
     def accounts(self) -> Accounts:
