@@ -114,6 +114,13 @@ def duration_s(t: Table, key: str, default: float) -> float:
     return float(value)
 
 
+def _count(t: Table, key: str, default: int) -> int:
+    value = t.get(key, int, default)
+    if value < 2:
+        raise t.fail(key, f"must be 2 or more, got {value}")
+    return int(value)
+
+
 def _severity(t: Table, key: str, default: str) -> str:
     value = t.get(key, str, default)
     if value not in SEVERITIES:
@@ -201,7 +208,11 @@ def load_alerts_config(path: Path, *, zone: str = "UTC", base_url: str = "") -> 
         group_interval_ms=int(duration_s(tm, "group_interval", 300) * 1000),
         repeat_interval_ms=int(duration_s(tm, "repeat_interval", 4 * 3600) * 1000),
         shelve_ms=int(duration_s(tm, "chatter_shelve", 3600) * 1000),
-        shelve_max_ms=int(duration_s(tm, "chatter_shelve_max", 86400) * 1000))
+        shelve_max_ms=int(duration_s(tm, "chatter_shelve_max", 86400) * 1000),
+        flood_count=_count(tm, "flood_count", 10),
+        flood_window_ms=int(duration_s(tm, "flood_window", 600) * 1000),
+        chatter_count=_count(tm, "chatter_count", 3),
+        flap_count=_count(tm, "flap_count", 6))
     sources = dict(SOURCES)
     st = root.table("sources")
     for kind in st.data:

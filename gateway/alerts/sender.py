@@ -15,6 +15,7 @@ and whose outcome was never recorded is sent once more, with the same identity."
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -130,6 +131,21 @@ class Sender:
         return self.delivered - before
 
     def run(self, stop: threading.Event, alive: Callable[[], bool] = lambda: True) -> None:
+        """Until `stop` or the gateway is gone. One sender at a time per data directory (a lock
+        file the kernel releases when its holder dies, kill -9 included): a sender started by a
+        restarted gateway waits for one still finishing a send, so no message goes out twice
+        from two senders."""
+        with self.data.sender_lock_path.open("a") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if stop.wait(LOOP_S) or not alive():
+                        return
+            self._loop(stop, alive)
+
+    def _loop(self, stop: threading.Event, alive: Callable[[], bool]) -> None:
         while not stop.is_set() and alive():
             try:
                 self.once()

@@ -206,10 +206,15 @@ class AlertBook:
             for a in changed:
                 self._put(db, a)
             for e in events:
+                told = self._told_of(db, e.alert_id) if e.notify and not e.to else []
                 seq = self._event(db, e)
                 if not e.notify:
                     continue
-                for r in (e.to or route(e)):
+                # a resolution goes to whoever heard of this episode (escalation included),
+                # and only to them; anything else to its followers too
+                who = e.to or (told if e.kind == RESOLVE else list(dict.fromkeys(
+                    [*route(e), *told])))
+                for r in who:
                     db.execute("INSERT OR IGNORE INTO queue (seq, recipient) VALUES (?, ?)",
                                (seq, r))
                     if e.kind == ESCALATE:
@@ -217,6 +222,16 @@ class AlertBook:
                         db.execute("INSERT OR IGNORE INTO escalations VALUES (?,?,?)",
                                    (e.alert_id, episode, r))
         return events
+
+    @staticmethod
+    def _told_of(db: sqlite3.Connection, alert_id: str) -> list[str]:
+        """Who was queued a notification of the alert's current episode (since the last
+        resolution told)."""
+        last = db.execute("SELECT coalesce(max(seq), 0) FROM events WHERE alert_id = ? AND "
+                          "kind = ? AND notify = 1", (alert_id, RESOLVE)).fetchone()[0]
+        return [r for (r,) in db.execute(
+            "SELECT DISTINCT q.recipient FROM events e JOIN queue q ON q.seq = e.seq WHERE "
+            "e.alert_id = ? AND e.seq > ? ORDER BY q.recipient", (alert_id, last))]
 
     def escalations(self) -> dict[tuple[str, int], set[str]]:
         """(alert, firing episode) -> who was told of it by escalation."""

@@ -8,6 +8,7 @@
     library.db        the tool library's catalogue, markings and members (library_db.LibraryDb)
     accounts.db       steward and volunteer accounts and sessions (accounts.Accounts)
     alerts.db         alerts, their history, silences and the notification outbox (alert_book)
+    alerts.sender.lock  held by the running notification sender
     first-run-token   the one-time token that creates the first account (mode 600)
     thresholds.toml   the site's signal parameters and threshold overrides (the steward's)
     scopes.toml       the neighbourhood and municipality scopes of the panel (the steward's)
@@ -102,6 +103,11 @@ class DataDir:
     def alerts(self) -> AlertBook:
         self.root.mkdir(parents=True, exist_ok=True)
         return AlertBook(self.root / "alerts.db")
+
+    @property
+    def sender_lock_path(self) -> Path:
+        """Held by the running notification sender (one per data directory)."""
+        return self.root / "alerts.sender.lock"
 
     def disk_usage(self) -> tuple[int, int]:
         """(bytes free on the data directory's file system, bytes its files take)."""

@@ -69,6 +69,7 @@ class HttpReceiver:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.mode = "ok"
+        self.delay = 0.0  # seconds between keeping a message and answering (a slow service)
         self.lock = threading.Lock()
         outer = self
 
@@ -84,10 +85,14 @@ class HttpReceiver:
                                "message": body.decode()}
                     with outer.lock:
                         outer.received.append((self.path, got))
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"id": 1}' if code == 200 else b'{"error": "no"}')
+                    time.sleep(outer.delay)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"id": 1}' if code == 200 else b'{"error": "no"}')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender was killed mid-send: what the test is about
 
             def log_message(self, *args: object) -> None:
                 pass
