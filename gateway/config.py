@@ -229,13 +229,15 @@ def _every(t: Table) -> float:
 
 
 def _homeassistant(t: Table) -> HomeAssistantConfig:
-    unknown = sorted(set(t.data) - {"enabled", "discovery_prefix", "every_s", "signals"})
+    unknown = sorted(set(t.data) - {"enabled", "discovery_prefix", "every_s", "signals",
+                                    "alerts"})
     if unknown:
         raise t.fail(unknown[0], "unknown option; [homeassistant] takes enabled, "
-                                 "discovery_prefix, every_s, signals")
+                                 "discovery_prefix, every_s, signals, alerts")
     prefix = t.get("discovery_prefix", str, "homeassistant")
     if not prefix or any(c in prefix for c in "#+ "):
         raise t.fail("discovery_prefix", f"not an MQTT topic prefix: {prefix!r}")
     return HomeAssistantConfig(enabled=t.get("enabled", bool, bool(t.data)),
                                discovery_prefix=prefix, every_s=t.positive("every_s", 5.0),
-                               signals=t.get("signals", bool, True))
+                               signals=t.get("signals", bool, True),
+                               alerts=t.get("alerts", bool, True))

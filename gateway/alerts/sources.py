@@ -107,6 +107,8 @@ def _on(cfg: AlertsConfig, kind: str) -> SourceRule | None:
 
 
 def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     if seconds < 86400 * 2:

@@ -5,6 +5,9 @@
   `<prefix>/device/eil_<site>_<node>/config`: a sensor component per gauge or counter series,
   with device_class, state_class and unit (mapping.py), all reading one JSON state topic;
 - the site's impact signals as the components of one more device, `eil_<site>_signals`;
+- every alert source that has fired (gateway/alerts/) as a `problem` binary sensor of the
+  device `eil_<site>_alerts`: on while firing or acknowledged, with its state, severity, words
+  and who acknowledged it as attributes, so a Home Assistant automation can act on it;
 - each node's availability (retained `online`/`offline`, from the node's own status: its last
   will says offline; a third-party SenML device, which has none, by its last message), and
   the site device's from the gateway being up;
@@ -45,6 +48,7 @@ class HomeAssistantConfig:
     discovery_prefix: str = "homeassistant"
     every_s: float = 5.0  # how often states are checked for changes
     signals: bool = True
+    alerts: bool = True
 
 
 def _slug(text: str) -> str:
@@ -129,6 +133,46 @@ class HomeAssistantPublisher:
                 "availability_topic": f"{ROOT}/{self.site}/{GATEWAY}/status",
                 "availability_template": "{{ value_json.state }}", "qos": 1}
 
+    def _alerts_config(self, keys: dict[str, str]) -> dict[str, Any]:
+        """`keys`: entity key -> its name."""
+        device = f"eil_{_slug(self.site)}_alerts"
+        state = f"{self.base}/_alerts/state"
+        components = {key: {"p": "binary_sensor", "unique_id": f"{device}_{key}", "name": name,
+                            "device_class": "problem",
+                            "value_template": "{{ value_json['" + key + "'].on }}",
+                            "json_attributes_topic": state,
+                            "json_attributes_template": "{{ value_json['" + key +
+                                                        "'] | tojson }}"}
+                      for key, name in keys.items()}
+        return {"dev": {"ids": [device], "name": f"{self.site} alerts", "mf": "EIL stack",
+                        "mdl": "EIL gateway", "sw": __version__},
+                "o": {"name": "eil", "sw": __version__}, "cmps": components,
+                "state_topic": state, "availability_topic": f"{ROOT}/{self.site}/{GATEWAY}/status",
+                "availability_template": "{{ value_json.state }}", "qos": 1}
+
+    def _publish_alerts(self) -> int:
+        with self.data.alerts() as book:
+            alerts = book.alerts()
+        if not alerts:
+            return 0
+        sent = 0
+        keys = {_slug(a.id): f"{a.title} ({a.scope})" for a in alerts.values()}
+        device = f"eil_{_slug(self.site)}_alerts"
+        cfg = json.dumps(self._alerts_config(keys), sort_keys=True)
+        if self.configs.get(device) != cfg:
+            self.publish(self._config_topic(device), cfg.encode(), True)
+            self.configs[device] = cfg
+            sent += 1
+        body = json.dumps({_slug(a.id): {
+            "on": "ON" if a.active else "OFF", "alert_state": a.state, "severity": a.severity,
+            "text": a.text, "since_ms": a.since_ms, "acknowledged_by": a.ack_by, "id": a.id}
+            for a in alerts.values()}, sort_keys=True)
+        if self.states.get("_alerts") != body:
+            self.publish(f"{self.base}/_alerts/state", body.encode(), True)
+            self.states["_alerts"] = body
+            sent += 1
+        return sent
+
     def once(self) -> int:
         """Publish what changed (everything, after Home Assistant announced itself). Returns
         how many messages were published."""
@@ -186,6 +230,8 @@ class HomeAssistantPublisher:
                     self.publish(f"{self.base}/_signals/state", body.encode(), True)
                     self.states["_signals"] = body
                     sent += 1
+        if self.cfg.alerts and self.data.has_alerts():
+            sent += self._publish_alerts()
         return sent
 
     def forget(self, node: str) -> None:

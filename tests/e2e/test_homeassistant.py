@@ -31,6 +31,9 @@ def test_home_assistant_discovers_nodes_and_signals(make_site, tmp_path: Path) -
     site: Site = make_site(NODES, speed=60.0, homeassistant=True,
                            gateway_extra="[homeassistant]\nenabled = true\nevery_s = 1\n"
                                          "[signals]\nevery_s = 3\n")
+    # a node silent for 3 s fires an alert, which Home Assistant shows as a problem sensor
+    (site.gateway_cfg.parent / "alerts.toml").write_text(
+        '[timing]\nevaluate_every = "1s"\n[sources."node.silent"]\nlimit = 3\n')
     site.broker.start()
     site.start_gateway()
     for node in NODES:
@@ -73,6 +76,13 @@ def test_home_assistant_discovers_nodes_and_signals(make_site, tmp_path: Path) -
         wait_until(lambda: entity(ha.states(), moisture)["state"] == "unavailable", 30,  # type: ignore[index]
                    "soil-1 unavailable", every=0.5)
         assert entity(ha.states(), "water-1 (test-site) water.tank")["state"] != "unavailable"  # type: ignore[index]
+        silent = "test-site alerts Node silent (soil-1)"
+        wait_until(lambda: (entity(ha.states(), silent) or {}).get("state") == "on", 60,
+                   "the node.silent alert on in Home Assistant", every=0.5)
+        a = entity(ha.states(), silent)["attributes"]  # type: ignore[index]
+        assert (a["device_class"], a["alert_state"], a["severity"], a["id"]) == (
+            "problem", "firing", "warning", "node.silent/soil-1"), a
+        assert "soil-1 has sent nothing for" in a["text"]
         # Home Assistant restarted: the entities come back, with their values
         ha.stop()
         # Home Assistant's credential reads only what the gateway publishes for it (tried

@@ -23,6 +23,7 @@ from tests.support.receivers import HttpReceiver, MqttReceiver, SmtpReceiver
 
 T0 = 1_780_000_000_000
 SITE = "garden-1"
+pytestmark = pytest.mark.slow
 
 
 def bed(i: int) -> Condition:

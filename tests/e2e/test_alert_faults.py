@@ -12,10 +12,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.store import DataDir
 from tests.support.receivers import HttpReceiver
 from tests.support.site import Site, wait_until
 
+pytestmark = pytest.mark.slow
 SIGNALS = 6
 
 
