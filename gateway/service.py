@@ -85,7 +85,7 @@ class Gateway:
 
             from gateway.web.app import create_app
 
-            config = uvicorn.Config(create_app(cfg.data, cfg.site, cfg.clock),
+            config = uvicorn.Config(create_app(cfg.data, cfg.site, cfg.clock, cfg.alerts),
                                     host=cfg.http.host, port=cfg.http.port, log_level="warning")
             self.web = uvicorn.Server(config)
 

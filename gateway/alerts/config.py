@@ -11,10 +11,11 @@ import fnmatch
 import logging
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from core.config import Table, read_toml
+from core.config import ConfigError, Table, read_toml
 from gateway.alerts.lifecycle import Policy, Timing
 from gateway.alerts.quiet import QuietHours, QuietHoursError
 from gateway.store.alert_rows import SEVERITIES, WARNING, Event, rank
@@ -65,6 +66,7 @@ class Recipient:
     escalate_after_s: float = 1800.0
     fallback_after_s: float = 900.0  # a channel failing this long: the next one is used
     account: str | None = None  # the signed-in person this recipient is
+    raw: tuple[tuple[str, Any], ...] = ()  # as alerts.toml gave it (settings go over it)
 
     @property
     def policy(self) -> Policy:
@@ -169,7 +171,40 @@ def _recipient(t: Table, name: str, zone: str) -> Recipient:
         name, tuple(channels), tuple(follow), _severity(t, "min_severity", WARNING), quiet,
         t.get("critical_breaks_quiet", bool, True), t.get("escalate_to", str, None),
         duration_s(t, "escalate_after", 1800.0), duration_s(t, "fallback_after", 900.0),
-        t.get("account", str, None))
+        t.get("account", str, None), tuple(t.data.items()))
+
+
+# what a person may set for themselves on the web (escalations stay in the steward's file)
+SETTINGS = ("channels", "follow", "min_severity", "quiet_hours", "timezone",
+            "critical_breaks_quiet")
+
+
+def with_settings(cfg: AlertsConfig, name: str, settings: dict[str, Any]) -> Recipient:
+    """The recipient `name` with `settings` over alerts.toml's; ConfigError (naming the
+    setting and the reason) for one that would not work."""
+    r = cfg.recipients[name]
+    unknown = sorted(set(settings) - set(SETTINGS))
+    t = Table(Path(f"{name}'s alert settings"), {**dict(r.raw), **settings})
+    if unknown:
+        raise t.fail(unknown[0], f"not a setting a person chooses; they are {', '.join(SETTINGS)}")
+    if "quiet_hours" in settings and settings["quiet_hours"] in ("", None):
+        t.data.pop("quiet_hours")
+    return _recipient(t, name, cfg.zone)
+
+
+def effective(cfg: AlertsConfig, prefs: dict[str, dict[str, Any]]) -> AlertsConfig:
+    """alerts.toml with the settings people chose on the web; a stored setting that no longer
+    works (a recipient gone from the file, a channel scheme no longer known) is left out and
+    logged, so one person's mistake never stops anyone else's alerts."""
+    recipients = dict(cfg.recipients)
+    for name, settings in prefs.items():
+        if name not in recipients:
+            continue
+        try:
+            recipients[name] = with_settings(cfg, name, settings)
+        except ConfigError as exc:
+            log.error("%s: ignored", exc)
+    return replace(cfg, recipients=recipients)
 
 
 def _check_escalations(root: Table, recipients: dict[str, Recipient]) -> None:

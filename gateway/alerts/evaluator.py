@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.clock import Clock, clock_ms
 from gateway.alerts import lifecycle, sources
-from gateway.alerts.config import AlertsConfig
+from gateway.alerts.config import AlertsConfig, effective
 from gateway.errors import GatewayError
 from gateway.signals.config import SignalConfigError, load_config
 from gateway.store.alert_rows import ESCALATE, FIRING, Alert, Condition, Event
@@ -35,6 +35,7 @@ class AlertEvaluator:
         self.book = data.alerts()
         self._disk: list[tuple[float, int]] = []  # (real s, bytes used by the data directory)
         self._disk_checked = 0.0
+        self._sinks_failing: dict[str, float] = {}  # sink -> when first seen failing (real s)
 
     def close(self) -> None:
         self.book.close()
@@ -71,7 +72,8 @@ class AlertEvaluator:
                 out += sources.dead_letter_conditions(store.dead_letters(50), cfg, now_s)
                 if self.sinks:
                     out += sources.sink_conditions(store.sinks.status(clock_ms(self.clock),
-                                                                      self.sinks), cfg, now_s)
+                                                                      self.sinks), cfg, now_s,
+                                                   self._sinks_failing)
             out += sources.disk_condition(*self._disk_rate(now_s), cfg)
         out += sources.certificate_conditions(self.certificates, cfg,
                                               dt.datetime.fromtimestamp(now_s, dt.UTC))
@@ -86,7 +88,7 @@ class AlertEvaluator:
         found = {c.id: c for c in (self.conditions(now_s) if conditions is None else conditions)}
         muted = self.book.muted(now_ms)
         done = self.book.escalations()
-        cfg = self.cfg
+        cfg = effective(self.cfg, self.book.prefs())
 
         def make(stored: dict[str, Alert]) -> tuple[list[Alert], list[Event]]:
             changed, events = lifecycle.step(stored, found, now_ms, muted, cfg.timing)

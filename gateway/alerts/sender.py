@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from core.clock import Clock, clock_ms
 from gateway.alerts import channels, lifecycle
 from gateway.alerts.compose import Composer, hashes
-from gateway.alerts.config import AlertsConfig, Recipient
+from gateway.alerts.config import AlertsConfig, Recipient, effective
 from gateway.alerts.evaluator import SENDER
 from gateway.errors import GatewayError
 from gateway.store.alert_book import AlertBook, ChannelState, OpenMessage
@@ -116,7 +116,7 @@ class Sender:
         now_ms = clock_ms(self.clock) if now_ms is None else now_ms
         self.book.beat(SENDER, os.getpid(), now_s)
         before = self.delivered
-        for r in self.cfg.recipients.values():
+        for r in effective(self.cfg, self.book.prefs()).recipients.values():
             msg = self.book.open_message(r.name) or self._next(r, now_ms)
             if msg is not None and msg.next_try <= now_s:
                 if msg.in_flight:

@@ -187,15 +187,20 @@ def dead_letter_conditions(letters: list[Json], cfg: AlertsConfig, now_s: float
             for who, ds in sorted(recent.items())]
 
 
-def sink_conditions(sinks: Iterable[Any], cfg: AlertsConfig, now_s: float) -> list[Condition]:
-    """`sinks`: the store's SinkStatus of each configured sink."""
+def sink_conditions(sinks: Iterable[Any], cfg: AlertsConfig, now_s: float,
+                    seen_failing: dict[str, float]) -> list[Condition]:
+    """`sinks`: the store's SinkStatus of each configured sink. A sink fails since its last
+    success, or (never one) since `seen_failing` first saw it failing, which this updates."""
     rule = _on(cfg, "sink.failing")
     if rule is None:
         return []
     out = []
     for st in sinks:
-        since = st.error_at if st.failing else None
-        if st.removed is None and since is not None and now_s - since >= (rule.limit or 3600):
+        if not st.failing:
+            seen_failing.pop(st.sink, None)
+            continue
+        since = st.last_ok if st.last_ok is not None else seen_failing.setdefault(st.sink, now_s)
+        if st.removed is None and now_s - since >= (rule.limit or 3600):
             out.append(Condition(f"sink.failing/{st.sink}", "sink.failing", "sink.failing",
                                  rule.severity, "gateway", "Sink failing",
                                  f"sink {st.sink} has failed for {_ago(now_s - since)}: "

@@ -91,6 +91,8 @@ CREATE TABLE IF NOT EXISTS ack_tokens (      -- only a hash of each link's token
     hash BLOB PRIMARY KEY, alert_id TEXT NOT NULL, recipient TEXT NOT NULL,
     expires_ms INTEGER NOT NULL, used_ms INTEGER);
 CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, pid INTEGER, t REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS prefs (          -- what a person set for themselves on the web
+    recipient TEXT PRIMARY KEY, settings TEXT NOT NULL, by TEXT NOT NULL, at_ms INTEGER NOT NULL);
 """
 _COLUMNS = "id, state, severity, source, grp, scope, since_ms, detail"
 _DETAIL = ("title", "text", "link", "told", "flips", "shelved_from", "shelved_until", "ack_by",
@@ -475,6 +477,18 @@ class AlertBook:
             row = self.db.execute("SELECT alert_id FROM ack_tokens WHERE hash = ? AND used_ms IS "
                                   "NULL", (token_hash(token),)).fetchone()
         return None if row is None else str(row[0])
+
+    # --- a person's own settings ---------------------------------------------------------
+    def prefs(self) -> dict[str, dict[str, Any]]:
+        """Recipient -> the settings they (or a steward) chose on the web, over alerts.toml's."""
+        with self.lock:
+            return {r: json.loads(v) for r, v in self.db.execute(
+                "SELECT recipient, settings FROM prefs")}
+
+    def set_prefs(self, recipient: str, settings: dict[str, Any], by: str, now_ms: int) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO prefs VALUES (?,?,?,?)",
+                       (recipient, json.dumps(settings, sort_keys=True), by, now_ms))
 
     # --- the sender's heartbeat --------------------------------------------------------------
     def beat(self, name: str, pid: int, now_s: float) -> None:

@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from core import __version__
 from core.clock import Clock, SystemClock
+from gateway.alerts.config import AlertsConfig
 from gateway.store import DataDir
-from gateway.web import api_library, api_signals, api_site
+from gateway.web import api_alerts, api_library, api_signals, api_site
 from gateway.web.auth import Auth
 
 HERE = Path(__file__).parent
@@ -39,6 +40,8 @@ PAGES = {
     "/signin": Page("signin", "Sign in", ("signin.js",)),
     "/setup": Page("setup", "First run", ("signin.js",)),
     "/fleet": Page("fleet", "Fleet", ("fleet.js",), ("steward",)),
+    "/alerts": Page("alerts", "Alerts", ("alerts.js",)),
+    "/alerts/ack": Page("ack", "Acknowledge an alert", ("ack.js",)),
     "/loans": Page("loans", "Tool library — loans", ("loans.js",), ("volunteer", "steward")),
 }
 
@@ -57,9 +60,11 @@ HEADERS = {  # pages and API alike: nothing from elsewhere, no framing, no sniff
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
-def create_app(data: DataDir, site: str = "site", clock: Clock | None = None) -> FastAPI:
+def create_app(data: DataDir, site: str = "site", clock: Clock | None = None,
+               alerts: AlertsConfig | None = None) -> FastAPI:
     """The views of the gateway whose data directory is `data`; they read its store through a
-    read-only connection of their own."""
+    read-only connection of their own. `alerts`: the gateway's alerts.toml, for the settings
+    people manage on the web."""
     clock = clock or SystemClock()
     # no /docs or /redoc: FastAPI's versions load their scripts from a CDN
     app = FastAPI(title="EIL gateway", version=__version__, docs_url=None, redoc_url=None,
@@ -100,4 +105,5 @@ def create_app(data: DataDir, site: str = "site", clock: Clock | None = None) ->
     app.include_router(api_site.router(data, store, auth, clock))
     app.include_router(api_signals.router(data, store, site, clock))
     app.include_router(api_library.router(data, auth, clock))
+    app.include_router(api_alerts.router(data, auth, clock, alerts or AlertsConfig(None)))
     return app

@@ -24,6 +24,7 @@ import pytest
 from eil.broker import free_port
 from gateway.store import DataDir
 from tests.support.browser import CHROMIUM, SCREENSHOTS
+from tests.support.receivers import HttpReceiver
 from tests.support.site import Site, wait_until
 
 pytestmark = pytest.mark.slow
@@ -88,6 +89,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, st
     accounts.add(*STEWARD[:1], "steward", STEWARD[1])
     accounts.add(*VOLUNTEER[:1], "volunteer", VOLUNTEER[1])
     accounts.close()
+    # alerts: the sink that is never there fails for 5 s and the steward is told (a webhook)
+    hook = HttpReceiver().__enter__()
+    site.hook = hook  # type: ignore[attr-defined]
+    (site.root / "alerts.toml").write_text(
+        f'base_url = "{f"http://127.0.0.1:{port}/"}"\n[timing]\nevaluate_every = "1s"\n'
+        '[sources."sink.failing"]\nlimit = 5\n'
+        f'[recipients.sam]\naccount = "sam"\nchannels = ["json://127.0.0.1:{hook.port}/sam"]\n')
     site.broker.start()
     site.start_gateway()
     for node in site.nodes:
@@ -110,6 +118,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, st
         yield site, base
     finally:
         site.close()
+        hook.__exit__()
 
 
 def open_page(pw: Any, size: str) -> tuple[Any, Any, list[str]]:
@@ -488,3 +497,59 @@ def test_openapi_schema_property_based(running: tuple[Site, str], tmp_path: Path
     tested = re.search(r"Tested: (\d+)", summary)
     assert tested and int(tested.group(1)) >= 15, summary
     assert re.search(r"\d+ generated, \d+ passed", summary), summary
+
+
+def test_alerts_reach_the_steward_who_acknowledges_by_link_and_on_the_pages(
+        running: tuple[Site, str]) -> None:
+    """The failing sink becomes an alert, a message reaches the steward's webhook with an
+    acknowledgement link; the link shows the alert and acknowledges it once; the fleet view and
+    the alerts page show it acknowledged; anonymous visitors see no fleet alert."""
+    from playwright.sync_api import sync_playwright
+
+    site, base = running
+    hook: HttpReceiver = site.hook  # type: ignore[attr-defined]
+    wait_until(lambda: any("sink city has failed" in m["message"] for m in hook.messages()), 60,
+               "the failing sink's message at the steward's webhook")
+    message = next(m["message"] for m in hook.messages() if "sink city has failed" in m["message"])
+    assert "[EIL test-site]" in next(m["title"] for m in hook.messages())
+    link = re.search(r"Acknowledge: (\S+/alerts/ack\?token=\S+)", message)
+    assert link is not None, message
+    assert get(f"{base}/api/v1/alerts") == [] or all(
+        a["source"] in ("signal", "scope") for a in get(f"{base}/api/v1/alerts"))
+    with sync_playwright() as pw:
+        browser, page, errors = open_page(pw, "phone")
+        try:
+            page.goto(link.group(1))
+            page.locator("#alert h2").wait_for()
+            assert page.locator("#alert h2").inner_text() == "Sink failing (gateway)"
+            page.fill("#note", "city database restarted")
+            page.click("#ack button")
+            page.locator("#result").filter(has_text="Acknowledged").wait_for()
+            page.goto(link.group(1))  # single use
+            page.locator("#alert .error").wait_for()
+            assert "used" in page.locator("#alert .error").inner_text()
+            sign_in(page, base, STEWARD, "/fleet")
+            box = page.locator("#fleet-alerts [data-alert='sink.failing/city']")
+            box.wait_for()
+            assert "ACKNOWLEDGED" in box.inner_text() and "sam (message link)" in box.inner_text()
+            assert "the notification sender is running" in page.locator(
+                "#fleet-alerts [data-role=sender]").inner_text()
+            page.goto(f"{base}/alerts")
+            item = page.locator("[data-alert='sink.failing/city']")
+            item.wait_for()
+            assert "city database restarted" in item.inner_text()
+            page.locator("form.settings[data-recipient=sam]").wait_for()
+            page.fill("#sam-quiet", "25:00-07:00")  # refused with the reason
+            page.click("form.settings[data-recipient=sam] button")
+            status = page.locator("form.settings[data-recipient=sam] [role=status]")
+            status.filter(has_text="HH:MM-HH:MM").wait_for()
+            page.fill("#sam-quiet", "22:00-07:00")
+            page.click("form.settings[data-recipient=sam] button")
+            status.filter(has_text="Saved.").wait_for()
+            shot(page, "alerts-phone")
+            assert errors == []
+        finally:
+            browser.close()
+    (s,) = get(f"{base}/api/v1/alerts/settings", STEWARD)
+    assert s["quiet_hours"] == "22:00-07:00" and s["timezone"] == "Europe/Brussels"
+    assert s["channels"][0].startswith("json://127.0.0.1") and "sam" in s["channels"][0]

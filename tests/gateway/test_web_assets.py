@@ -37,3 +37,15 @@ def test_pages_and_scripts_load_nothing_from_elsewhere() -> None:
         assert scripts == ["static/common.js", *(f"static/{s}" for s in page.scripts)], path
         assert all((WEB / s).exists() for s in scripts), (path, scripts)
         assert html.count("<main>") == 1 and f"<title>{page.title}</title>" in html
+
+
+def test_every_view_script_parses() -> None:
+    """A syntax error in one script blanks its page without a word in any Python test."""
+    import subprocess
+
+    from eil.broker import find_binary
+
+    for script in sorted((WEB / "static").glob("*.js")):
+        done = subprocess.run([find_binary("node", "nodejs"), "--check", str(script)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{script.name}: {done.stderr}"

@@ -98,7 +98,7 @@ const EIL = (() => {
   }
 
   const LINKS = [["/garden", "Garden"], ["/panel", "Impact panel"], ["/library", "Tool library"],
-                 ["/loans", "Loans"], ["/fleet", "Fleet"], ["/readings", "Readings"]];
+                 ["/loans", "Loans"], ["/fleet", "Fleet"], ["/alerts", "Alerts"], ["/readings", "Readings"]];
   async function nav() {
     const n = document.getElementById("nav");
     if (!n) return;

@@ -76,11 +76,28 @@ function sinkRow(s) {
     el("td", {"data-label": "last error", "data-role": "error"}, error));
 }
 
+// What fires, in the steward's words, and whether anybody is being told (the sender's beat)
+function alertsBox(alerts, delivery) {
+  const sender = delivery.sender === null
+    ? (delivery.recipients.length ? el("p", {class: "band overshoot", "data-role": "sender"}, "▲ the notification sender has never run: nobody is told")
+      : el("p", {class: "meta", "data-role": "sender"}, "Nobody to tell: no recipient in alerts.toml (docs/alerts.md)."))
+    : delivery.sender.age_s > 120 ? el("p", {class: "band overshoot", "data-role": "sender"}, `▲ the notification sender has been silent for ${duration(delivery.sender.age_s)}: nobody is told`)
+    : el("p", {class: "band safe", "data-role": "sender"}, "● the notification sender is running");
+  const failing = delivery.channels.filter(c => c.failing_s !== null).map(c => el("p", {class: "band overshoot"},
+    `▲ channel ${c.channel} of ${c.recipient} ${c.refused ? "refuses" : "fails"}: ${c.error}`));
+  const list = alerts.length ? el("ul", {}, alerts.map(a => el("li", {"data-alert": a.id},
+    el("span", {class: a.state === "acknowledged" ? "badge" : "alert"}, a.state === "acknowledged" ? "ACKNOWLEDGED" : a.severity.toUpperCase()),
+    ` ${a.text} (since ${ago(a.since_ms)})`, a.ack_by ? el("span", {class: "meta"}, ` — taken on by ${a.ack_by}`) : null)))
+    : el("p", {}, "Nothing is firing.");
+  return [list, sender, ...failing, el("p", {}, el("a", {href: "/alerts"}, "Acknowledge, silence, and who hears what"))];
+}
+
 async function refresh() {
   try {
-    const [nodes, dead, conflicts, sinks] = await Promise.all([getJSON("/api/v1/fleet"),
+    const [nodes, dead, conflicts, sinks, alerts, delivery] = await Promise.all([getJSON("/api/v1/fleet"),
       getJSON("/api/v1/dead-letters?limit=50"), getJSON("/api/v1/conflicts?limit=50"),
-      getJSON("/api/v1/sinks")]);
+      getJSON("/api/v1/sinks"), getJSON("/api/v1/alerts"), getJSON("/api/v1/alerts/delivery")]);
+    document.getElementById("fleet-alerts").replaceChildren(...alertsBox(alerts, delivery));
     document.querySelector("#sinks tbody").replaceChildren(...(sinks.length ? sinks.map(sinkRow)
       : [el("tr", {}, el("td", {colspan: 6}, "No sink configured: the embedded store is the only copy."))]));
     nodes.sort((a, b) => trouble(b) - trouble(a) || a.node.localeCompare(b.node));

@@ -2,6 +2,16 @@
 // The gardener's view: per bed "water now?" with litres, soil moisture over 14 days against its
 // bands, soil temperature against the crop's sowing minimum, frost, last wetting.
 const {el, getJSON, value, band, ago, explain, lineChart} = EIL;
+let ALERTS = {};  // alert id -> its state (the gateway's alerts)
+
+// the bed's alert, if its soil-water deficit fired one: whether anybody has taken it on
+function alertState(b) {
+  const a = ALERTS[`signal/${b.signal}`];
+  if (!a) return null;
+  return [el("dt", {}, "alert"), el("dd", {"data-role": "alert-state"}, el("span", {class: a.state === "acknowledged" ? "badge" : "alert"},
+    a.state === "acknowledged" ? "ACKNOWLEDGED" : "ALERT"), ` since ${ago(a.since_ms)}`,
+    a.state === "acknowledged" && a.ack_by ? ` — taken on by ${a.ack_by}` : a.state === "acknowledged" ? " — taken on" : " — not yet taken on")];
+}
 
 function decision(b) {
   if (b.water_now === null) {
@@ -54,7 +64,8 @@ async function bedCard(b) {
         b.depletion === null ? "no value" : `${Math.round(b.depletion * 100)} % of the readily available water used`), " ", band(b.band)),
       el("dt", {}, "soil moisture"), el("dd", {"data-role": "moisture"}, value(m.latest, m.unit), m.latest_ms ? el("span", {class: "meta"}, ` (${ago(m.latest_ms)})`) : null),
       el("dt", {}, "soil temperature"), el("dd", {"data-role": "temperature"}, temperature(b.temperature)),
-      el("dt", {}, "last wetting"), el("dd", {"data-role": "wetting"}, b.last_wetting_ms ? `${ago(b.last_wetting_ms)} (rain or watering)` : "none in 7 days")),
+      el("dt", {}, "last wetting"), el("dd", {"data-role": "wetting"}, b.last_wetting_ms ? `${ago(b.last_wetting_ms)} (rain or watering)` : "none in 7 days"),
+      ...(alertState(b) ?? [])),
     chart,
     el("p", {class: "meta"}, "Lines: field capacity (full), water below the readily-available line, wilting point (plants can no longer draw water)."));
   try {
@@ -73,6 +84,7 @@ async function refresh() {
   const beds = document.getElementById("beds");
   try {
     const g = await getJSON("/api/v1/garden");
+    ALERTS = Object.fromEntries((await getJSON("/api/v1/alerts").catch(() => [])).map(a => [a.id, a]));
     document.getElementById("site").replaceChildren(...siteCard(g));
     beds.replaceChildren(...(g.beds.length ? [el("div", {class: "grid"}, ...await Promise.all(g.beds.map(bedCard)))]
       : [el("p", {}, "No bed reports soil moisture yet.")]));

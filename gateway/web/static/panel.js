@@ -158,10 +158,21 @@ async function load() {
   // every signal in alert, a grouped one by each of its members in alert (not only its worst)
   const alerts = p.signals.flatMap(e => e.group ? e.members.filter(m => m.alert).map(m => ({...m, title: e.title}))
     : e.alert ? [e] : []);
+  // each alert's state as the gateway's alerts keep it: acknowledged, and by whom
+  const states = Object.fromEntries((await getJSON("/api/v1/alerts").catch(() => [])).map(a => [a.id, a]));
+  const state = e => {
+    const a = states[`signal/${e.id}`];
+    if (!a) return null;
+    return el("span", {class: "meta", "data-role": "alert-state"}, a.state === "acknowledged"
+      ? ` — acknowledged${a.ack_by ? ` by ${a.ack_by}` : ""}` : ` — firing since ${when(a.since_ms)}, not yet acknowledged`);
+  };
   document.getElementById("alerts").replaceChildren(el("h2", {}, "Alerts"), alerts.length
     ? el("ul", {}, alerts.map(e => el("li", {}, el("span", {class: "alert"}, "ALERT"), " ", e.title, ` (${e.id.split("@")[1]}): `, value(e.value, e.unit), " ", band(e.band),
-        e.band === "safe" && RULE ? el("span", {class: "meta"}, ` — ${EIL.alertRuleText(RULE)}`) : null)))
-    : el("p", {}, "No signal is in alert."));
+        e.band === "safe" && RULE ? el("span", {class: "meta"}, ` — ${EIL.alertRuleText(RULE)}`) : null, state(e))))
+    : el("p", {}, "No signal is in alert."),
+    el("p", {}, el("a", {href: "/alerts"}, "All alerts, and who is told")));
+  const explainId = new URLSearchParams(location.search).get("explain");
+  if (explainId && !load.opened) { load.opened = true; EIL.explain(explainId); }  // a message's link
   document.querySelector("#signals tbody").replaceChildren(...p.signals.map(row));
 }
 load();
