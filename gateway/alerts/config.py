@@ -268,7 +268,7 @@ def load_alerts_config(path: Path, *, zone: str = "UTC", base_url: str = "") -> 
             raise rt.fail(name, "a recipient's name: 1-32 of a-z, 0-9, '.', '_', '-'")
         recipients[name] = _recipient(rt.table(name), name, zone)
     _check_escalations(root, recipients)
-    if recipients and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if recipients and path.stat().st_mode & stat.S_IRWXO:
         log.warning("%s holds channel URLs (tokens, passwords) and is readable by others: "
                     "chmod 600 it", path)
     return AlertsConfig(path, recipients, sources, signals, timing,

@@ -95,6 +95,8 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
                                "ansible_become": False}
         vm_port = free_port()
         (tmp / "influx.token").write_text(INFLUX_TOKEN + "\n")
+        (tmp / "alerts.toml").write_text(  # a steward's: checked by the gateway at its start
+            '[recipients.sam]\nchannels = ["ntfy://ntfy.example/garden-sam"]\n')
         gateway_vars = {  # one sink that works, one whose database is never there
             "eil_gateway_sinks": [
                 {"name": "vm", "url": f"http://127.0.0.1:{vm_port}", "bucket": "eil",
@@ -104,6 +106,7 @@ def deployed(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
                  "token_src": str(tmp / "influx.token")}],
             "eil_gateway_upstream_dir": str(scope / "members" / "field"),
             "eil_gateway_upstream_series": ["bed-1/soil.moisture"],
+            "eil_gateway_alerts_src": str(tmp / "alerts.toml"),
             "eil_gateway_grafana_render": True,
             "eil_gateway_grafana_victoria_url": f"http://127.0.0.1:{vm_port}"}
         inventory = {"all": {
@@ -153,6 +156,7 @@ def test_files_are_installed_with_their_owners_and_modes(deployed: Deployed) -> 
     assert owner(gw, "/etc/eil/gateway/gateway.secret") == ("root", "eil-gateway", 0o640)
     assert owner(gw, "/var/lib/eil/gateway") == ("eil-gateway", "eil-gateway", 0o750)
     assert owner(gw, "/etc/eil/gateway/sink-city.token") == ("root", "eil-gateway", 0o640)
+    assert owner(gw, "/etc/eil/gateway/alerts.toml") == ("root", "eil-gateway", 0o640)
     config = (gw / "etc/eil/gateway/gateway.toml").read_text()
     assert config.startswith((deployed.site / "gateway" / "gateway.toml").read_text())
     sinks = tomllib.loads(config)["sinks"]  # the site's config, then the inventory's sinks

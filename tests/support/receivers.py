@@ -68,6 +68,7 @@ class HttpReceiver:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.arrived: list[float] = []  # time.time() of each kept message
         self.mode = "ok"
         self.delay = 0.0  # seconds between keeping a message and answering (a slow service)
         self.lock = threading.Lock()
@@ -85,6 +86,7 @@ class HttpReceiver:
                                "message": body.decode()}
                     with outer.lock:
                         outer.received.append((self.path, got))
+                        outer.arrived.append(time.time())
                     time.sleep(outer.delay)
                 try:
                     self.send_response(code)
