@@ -25,6 +25,23 @@ from gateway.store.alert_rows import (
 )
 
 _FIRING_KINDS = (FIRE, SEVERITY, REPEAT, ESCALATE)
+LISTED = 25  # alerts a group lists in one message; the rest are counted, and /alerts has them
+
+
+def listed(msg: Message) -> dict[str, list[Pending]]:
+    """Group -> the items a message lists of it: every item of its first LISTED alerts (a
+    storm stays readable on a phone and within what the channels carry; an alert listed has
+    all its transitions, in order)."""
+    out: dict[str, list[Pending]] = {}
+    alerts: dict[str, set[str]] = {}
+    for p in msg.items:
+        seen = alerts.setdefault(p.group, set())
+        if p.alert_id in seen or len(seen) < LISTED:
+            seen.add(p.alert_id)
+            out.setdefault(p.group, []).append(p)
+        else:
+            out.setdefault(p.group, [])
+    return out
 
 
 def _when(t_ms: int, zone: ZoneInfo) -> str:
@@ -55,8 +72,8 @@ class Composer:
 
     def tokens(self, msg: Message) -> dict[str, str]:
         """A fresh acknowledgement token per firing alert of `msg`: alert id -> token."""
-        return {p.alert_id: secrets.token_urlsafe(18) for p in msg.items
-                if p.kind in _FIRING_KINDS}
+        return {p.alert_id: secrets.token_urlsafe(18) for items in listed(msg).values()
+                for p in items if p.kind in _FIRING_KINDS}
 
     def title(self, msg: Message) -> str:
         alerts = {p.alert_id: p for p in msg.items}
@@ -80,18 +97,24 @@ class Composer:
         lines: list[str] = []
         if msg.digest:
             lines += ["Held back while you were in quiet hours or receiving many messages:", ""]
+        shown = listed(msg)
         for g in msg.groups:
             items = [p for p in msg.items if p.group == g]
             first = items[0]
             n = len({p.alert_id for p in items})
             lines.append(f"== {first.title}" + (f" ({n} places)" if n > 1 else ""))
-            for p in items:
+            for p in shown[g]:
                 lines.append(f"- {_line(p, self.zone)}")
                 if p.link and p.kind != RESOLVE:
                     lines.append(f"  Explain: {self.base_url}{p.link}")
                 if p.alert_id in tokens and p.kind in _FIRING_KINDS:
                     lines.append(f"  Acknowledge: {self.base_url}alerts/ack?token="
                                  f"{tokens.pop(p.alert_id)}")
+            rest = [p for p in items if p not in shown[g]]
+            if rest:
+                firing = sum(p.kind in _FIRING_KINDS for p in rest)
+                lines.append(f"- ... and {firing} more firing, {len(rest) - firing} other "
+                             f"changes: {self.base_url}alerts")
             lines.append("")
         lines.append(f"Message {message_id}. Manage what you receive: {self.base_url}alerts")
         return "\n".join(lines)

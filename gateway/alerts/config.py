@@ -35,14 +35,15 @@ class SourceRule:
     enabled: bool = True
     severity: str = WARNING
     limit: float | None = None
+    hold_s: float = 0.0  # ("for") the condition must last this long before it fires
 
 
 # the fleet's sources, their default severity and limit (sources.py says what each watches)
 SOURCES: dict[str, SourceRule] = {
     "node.silent": SourceRule(limit=900.0),  # seconds without a message
-    "battery.low": SourceRule(limit=20.0),  # % state of charge (or 3.3 V for a voltage)
-    "outbox.backlog": SourceRule(limit=1000.0),  # readings the node holds unacknowledged
-    "stream.quality": SourceRule(severity="info"),  # a stream stale or failing its checks
+    "battery.low": SourceRule(limit=20.0, hold_s=900.0),  # % state of charge (or 3.3 V)
+    "outbox.backlog": SourceRule(limit=1000.0, hold_s=900.0),  # readings not yet acknowledged
+    "stream.quality": SourceRule(severity="info", hold_s=1800.0),  # stale or failing checks
     "dead_letters": SourceRule(severity="info", limit=3600.0),  # new ones within (s)
     "sequence.conflict": SourceRule(),
     "sink.failing": SourceRule(limit=3600.0),  # seconds failing
@@ -242,6 +243,7 @@ def load_alerts_config(path: Path, *, zone: str = "UTC", base_url: str = "") -> 
         group_wait_ms=int(duration_s(tm, "group_wait", 30) * 1000),
         group_interval_ms=int(duration_s(tm, "group_interval", 300) * 1000),
         repeat_interval_ms=int(duration_s(tm, "repeat_interval", 4 * 3600) * 1000),
+        repeat_max_ms=int(duration_s(tm, "repeat_max", 86400) * 1000),
         shelve_ms=int(duration_s(tm, "chatter_shelve", 3600) * 1000),
         shelve_max_ms=int(duration_s(tm, "chatter_shelve_max", 86400) * 1000),
         flood_count=_count(tm, "flood_count", 10),
@@ -255,10 +257,16 @@ def load_alerts_config(path: Path, *, zone: str = "UTC", base_url: str = "") -> 
             raise st.fail(kind, f"no such source; the sources are {', '.join(SOURCES)}")
         s = st.table(kind)
         base = SOURCES[kind]
+        unknown = sorted(set(s.data) - {"enabled", "severity", "limit", "for"})
+        if unknown or ("limit" in s.data and base.limit is None):
+            raise s.fail((unknown or ["limit"])[0], "unknown option; a source takes enabled, "
+                         "severity, for" + (", limit" if base.limit is not None else ""))
         sources[kind] = SourceRule(s.get("enabled", bool, True),
                                    _severity(s, "severity", base.severity),
                                    float(s.get("limit", (int, float), base.limit))
-                                   if base.limit is not None else None)
+                                   if base.limit is not None else None,
+                                   duration_s(s, "for", base.hold_s) if "for" in s.data
+                                   else base.hold_s)
     sg = root.table("signals")
     signals = {name: _severity(sg, name, WARNING) for name in sg.data}
     rt = root.table("recipients")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.clock import Clock, clock_ms
 from gateway.alerts import lifecycle, sources
-from gateway.alerts.config import AlertsConfig, effective
+from gateway.alerts.config import AlertsConfig, SourceRule, effective
 from gateway.errors import GatewayError
 from gateway.signals.config import SignalConfigError, load_config
 from gateway.store.alert_rows import ESCALATE, FIRING, Alert, Condition, Event
@@ -36,6 +36,7 @@ class AlertEvaluator:
         self._disk: list[tuple[float, int]] = []  # (real s, bytes used by the data directory)
         self._disk_checked = 0.0
         self._sinks_failing: dict[str, float] = {}  # sink -> when first seen failing (real s)
+        self._seen: dict[str, int] = {}  # condition -> since when it holds (site ms)
 
     def close(self) -> None:
         self.book.close()
@@ -85,7 +86,8 @@ class AlertEvaluator:
         """One evaluation: the transitions and escalations recorded (and queued)."""
         now_s = time.time() if now_s is None else now_s
         now_ms = clock_ms(self.clock) if now_ms is None else now_ms
-        found = {c.id: c for c in (self.conditions(now_s) if conditions is None else conditions)}
+        found = self._held({c.id: c for c in (self.conditions(now_s) if conditions is None
+                                              else conditions)}, now_ms)
         muted = self.book.muted(now_ms)
         done = self.book.escalations()
         cfg = effective(self.cfg, self.book.prefs())
@@ -104,6 +106,16 @@ class AlertEvaluator:
             return changed, events
 
         return self.book.record(make, cfg.route)
+
+    def _held(self, found: dict[str, Condition], now_ms: int) -> dict[str, Condition]:
+        """The conditions that have lasted their source's `for` (Prometheus' `for`: a
+        stream stale for one run is not news). Kept in memory: after a restart a condition
+        waits its `for` again (alerts already firing stay so: they are in alerts.db)."""
+        self._seen = {i: self._seen.get(i, now_ms) for i in found}
+        active = {i for i, a in self.book.alerts().items() if a.active}
+        none = SourceRule()
+        return {i: c for i, c in found.items() if i in active or now_ms - self._seen[i] >=
+                self.cfg.sources.get(c.source, none).hold_s * 1000}
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self.cfg.evaluate_every_s):

@@ -10,7 +10,8 @@
 - `plan`: when a recipient's pending notifications go out and together with what: a new group
   waits until no new alert joined it for `group_wait` (at most `group_interval`), a group told
   before waits `group_interval` after its last message, an alert firing and unacknowledged is
-  told again after `repeat_interval`; whatever is due at one instant goes in one message (a
+  told again after `repeat_interval`, then after twice that, and so on up to `repeat_max` (an
+  alert standing for a week is not 42 messages); whatever is due at one instant goes in one message (a
   storm of 200 sources is one message, not 200); quiet hours hold back all but what the
   recipient lets break through and send it as one digest when they end; a recipient in a flood
   (`flood_count` messages within `flood_window`) gets one digest per `flood_window`.
@@ -52,6 +53,7 @@ class Timing:
     group_wait_ms: int = 30_000
     group_interval_ms: int = 5 * MINUTE
     repeat_interval_ms: int = 4 * HOUR
+    repeat_max_ms: int = 24 * HOUR
     flood_count: int = 10
     flood_window_ms: int = 10 * MINUTE
     chatter_count: int = 3
@@ -209,7 +211,7 @@ def plan(policy: Policy, pending: list[Pending], groups: dict[str, int], told: l
     for x in told:
         if x.alert_id in queued:
             continue
-        due = x.last_ms + t.repeat_interval_ms
+        due = x.last_ms + min(t.repeat_max_ms, t.repeat_interval_ms * 2 ** min(x.repeats, 30))
         if due > now:
             wake.append(due)
         elif _held(policy, now, x.severity):

@@ -36,6 +36,7 @@ from gateway.store.alert_rows import (
     ACKNOWLEDGED,
     ESCALATE,
     FIRING,
+    REPEAT,
     RESOLVE,
     RESOLVED,
     Alert,
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS groups_told (
     PRIMARY KEY (recipient, grp)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS told (            -- open alerts a recipient heard fire: repeats
     recipient TEXT NOT NULL, alert_id TEXT NOT NULL, last_ms INTEGER NOT NULL, text TEXT NOT NULL,
-    PRIMARY KEY (recipient, alert_id)) WITHOUT ROWID;
+    repeats INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (recipient, alert_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS silences (
     id INTEGER PRIMARY KEY, pattern TEXT NOT NULL, until_ms INTEGER NOT NULL,
     reason TEXT NOT NULL, by TEXT NOT NULL, created_ms INTEGER NOT NULL, ended_ms INTEGER
@@ -342,16 +343,16 @@ class AlertBook:
         """Alerts the recipient heard fire that are still firing, unacknowledged, unmuted."""
         with self.lock:
             rows = self.db.execute(
-                "SELECT t.alert_id, a.grp, t.last_ms, a.severity, a.scope, a.detail, t.text "
-                "FROM told t JOIN alerts a ON a.id = t.alert_id WHERE t.recipient = ? AND "
+                "SELECT t.alert_id, a.grp, t.last_ms, a.severity, a.scope, a.detail, t.text, "
+                "t.repeats FROM told t JOIN alerts a ON a.id = t.alert_id WHERE t.recipient = ? AND "
                 "a.state = ?", (recipient, FIRING)).fetchall()
         out = []
-        for aid, grp, last, sev, scope, detail, before in rows:
+        for aid, grp, last, sev, scope, detail, before, repeats in rows:
             d = json.loads(detail)
             if muted(aid) or (d.get("shelved_until") or 0) > last:
                 continue
             out.append(Told(aid, grp, last, d["text"], sev, scope, d["title"],
-                            d.get("link", ""), before))
+                            d.get("link", ""), before, repeats))
         return out
 
     def sent_times(self, recipient: str, since_ms: int) -> list[int]:
@@ -398,8 +399,12 @@ class AlertBook:
                 if p.kind == RESOLVE:
                     db.execute("DELETE FROM told WHERE recipient = ? AND alert_id = ?",
                                (recipient, p.alert_id))
+                elif p.kind == REPEAT:
+                    db.execute("UPDATE told SET last_ms = ?, text = ?, repeats = repeats + 1 "
+                               "WHERE recipient = ? AND alert_id = ?",
+                               (now_ms, p.text, recipient, p.alert_id))
                 else:
-                    db.execute("INSERT OR REPLACE INTO told VALUES (?,?,?,?)",
+                    db.execute("INSERT OR REPLACE INTO told VALUES (?,?,?,?,0)",
                                (recipient, p.alert_id, now_ms, p.text))
             for h, aid in tokens.items():
                 db.execute("INSERT INTO ack_tokens VALUES (?,?,?,?,NULL)",

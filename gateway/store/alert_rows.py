@@ -113,6 +113,7 @@ class Told:
     title: str
     link: str = ""
     before: str | None = None  # what the recipient was last told
+    repeats: int = 0  # repeats told since it fired (each waits twice as long)
 
 
 @dataclass(frozen=True)

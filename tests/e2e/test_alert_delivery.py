@@ -5,6 +5,7 @@ alerts said. Also: refusals, a day of outage, and bad configuration."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +23,10 @@ from tests.support.matrix import Homeserver
 from tests.support.receivers import HttpReceiver, MqttReceiver, SmtpReceiver
 
 T0 = 1_780_000_000_000
+
+
+def paris(y: int, mo: int, d: int, h: int, mi: int = 0) -> int:
+    return int(dt.datetime(y, mo, d, h, mi, tzinfo=ZoneInfo("Europe/Paris")).timestamp() * 1000)
 SITE = "garden-1"
 pytestmark = pytest.mark.slow
 
@@ -171,3 +176,90 @@ def test_bad_configuration_is_refused_with_file_key_and_reason(
     with pytest.raises(ConfigError) as exc:
         load_alerts_config(path)
     assert str(path) in str(exc.value) and key in str(exc.value) and reason in str(exc.value)
+
+
+def node(i: int, severity: str = WARNING) -> Condition:
+    return Condition(f"node.silent/n{i}", "node.silent", "node.silent", severity, f"n{i}",
+                     "Node silent", f"n{i} has sent nothing for 20 min", "fleet")
+
+
+def test_a_storm_of_200_is_one_message_per_recipient_then_only_changes(tmp_path: Path) -> None:
+    with HttpReceiver() as http:
+        config = write_config(tmp_path, {"ana": [f"ntfy://127.0.0.1:{http.port}/ana"],
+                                         "ben": [f"ntfy://127.0.0.1:{http.port}/ben"]})
+        evaluator, sender = pair(tmp_path, config)
+        on: list[Condition] = []
+        for k in range(200):  # 200 sources over one minute, each evaluation adds some
+            on.append(bed(k) if k % 2 else node(k))
+            if k % 10 == 9:
+                now = T0 + k * 300
+                evaluator.once(now_ms=now, conditions=on)
+                assert sender.once(now_ms=now) == 0
+        send_until(sender, T0 + 60_000 + 30_000, 2)
+        for r in ("ana", "ben"):
+            (msg,) = [m["message"] for m in http.messages() if m["topic"] == r]
+            assert "(100 places)" in msg and msg.count("- FIRING") == 2 * 25  # 25 listed a group
+            assert msg.count("and 75 more firing") == 2 and len(msg) < 16_000
+        evaluator.once(now_ms=T0 + 3 * 60_000, conditions=on[1:])  # one clears
+        send_until(sender, T0 + 9 * 60_000, 2)
+        for r in ("ana", "ben"):
+            last = [m["message"] for m in http.messages() if m["topic"] == r][-1]
+            assert last.count("\n- ") == 1 and "RESOLVED" in last and "at n0 is back" in last
+
+
+def test_flapping_for_a_day_is_a_bounded_number_of_messages(tmp_path: Path) -> None:
+    with HttpReceiver() as http:
+        config = write_config(tmp_path, {"ana": [f"ntfy://127.0.0.1:{http.port}/ana"]})
+        evaluator, sender = pair(tmp_path, config)
+        transitions = 0
+        for k in range(24 * 20):  # a change every 3 minutes for a day
+            now = T0 + k * 3 * 60_000
+            transitions += sum(e.kind in ("fire", "resolve") for e in evaluator.once(
+                now_ms=now, conditions=[node(1)] if k % 2 == 0 else []))
+            sender.once(now_ms=now)
+        sender.once(now_ms=T0 + 25 * 3_600_000)
+        messages = len(http.messages())
+        assert transitions == 480 and messages <= 6, messages  # docs/alerts.md: measured
+        assert any("CHATTERING" in m["message"] for m in http.messages())
+
+
+def test_quiet_hours_hold_back_and_critical_breaks_through(tmp_path: Path) -> None:
+    with HttpReceiver() as http:
+        config = write_config(tmp_path, {"ana": [f"ntfy://127.0.0.1:{http.port}/ana"]})
+        config.write_text(config.read_text() + 'quiet_hours = "22:00-07:00"\n'
+                          'timezone = "Europe/Paris"\n')
+        evaluator, sender = pair(tmp_path, config)
+        night = paris(2026, 3, 29, 1)  # the night Paris moves its clocks forward
+        evaluator.once(now_ms=night, conditions=[node(1)])
+        for minutes in range(0, 300, 10):
+            assert sender.once(now_ms=night + minutes * 60_000) == 0  # held back
+        evaluator.once(now_ms=night + 5 * 60_000, conditions=[node(1), node(2, "critical")])
+        send_until(sender, night + 6 * 60_000, 1)
+        (first,) = [m["message"] for m in http.messages()]
+        assert "n2" in first and "n1 " not in first  # the critical one only
+        send_until(sender, paris(2026, 3, 29, 7), 1)  # 07:00 local, an hour less of night
+        digest = http.messages()[-1]
+        assert "Held back while you were in quiet hours" in digest["message"]
+        assert "n1 has sent nothing" in digest["message"]
+
+
+def test_an_unacknowledged_alert_escalates_and_an_acknowledged_one_does_not(
+        tmp_path: Path) -> None:
+    with HttpReceiver() as http:
+        config = write_config(tmp_path, {"ana": [f"ntfy://127.0.0.1:{http.port}/ana"],
+                                         "ben": [f"ntfy://127.0.0.1:{http.port}/ben"]})
+        config.write_text(config.read_text().replace(
+            "[recipients.ben]", 'escalate_to = "ben"\nescalate_after = "30m"\n'
+                                "[recipients.ben]\nfollow = [\"nothing/*\"]"))
+        evaluator, sender = pair(tmp_path, config)
+        evaluator.once(now_ms=T0, conditions=[node(1), node(2)])
+        send_until(sender, T0 + 31_000, 1)
+        sender.book.acknowledge("node.silent/n2", "ana", "on my way", T0 + 60_000)
+        evaluator.once(now_ms=T0 + 29 * 60_000, conditions=[node(1), node(2)])
+        assert sender.once(now_ms=T0 + 29 * 60_000 + 31_000) == 0  # not yet
+        evaluator.once(now_ms=T0 + 30 * 60_000, conditions=[node(1), node(2)])
+        send_until(sender, T0 + 31 * 60_000, 1)
+        (esc,) = [m["message"] for m in http.messages() if m["topic"] == "ben"]
+        assert "ESCALATED to you" in esc and "n1 has sent nothing" in esc and "n2" not in esc
+        evaluator.once(now_ms=T0 + 60 * 60_000, conditions=[node(1), node(2)])
+        assert len([e for e in sender.book.history(limit=100) if e["kind"] == "escalate"]) == 1

@@ -10,6 +10,8 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.alerts.lifecycle import HOUR, MINUTE, Policy, Timing, escalations, plan, step
 from gateway.alerts.quiet import QuietHours, QuietHoursError
@@ -155,6 +157,11 @@ def test_repeats_after_the_repeat_interval_unless_acknowledged() -> None:
     p = plan(Policy(), [], {}, told, [], T0 + 4 * HOUR)
     (msg,) = p.messages
     assert [(x.kind, x.text, x.before) for x in msg.items] == [(REPEAT, "now 3", "was 2")]
+    # each repeat waits twice as long as the one before, a day at most: a standing alert
+    # is not told 42 times a week
+    waits = [plan(Policy(), [], {}, [replace(told[0], repeats=k)], [], T0).wake_ms - T0  # type: ignore[operator]
+             for k in range(5)]
+    assert waits == [4 * HOUR, 8 * HOUR, 16 * HOUR, 24 * HOUR, 24 * HOUR]
 
 
 def test_a_flood_becomes_one_digest_per_window() -> None:
@@ -197,3 +204,27 @@ def test_quiet_hours_refuse_what_they_cannot_read() -> None:
         QuietHours.parse("10pm-7am", PARIS)
     with pytest.raises(QuietHoursError, match="time zone"):
         QuietHours.parse("22:00-07:00", "Europe/Atlantis")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(0, 23), st.integers(0, 59), st.integers(0, 23), st.integers(0, 59),
+       st.sampled_from(["Europe/Paris", "America/Santiago", "Australia/Lord_Howe", "UTC",
+                        "Asia/Kolkata"]),
+       st.integers(1_700_000_000_000, 1_900_000_000_000))
+def test_quiet_hours_end_where_they_say_in_any_zone(h1: int, m1: int, h2: int, m2: int,
+                                                    zone: str, t: int) -> None:
+    """Whatever the window, zone and instant (daylight-saving changes included): the end found
+    is in the future, within two days, outside the window, and the instant before it is inside
+    whenever `t` was."""
+    window = f"{h1:02}:{m1:02}-{h2:02}:{m2:02}"
+    if (h1, m1) == (h2, m2):
+        with pytest.raises(QuietHoursError):
+            QuietHours.parse(window, zone)
+        return
+    q = QuietHours.parse(window, zone)
+    end = q.end_after(t)
+    assert t < end <= t + 2 * 86_400_000
+    assert not q.contains(end)
+    if q.contains(t):
+        # inside: quiet until the end (an hour skipped by a clock change may end it early)
+        assert all(q.contains(x) for x in range(t, end, max(1, (end - t) // 7)))

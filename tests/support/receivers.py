@@ -19,6 +19,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from aiosmtpd.controller import Controller
@@ -82,7 +83,8 @@ class HttpReceiver:
                     try:
                         got = json.loads(body or b"{}")
                     except ValueError:  # ntfy's plain-text form: the title in a header
-                        got = {"topic": self.path.strip("/"), "title": self.headers.get("X-Title"),
+                        got = {"topic": urlparse(self.path).path.strip("/"),
+                               "title": self.headers.get("X-Title"),
                                "message": body.decode()}
                     with outer.lock:
                         outer.received.append((self.path, got))
