@@ -37,6 +37,7 @@ class AlertEvaluator:
         self._disk_checked = 0.0
         self._sinks_failing: dict[str, float] = {}  # sink -> when first seen failing (real s)
         self._seen: dict[str, int] = {}  # condition -> since when it holds (site ms)
+        self._unsynced: float | None = None  # since when the kernel's clock is unsynchronised
 
     def close(self) -> None:
         self.book.close()
@@ -79,6 +80,9 @@ class AlertEvaluator:
         out += sources.certificate_conditions(self.certificates, cfg,
                                               dt.datetime.fromtimestamp(now_s, dt.UTC))
         out += sources.sender_condition(self.book.heartbeat(SENDER), self.started_s, cfg, now_s)
+        synced = sources.clock_synchronised()
+        self._unsynced = None if synced in (True, None) else (self._unsynced or now_s)
+        out += sources.clock_condition(self._unsynced, cfg, now_s)
         return out
 
     def once(self, now_s: float | None = None, now_ms: int | None = None,

@@ -8,12 +8,15 @@ words a person reads in a message (docs/alerts.md lists every source):
 - the fleet's health: `node.silent/<node>`, `battery.low/<node>`, `outbox.backlog/<node>`,
   `stream.quality/<node>/<quantity>`, `dead_letters/<node>`, `sequence.conflict/<node>`,
   `sink.failing/<sink>`, `disk.days/gateway`, `certificate.expiry/<file>`,
+  `clock.off/gateway` (the kernel says the clock is not synchronised: a Pi has no real-time
+  clock, and without a time server every reading after a power cut is stamped wrong),
   `sender.silent/gateway` (the notification sender's dead-man heartbeat).
 
 Pure functions of what the store, the signals' summaries and the files say."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
@@ -267,3 +270,39 @@ def sender_condition(beat: tuple[int, float] | None, started_s: float, cfg: Aler
                       "gateway", "Notification sender silent",
                       f"the notification sender has not run for {_ago(now_s - last)}: nobody is "
                       "being told of alerts", "fleet")]
+
+
+_STA_UNSYNC = 0x0040  # struct timex status: the clock is not synchronised (adjtimex(2))
+_TIME_ERROR = 5
+
+
+def clock_synchronised() -> bool | None:
+    """Whether the kernel's clock is synchronised to a time source (NTP, chrony, timesyncd,
+    GPS), as adjtimex(2) reports it; None where it cannot be asked."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded (no ldconfig)
+        buf = ctypes.create_string_buffer(512)  # struct timex (208 bytes on 64-bit Linux)
+        state = libc.adjtimex(buf)  # modes 0: only reads
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    status = int.from_bytes(buf.raw[5 * 8:5 * 8 + 4], "little", signed=True) \
+        if ctypes.sizeof(ctypes.c_long) == 8 else \
+        int.from_bytes(buf.raw[5 * 4:5 * 4 + 4], "little", signed=True)
+    return not (state == _TIME_ERROR or status & _STA_UNSYNC)
+
+
+def clock_condition(unsynced_since: float | None, cfg: AlertsConfig, now_s: float
+                    ) -> list[Condition]:
+    """The gateway's clock unsynchronised for `limit` seconds (real time, as the gateway's
+    own clock counts it)."""
+    rule = _on(cfg, "clock.off")
+    if rule is None or unsynced_since is None or now_s - unsynced_since < (rule.limit or 3600):
+        return []
+    return [Condition("clock.off/gateway", "clock.off", "clock.off", rule.severity, "gateway",
+                      "Gateway clock not synchronised",
+                      f"the gateway's clock has not been synchronised for "
+                      f"{_ago(now_s - unsynced_since)} (no time server reached): readings and "
+                      "alerts may carry wrong times; give it a time server on the site's "
+                      "network or a real-time clock", "fleet")]

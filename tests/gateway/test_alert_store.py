@@ -152,3 +152,15 @@ def test_a_source_with_a_for_fires_only_once_its_condition_lasted(tmp_path: Path
     assert ev.once(now_ms=T0 + 31 * 60_000, conditions=[stale]) == []
     (fired,) = ev.once(now_ms=T0 + 61 * 60_000, conditions=[stale])
     assert fired.kind == "fire"
+
+
+def test_the_gateway_clock_unsynchronised_for_an_hour_fires() -> None:
+    from gateway.alerts.config import AlertsConfig
+    from gateway.alerts.sources import clock_condition, clock_synchronised
+
+    assert clock_synchronised() in (True, False)  # the kernel answers here (adjtimex)
+    cfg = AlertsConfig(None)
+    assert clock_condition(None, cfg, 10_000.0) == []
+    assert clock_condition(7_000.0, cfg, 10_000.0) == []  # 50 min
+    (c,) = clock_condition(6_000.0, cfg, 10_000.0)
+    assert c.id == "clock.off/gateway" and "not been synchronised for 1.1 h" in c.text
