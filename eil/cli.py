@@ -299,7 +299,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         if problems:
             print(f"\n{n['node']}: sequence needs a steward:")
             print("".join(f"  {p}\n" for p in problems), end="")
+    print("\n" + _alerts_text(_data(args.data), now))
     return 0
+
+
+def _alerts_text(data, now: float) -> str:  # type: ignore[no-untyped-def]
+    """One line: what fires, and whether the sender is telling anybody."""
+    if not data.has_alerts():
+        return "alerts: none evaluated yet (the gateway has not run)"
+    with data.alerts() as book:
+        counts, beat = book.counts(), book.heartbeat("sender")
+    sender = "the notification sender has never run" if beat is None else \
+        f"the notification sender last ran {now - beat[1]:.0f} s ago"
+    return (f"alerts: {counts['firing']} firing, {counts['acknowledged']} acknowledged "
+            f"(eil alerts list); {sender}")
 
 
 def _storage_text(s: Storage) -> str:

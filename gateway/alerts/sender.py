@@ -44,24 +44,30 @@ LOOP_S = 1.0  # how often the queue is looked at (real seconds)
 
 def pick_channel(r: Recipient, msg: OpenMessage, states: list[ChannelState], now_s: float
                  ) -> int:
-    """The channel for this attempt: the message's last one while it has not failed for
-    `fallback_after` (and did not refuse), else the next in the recipient's list; a new
-    message starts at the first channel that is not known to be refusing or long down."""
+    """The channel for this attempt. A message stays on its channel until that channel has
+    been failing for `fallback_after` or refuses, then takes the next in the recipient's list.
+    A new message starts at the first channel not given up on; a channel given up on is tried
+    again once its last try is `fallback_after` old, so a channel that came back is used
+    again."""
     by = {s.channel: s for s in states}
 
-    def gave_up(i: int) -> bool:
+    def failing_long(i: int) -> bool:
         s = by.get(i)
         return s is not None and (s.refused or (
             s.failing_since is not None and now_s - s.failing_since >= r.fallback_after_s))
 
+    def rested(i: int) -> bool:
+        s = by.get(i)
+        return s is None or s.last_try is None or now_s - s.last_try >= r.fallback_after_s
+
     n = len(r.channels)
-    start = 0 if msg.attempts == 0 or msg.channel is None else msg.channel % n
-    if msg.attempts and msg.channel is not None and gave_up(start):
-        start = (start + 1) % n
-    for k in range(n):
-        if not gave_up((start + k) % n):
-            return (start + k) % n
-    return msg.attempts % n  # every channel failing: go round them
+    if msg.attempts and msg.channel is not None:
+        cur = msg.channel % n
+        return cur if not failing_long(cur) else (cur + 1) % n
+    for i in range(n):
+        if not failing_long(i) or rested(i):
+            return i
+    return msg.attempts % n
 
 
 class Sender:

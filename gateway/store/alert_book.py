@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS escalations (
     PRIMARY KEY (alert_id, since_ms, recipient)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS channels (        -- each recipient's channels as the sender found them
     recipient TEXT NOT NULL, channel INTEGER NOT NULL, failing_since REAL, last_ok REAL,
-    last_error TEXT, refused INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT, refused INTEGER NOT NULL DEFAULT 0, last_try REAL,
     PRIMARY KEY (recipient, channel)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ack_tokens (      -- only a hash of each link's token is kept
     hash BLOB PRIMARY KEY, alert_id TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -131,6 +131,7 @@ class ChannelState:
     last_ok: float | None
     last_error: str | None
     refused: bool
+    last_try: float | None = None  # the last failed attempt (real s)
 
 
 def _row_alert(row: tuple[Any, ...]) -> Alert:
@@ -433,18 +434,19 @@ class AlertBook:
             db.execute("UPDATE messages SET in_flight = 0, next_try = ?, last_error = ? WHERE "
                        "id = ?", (next_try, error, message_id))
             db.execute("INSERT INTO channels (recipient, channel, failing_since, last_error, "
-                       "refused) VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET failing_since = "
-                       "coalesce(failing_since, excluded.failing_since), last_error = "
-                       "excluded.last_error, refused = excluded.refused",
-                       (recipient, channel, now_s, error, int(refused)))
+                       "refused, last_try) VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+                       "failing_since = coalesce(failing_since, excluded.failing_since), "
+                       "last_error = excluded.last_error, refused = excluded.refused, "
+                       "last_try = excluded.last_try",
+                       (recipient, channel, now_s, error, int(refused), now_s))
 
     def channels(self, recipient: str | None = None) -> list[ChannelState]:
         with self.lock:
             rows = self.db.execute(
-                "SELECT recipient, channel, failing_since, last_ok, last_error, refused FROM "
-                "channels" + (" WHERE recipient = ?" if recipient else "") +
+                "SELECT recipient, channel, failing_since, last_ok, last_error, refused, last_try "
+                "FROM channels" + (" WHERE recipient = ?" if recipient else "") +
                 " ORDER BY recipient, channel", (recipient,) if recipient else ()).fetchall()
-        return [ChannelState(r, c, f, ok, e, bool(x)) for r, c, f, ok, e, x in rows]
+        return [ChannelState(r, c, f, ok, e, bool(x), t) for r, c, f, ok, e, x, t in rows]
 
     def messages(self, recipient: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Messages, newest first, with their delivery state."""

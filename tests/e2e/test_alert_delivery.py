@@ -263,3 +263,25 @@ def test_an_unacknowledged_alert_escalates_and_an_acknowledged_one_does_not(
         assert "ESCALATED to you" in esc and "n1 has sent nothing" in esc and "n2" not in esc
         evaluator.once(now_ms=T0 + 60 * 60_000, conditions=[node(1), node(2)])
         assert len([e for e in sender.book.history(limit=100) if e["kind"] == "escalate"]) == 1
+
+
+def test_a_channel_down_longer_than_fallback_after_gives_way_to_the_next(tmp_path: Path) -> None:
+    with HttpReceiver() as down, HttpReceiver() as up:
+        down.mode = "down"
+        config = write_config(tmp_path, {"ana": [f"ntfy://127.0.0.1:{down.port}/ana",
+                                                 f"gotify://127.0.0.1:{up.port}/TOKEN"]})
+        config.write_text(config.read_text() + 'fallback_after = "2s"\n')
+        evaluator, sender = pair(tmp_path, config)
+        evaluator.once(now_ms=T0, conditions=[SILENT])
+        started = time.monotonic()
+        send_until(sender, T0 + 31_000, 1, timeout=30)
+        assert time.monotonic() - started >= 2.0  # the first channel had its chance
+        assert len(up.messages("/message")) == 1 and down.messages() == []
+        (first,) = [c for c in sender.book.channels("ana") if c.channel == 0]
+        assert first.failing_since is not None and not first.refused
+        # when it is back, a new message tries it first again (once fallback_after has passed)
+        down.mode = "ok"
+        time.sleep(2)
+        evaluator.once(now_ms=T0 + 10 * 60_000, conditions=[])
+        send_until(sender, T0 + 16 * 60_000, 1)
+        assert len(down.messages()) == 1 and "RESOLVED" in down.messages()[0]["message"]

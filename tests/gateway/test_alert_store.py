@@ -134,6 +134,11 @@ def test_eil_alerts_from_the_command_line(tmp_path: Path, capsys: pytest.Capture
     hist = capsys.readouterr().out.splitlines()
     assert "node.silent/n1 ack by sam (not told): fixing" in hist[0] and "fire" in hist[1]
     assert main(["alerts", "stats", "--days", "1", *d]) == 0
+    data.readings().close()  # a gateway's store: `eil status` ends with the alerts' line
+    capsys.readouterr()
+    assert main(["status", *d]) == 0
+    assert "alerts: 1 firing, 1 acknowledged (eil alerts list); the notification sender has " \
+           "never run" in capsys.readouterr().out
     assert main(["alerts", "list", "--data", str(tmp_path / "nowhere")]) == 2
     assert "holds no alerts.db" in capsys.readouterr().err
 
