@@ -150,28 +150,35 @@ class HomeAssistantPublisher:
                 "state_topic": state, "availability_topic": f"{ROOT}/{self.site}/{GATEWAY}/status",
                 "availability_template": "{{ value_json.state }}", "qos": 1}
 
+    def _changed_config(self, device: str, config: dict[str, Any]) -> int:
+        """Publish the device's discovery config if it changed: 1 if it was published."""
+        text = json.dumps(config, sort_keys=True)
+        if self.configs.get(device) == text:
+            return 0
+        self.publish(self._config_topic(device), text.encode(), True)
+        self.configs[device] = text
+        return 1
+
+    def _changed_state(self, key: str, topic: str, state: Any) -> int:
+        """Publish a state topic's JSON if it changed: 1 if it was published."""
+        body = json.dumps(state, sort_keys=True)
+        if self.states.get(key) == body:
+            return 0
+        self.publish(topic, body.encode(), True)
+        self.states[key] = body
+        return 1
+
     def _publish_alerts(self) -> int:
         with self.data.alerts() as book:
             alerts = book.alerts()
         if not alerts:
             return 0
-        sent = 0
         keys = {_slug(a.id): f"{a.title} ({a.scope})" for a in alerts.values()}
-        device = f"eil_{_slug(self.site)}_alerts"
-        cfg = json.dumps(self._alerts_config(keys), sort_keys=True)
-        if self.configs.get(device) != cfg:
-            self.publish(self._config_topic(device), cfg.encode(), True)
-            self.configs[device] = cfg
-            sent += 1
-        body = json.dumps({_slug(a.id): {
-            "on": "ON" if a.active else "OFF", "alert_state": a.state, "severity": a.severity,
-            "text": a.text, "since_ms": a.since_ms, "acknowledged_by": a.ack_by, "id": a.id}
-            for a in alerts.values()}, sort_keys=True)
-        if self.states.get("_alerts") != body:
-            self.publish(f"{self.base}/_alerts/state", body.encode(), True)
-            self.states["_alerts"] = body
-            sent += 1
-        return sent
+        sent = self._changed_config(f"eil_{_slug(self.site)}_alerts", self._alerts_config(keys))
+        return sent + self._changed_state("_alerts", f"{self.base}/_alerts/state", {
+            _slug(a.id): {"on": "ON" if a.active else "OFF", "alert_state": a.state,
+                          "severity": a.severity, "text": a.text, "since_ms": a.since_ms,
+                          "acknowledged_by": a.ack_by, "id": a.id} for a in alerts.values()})
 
     def once(self) -> int:
         """Publish what changed (everything, after Home Assistant announced itself). Returns
@@ -198,11 +205,7 @@ class HomeAssistantPublisher:
                     self.forget(node)
                     sent += 3
                 continue
-            cfg = json.dumps(self._node_config(node, series), sort_keys=True)
-            if self.configs.get(device) != cfg:
-                self.publish(self._config_topic(device), cfg.encode(), True)
-                self.configs[device] = cfg
-                sent += 1
+            sent += self._changed_config(device, self._node_config(node, series))
             state = "online" if _available(nodes.get(node, {}), time.time()) else "offline"
             if self.availability.get(node) != state:
                 self.publish(f"{self.base}/{_slug(node)}/availability", state.encode(), True)
@@ -210,26 +213,14 @@ class HomeAssistantPublisher:
                 sent += 1
             values = {_slug(f"{s['name']}_{s['kind']}_{s['unit'] or ''}"): s["value"]
                       for s in series if s["kind"] != "event"}
-            body = json.dumps(values, sort_keys=True)
-            if self.states.get(node) != body:
-                self.publish(f"{self.base}/{_slug(node)}/state", body.encode(), True)
-                self.states[node] = body
-                sent += 1
+            sent += self._changed_state(node, f"{self.base}/{_slug(node)}/state", values)
         if self.cfg.signals:
             signals = self.data.latest_signals()
             if signals:
-                device = f"eil_{_slug(self.site)}_signals"
-                cfg = json.dumps(self._signals_config(signals), sort_keys=True)
-                if self.configs.get(device) != cfg:
-                    self.publish(self._config_topic(device), cfg.encode(), True)
-                    self.configs[device] = cfg
-                    sent += 1
-                body = json.dumps({_slug(str(s["id"])): s["value"] for s in signals},
-                                  sort_keys=True)
-                if self.states.get("_signals") != body:
-                    self.publish(f"{self.base}/_signals/state", body.encode(), True)
-                    self.states["_signals"] = body
-                    sent += 1
+                sent += self._changed_config(f"eil_{_slug(self.site)}_signals",
+                                             self._signals_config(signals))
+                sent += self._changed_state("_signals", f"{self.base}/_signals/state", {
+                    _slug(str(s["id"])): s["value"] for s in signals})
         if self.cfg.alerts and self.data.has_alerts():
             sent += self._publish_alerts()
         return sent
