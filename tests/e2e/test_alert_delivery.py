@@ -219,6 +219,7 @@ def test_flapping_for_a_day_is_a_bounded_number_of_messages(tmp_path: Path) -> N
             sender.once(now_ms=now)
         sender.once(now_ms=T0 + 25 * 3_600_000)
         messages = len(http.messages())
+        print(f"flapping every 3 min for a day: {transitions} transitions, {messages} messages")
         assert transitions == 480 and messages <= 6, messages  # docs/alerts.md: measured
         assert any("CHATTERING" in m["message"] for m in http.messages())
 
