@@ -171,9 +171,12 @@ def cmd_week(args: argparse.Namespace) -> None:
         transitions = [e for e in events if e["kind"] in ("fire", "resolve")]
         for r, follows in (("gardener", ("signal/", "scope/")), ("steward", ("",))):
             mine = [e for e in transitions if e["alert"].startswith(follows)]
-            got = len(hook.messages(f"/{r}"))
-            print(f"{r}: {got} messages in the week, against {len(mine)} with one message per "
-                  f"transition")
+            bodies = [m["message"] for m in hook.messages(f"/{r}")]
+            reminders = sum(all(ln.startswith("- STILL FIRING") for ln in b.splitlines()
+                                if ln.startswith("- ")) for b in bodies)
+            print(f"{r}: {len(bodies)} messages in the week ({len(bodies) - reminders} with "
+                  f"changes, {reminders} reminders of unacknowledged alerts only), against "
+                  f"{len(mine)} with one message per transition and no reminders")
         kinds: dict[str, int] = {}
         for e in transitions:
             kinds[e["alert"].split("/")[0]] = kinds.get(e["alert"].split("/")[0], 0) + 1

@@ -206,21 +206,28 @@ def plan(policy: Policy, pending: list[Pending], groups: dict[str, int], told: l
             due_now = True
         else:
             wake.append(due)
-    repeats = []
+    repeats, early = [], []
     queued = {p.alert_id for p in pending}
     for x in told:
         if x.alert_id in queued:
             continue
-        due = x.last_ms + min(t.repeat_max_ms, t.repeat_interval_ms * 2 ** min(x.repeats, 30))
-        if due > now:
-            wake.append(due)
-        elif _held(policy, now, x.severity):
-            if quiet_end is not None:
+        every = min(t.repeat_max_ms, t.repeat_interval_ms * 2 ** min(x.repeats, 30))
+        due = x.last_ms + every
+        item = Pending(None, x.alert_id, REPEAT, now, x.severity, x.group, x.scope, x.title,
+                       x.text, x.link, before=x.before)
+        if _held(policy, now, x.severity):
+            if due <= now and quiet_end is not None:
                 wake.append(quiet_end)
+            elif due > now:
+                wake.append(due)
+        elif due <= now:
+            repeats.append(item)
         else:
-            repeats.append(Pending(None, x.alert_id, REPEAT, now, x.severity, x.group, x.scope,
-                                   x.title, x.text, x.link, before=x.before))
+            wake.append(due)
+            if due - now <= every // 2:  # goes along with a message sent now anyway: standing
+                early.append(item)        # alerts fall into step instead of one message each
     due_now = due_now or bool(repeats)
+    repeats += early
     if not due_now:
         return Plan([], min(wake, default=None))
     recent = sorted(s for s in sent_ms if s > now - t.flood_window_ms)

@@ -228,3 +228,14 @@ def test_quiet_hours_end_where_they_say_in_any_zone(h1: int, m1: int, h2: int, m
     if q.contains(t):
         # inside: quiet until the end (an hour skipped by a clock change may end it early)
         assert all(q.contains(x) for x in range(t, end, max(1, (end - t) // 7)))
+
+
+def test_standing_alerts_repeat_together() -> None:
+    a = Told("signal/a", "ga", T0, "a", WARNING, "site", "A")
+    soon = Told("signal/b", "gb", T0 + 3 * HOUR, "b", WARNING, "site", "B")  # due in 3 h
+    late = Told("signal/c", "gc", T0 + 3 * HOUR + 10 * MINUTE, "c", WARNING, "site", "C")
+    p = plan(Policy(), [], {}, [a, soon, late], [], T0 + 4 * HOUR + HOUR)
+    # a is due; b is due in 2 h, within half its interval: it goes along; c, due in 2 h 10
+    # min, waits for its own time
+    (msg,) = p.messages
+    assert sorted(x.alert_id for x in msg.items) == ["signal/a", "signal/b"]
