@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import ConfigError, Table, read_toml
+from gateway.alerts import channel_check
 from gateway.alerts.lifecycle import Policy, Timing
 from gateway.alerts.quiet import QuietHours, QuietHoursError
 from gateway.store.alert_rows import SEVERITIES, WARNING, Event, rank
@@ -132,19 +133,6 @@ def _severity(t: Table, key: str, default: str) -> str:
     return str(value)
 
 
-def check_channel(url: str) -> str | None:
-    """Why Apprise cannot use `url`, or None when it can."""
-    import apprise  # the gateway's alerts only: not on a node's import path
-
-    if "://" not in url:
-        return f"{url!r} is not a channel URL (scheme://..., e.g. mailto://, ntfy://)"
-    if apprise.Apprise.instantiate(url) is None:
-        scheme = url.split("://", 1)[0]
-        return (f"no channel understands {scheme}:// or the URL lacks what it needs "
-                "(see docs/alerts.md for the schemes and their forms)")
-    return None
-
-
 def _recipient(t: Table, name: str, zone: str) -> Recipient:
     known = {"channels", "follow", "min_severity", "quiet_hours", "timezone",
              "critical_breaks_quiet", "escalate_to", "escalate_after", "fallback_after",
@@ -156,9 +144,8 @@ def _recipient(t: Table, name: str, zone: str) -> Recipient:
     if not channels:
         raise t.fail("channels", "a recipient needs at least one channel URL")
     for i, url in enumerate(channels):
-        why = check_channel(url) if isinstance(url, str) else f"expected a URL, got {url!r}"
-        if why:
-            raise t.fail(f"channels[{i}]", why)
+        if not isinstance(url, str):
+            raise t.fail(f"channels[{i}]", f"expected a URL, got {url!r}")
     follow = t.get("follow", list, ["*"])
     if not follow or not all(isinstance(p, str) and p for p in follow):
         raise t.fail("follow", "a list of alert id patterns, e.g. [\"signal/*\", "
@@ -181,9 +168,11 @@ SETTINGS = ("channels", "follow", "min_severity", "quiet_hours", "timezone",
             "critical_breaks_quiet")
 
 
-def with_settings(cfg: AlertsConfig, name: str, settings: dict[str, Any]) -> Recipient:
+def with_settings(cfg: AlertsConfig, name: str, settings: dict[str, Any], *,
+                  check: bool = False) -> Recipient:
     """The recipient `name` with `settings` over alerts.toml's; ConfigError (naming the
-    setting and the reason) for one that would not work."""
+    setting and the reason) for one that would not work. `check`: ask Apprise about changed
+    channel URLs too (when a person saves them; they are kept only once they passed)."""
     r = cfg.recipients[name]
     unknown = sorted(set(settings) - set(SETTINGS))
     t = Table(Path(f"{name}'s alert settings"), {**dict(r.raw), **settings})
@@ -191,7 +180,10 @@ def with_settings(cfg: AlertsConfig, name: str, settings: dict[str, Any]) -> Rec
         raise t.fail(unknown[0], f"not a setting a person chooses; they are {', '.join(SETTINGS)}")
     if "quiet_hours" in settings and settings["quiet_hours"] in ("", None):
         t.data.pop("quiet_hours")
-    return _recipient(t, name, cfg.zone)
+    r = _recipient(t, name, cfg.zone)
+    if check and "channels" in settings:
+        check_channels(Table(t.path, {name: t.data}), [r])
+    return r
 
 
 def effective(cfg: AlertsConfig, prefs: dict[str, dict[str, Any]]) -> AlertsConfig:
@@ -207,6 +199,15 @@ def effective(cfg: AlertsConfig, prefs: dict[str, dict[str, Any]]) -> AlertsConf
         except ConfigError as exc:
             log.error("%s: ignored", exc)
     return replace(cfg, recipients=recipients)
+
+
+def check_channels(t: Table, recipients: list[Recipient]) -> None:
+    """Every channel URL of `recipients` as Apprise reads it (one child process for all);
+    ConfigError naming the first that no channel can use. `t`: their [recipients] table."""
+    urls = [(r.name, i, u) for r in recipients for i, u in enumerate(r.channels)]
+    for (name, i, _), v in zip(urls, channel_check.check([u for _, _, u in urls]), strict=True):
+        if v.error:
+            raise t.table(name).fail(f"channels[{i}]", v.error)
 
 
 def _check_escalations(root: Table, recipients: dict[str, Recipient]) -> None:
@@ -277,6 +278,7 @@ def load_alerts_config(path: Path, *, zone: str = "UTC", base_url: str = "") -> 
             raise rt.fail(name, "a recipient's name: 1-32 of a-z, 0-9, '.', '_', '-'")
         recipients[name] = _recipient(rt.table(name), name, zone)
     _check_escalations(root, recipients)
+    check_channels(rt, list(recipients.values()))
     if recipients and path.stat().st_mode & stat.S_IRWXO:
         log.warning("%s holds channel URLs (tokens, passwords) and is readable by others: "
                     "chmod 600 it", path)

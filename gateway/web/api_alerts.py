@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from core.clock import Clock, clock_ms
 from core.config import ConfigError
+from gateway.alerts import channel_check
 from gateway.alerts.config import SETTINGS, AlertsConfig, effective, with_settings
 from gateway.alerts.evaluator import SENDER
 from gateway.store import DataDir
@@ -46,14 +47,6 @@ def _alert(a: Alert, signed_in: bool) -> Json:
     if signed_in:
         out |= {"ack_by": a.ack_by, "ack_ms": a.ack_ms, "ack_note": a.ack_note}
     return out
-
-
-def _private(url: str) -> str:
-    """A channel URL with its secrets hidden (Apprise's privacy form)."""
-    import apprise
-
-    plugin = apprise.Apprise.instantiate(url)
-    return str(plugin.url(privacy=True)) if plugin is not None else url.split("://")[0] + "://…"
 
 
 def router(data: DataDir, auth: Auth, clock: Clock, cfg: AlertsConfig) -> APIRouter:
@@ -158,15 +151,18 @@ def router(data: DataDir, auth: Auth, clock: Clock, cfg: AlertsConfig) -> APIRou
         """The alert settings of the recipients this person is (a steward: everyone's), with
         channel secrets hidden."""
         eff = effective(cfg, book.prefs())
-        return [{"name": x.name, "channels": [_private(u) for u in x.channels],
+        shown = [x for x in eff.recipients.values()
+                 if who.role == "steward" or x.account == who.name]
+        private = iter(v.private for v in channel_check.check(
+            [u for x in shown for u in x.channels]))  # Apprise's privacy form, secrets hidden
+        return [{"name": x.name, "channels": [next(private) for _ in x.channels],
                  "follow": list(x.follow), "min_severity": x.min_severity,
                  "quiet_hours": None if x.quiet is None else
                  f"{x.quiet.start:%H:%M}-{x.quiet.end:%H:%M}",
                  "timezone": str(x.quiet.zone) if x.quiet else cfg.zone,
                  "critical_breaks_quiet": x.critical_breaks_quiet,
                  "escalate_to": x.escalate_to, "escalate_after_s": x.escalate_after_s,
-                 "account": x.account} for x in eff.recipients.values()
-                if who.role == "steward" or x.account == who.name]
+                 "account": x.account} for x in shown]
 
     @r.put("/settings/{name}", responses=refused | {422: {"description": "a setting that "
                                                                           "would not work"}})
@@ -178,7 +174,7 @@ def router(data: DataDir, auth: Auth, clock: Clock, cfg: AlertsConfig) -> APIRou
         current = book.prefs().get(name, {})
         merged = {**current, **{k: v for k, v in body.items()}}
         try:
-            with_settings(cfg, name, merged)
+            with_settings(cfg, name, merged, check=True)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from exc
         book.set_prefs(name, {k: v for k, v in merged.items() if k in SETTINGS}, who.name,
