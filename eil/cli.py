@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contract.topics import NodeId
 from core.errors import EilError
 from eil.cli_alerts import add_parser as add_alerts_parser
+from eil.cli_backup import add_gateway_parsers as add_backup_parsers
 from eil.cli_grafana import add_parser as add_grafana_parser
 from eil.cli_kit import add_parser as add_kit_parser
 from eil.cli_library import add_parser as add_library_parser
@@ -300,7 +301,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"\n{n['node']}: sequence needs a steward:")
             print("".join(f"  {p}\n" for p in problems), end="")
     print("\n" + _alerts_text(_data(args.data), now))
+    print(_backup_text(_data(args.data).backup_state(), now))
     return 0
+
+
+def _backup_text(state: dict[str, Any], now: float) -> str:
+    """The last good backup (age, size, target) and the last attempt if it failed."""
+    ok, last = state.get("last_ok"), state.get("last") or {}
+    text = "backup: none yet (eil gateway backup, docs/backup.md)" if not ok else (
+        f"backup: the last good one {(now - ok['at']) / 3600:.1f} h ago, "
+        f"{ok['bytes'] / 1e6:.1f} MB to {ok['target']}")
+    if last.get("ok") is False:
+        text += f"; the last attempt FAILED: {last.get('error')}"
+    if "drill_ok" in state:
+        text += "; restore drill " + ("passed" if state["drill_ok"] else
+                                      f"FAILED: {state.get('drill_error')}")
+    return text
 
 
 def _alerts_text(data, now: float) -> str:  # type: ignore[no-untyped-def]
@@ -512,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --keep other: which other version, when several arrived")
     seq.add_argument("--by", help="who chooses (recorded; default: your user name)")
     seq.set_defaults(func=cmd_sequence)
+    add_backup_parsers(gw)
     snk = gw.add_parser("sink", help="forget a sink taken out of gateway.toml")
     snk.add_argument("what", choices=("remove",))
     snk.add_argument("name", help="the sink's name, as eil status lists it")

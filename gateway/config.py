@@ -13,6 +13,7 @@ from core.clock import Clock, SystemClock, clock_from
 from core.config import BrokerConfig, Table, parse_broker, read_toml
 from gateway.alerts.config import FILE as ALERTS_FILE
 from gateway.alerts.config import AlertsConfig, load_alerts_config
+from gateway.backup.config import BackupConfig, parse_backup
 from gateway.homeassistant.publisher import HomeAssistantConfig
 from gateway.sinks.config import SinkConfig, parse_sinks
 from gateway.store.data_dir import DataDir
@@ -97,6 +98,7 @@ class GatewayConfig:
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     upstream: UpstreamConfig | None = None
     alerts: AlertsConfig = AlertsConfig(None)  # alerts.toml beside this file
+    backup: BackupConfig = BackupConfig()  # [backup]: where `eil gateway backup` sends copies
     # the site's time for signals and views: real time, or the demo's and tests' simulated
     # timeline (their nodes run faster than real time; the gateway follows them)
     clock: Clock = SystemClock()
@@ -147,6 +149,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         clock=_clock(root.table("clock")),
         alerts=load_alerts_config(path.parent / ALERTS_FILE, zone=_site_zone(data_dir),
                                   base_url=f"http://{host}:{port}/"),
+        backup=parse_backup(root.table("backup")),
     )
 
 

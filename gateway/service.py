@@ -139,7 +139,8 @@ class Gateway:
             threads.append(self._thread("homeassistant", lambda: ha.run(stop), stop))
         evaluator = AlertEvaluator(self.cfg.data, self.cfg.alerts, self.cfg.clock,
                                    sinks=[s.name for s in self.cfg.sinks],
-                                   certificates=_certificates(self.cfg))
+                                   certificates=_certificates(self.cfg),
+                                   backups=self.cfg.backup.configured)
         threads.append(self._thread("alerts", lambda: evaluator.run(stop), stop))
         if self.cfg.alerts.recipients:
             sender = ChildProcesses(self.cfg.path, "alerts", ["sender"], sender_main)

@@ -51,7 +51,8 @@ SOURCES: dict[str, SourceRule] = {
     "disk.days": SourceRule(severity="critical", limit=30.0),  # days left at today's rate
     "certificate.expiry": SourceRule(limit=30.0),  # days before a certificate expires
     "sender.silent": SourceRule(severity="critical", limit=120.0),  # seconds without a beat
-    "clock.off": SourceRule(limit=3600.0),  # seconds the kernel's clock has been unsynchronised
+    "clock.off": SourceRule(limit=3600.0),  # seconds the kernel's clock is unsynchronised
+    "backup.age": SourceRule(limit=36 * 3600.0),  # seconds since the last good backup
     "scope": SourceRule(),  # a scope's roll-up outside its limits (scopes above a site)
     "signal": SourceRule(),  # a signal's alert, as the engine computes it
 }

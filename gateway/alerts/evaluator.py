@@ -28,9 +28,11 @@ SENDER = "sender"  # the sender's heartbeat name
 
 class AlertEvaluator:
     def __init__(self, data: DataDir, cfg: AlertsConfig, clock: Clock, *,
-                 sinks: Sequence[str] = (), certificates: Sequence[Path] = ()) -> None:
+                 sinks: Sequence[str] = (), certificates: Sequence[Path] = (),
+                 backups: bool = False) -> None:
         self.data, self.cfg, self.clock = data, cfg, clock
         self.sinks, self.certificates = list(sinks), list(certificates)
+        self.backups = backups  # a [backup] target is configured
         self.started_s = time.time()
         self.book = data.alerts()
         self._disk: list[tuple[float, int]] = []  # (real s, bytes used by the data directory)
@@ -83,6 +85,8 @@ class AlertEvaluator:
         synced = sources.clock_synchronised()
         self._unsynced = None if synced in (True, None) else (self._unsynced or now_s)
         out += sources.clock_condition(self._unsynced, cfg, now_s)
+        out += sources.backup_condition(self.data.backup_state(), self.backups,
+                                        self.started_s, cfg, now_s)
         return out
 
     def once(self, now_s: float | None = None, now_ms: int | None = None,

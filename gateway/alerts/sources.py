@@ -10,7 +10,8 @@ words a person reads in a message (docs/alerts.md lists every source):
   `sink.failing/<sink>`, `disk.days/gateway`, `certificate.expiry/<file>`,
   `clock.off/gateway` (the kernel says the clock is not synchronised: a Pi has no real-time
   clock, and without a time server every reading after a power cut is stamped wrong),
-  `sender.silent/gateway` (the notification sender's dead-man heartbeat).
+  `sender.silent/gateway` (the notification sender's dead-man heartbeat),
+  `backup.age/gateway` (backups configured, and none good for too long, or the last failed).
 
 Pure functions of what the store, the signals' summaries and the files say."""
 
@@ -306,3 +307,24 @@ def clock_condition(unsynced_since: float | None, cfg: AlertsConfig, now_s: floa
                       f"{_ago(now_s - unsynced_since)} (no time server reached): readings and "
                       "alerts may carry wrong times; give it a time server on the site's "
                       "network or a real-time clock", "fleet")]
+
+
+def backup_condition(state: dict[str, Any], configured: bool, started_s: float,
+                     cfg: AlertsConfig, now_s: float) -> list[Condition]:
+    """`state`: the data directory's backup-state.json. With a [backup] target: no good
+    backup for `limit` seconds (counted from the gateway's start when there never was one),
+    or the last attempt failed."""
+    rule = _on(cfg, "backup.age")
+    if rule is None or not configured:
+        return []
+    ok, last = state.get("last_ok"), state.get("last") or {}
+    since = ok["at"] if ok else started_s
+    failed = last.get("ok") is False
+    if now_s - since < (rule.limit or 129600) and not failed:
+        return []
+    age = f"the last good backup is {_ago(now_s - ok['at'])} old" if ok else \
+        "there has been no good backup"
+    why = f"; the last attempt failed: {last.get('error')}" if failed else ""
+    return [Condition("backup.age/gateway", "backup.age", "backup.age", rule.severity,
+                      "gateway", "Backup", f"{age}{why} (eil gateway backup, docs/backup.md)",
+                      "fleet")]

@@ -9,6 +9,8 @@
     accounts.db       steward and volunteer accounts and sessions (accounts.Accounts)
     alerts.db         alerts, their history, silences and the notification outbox (alert_book)
     alerts.sender.lock  held by the running notification sender
+    backup-state.json the last backup's and restore drill's outcome (gateway/backup/)
+    .staging/         backups being taken for a restic repository, and restore drills
     first-run-token   the one-time token that creates the first account (mode 600)
     thresholds.toml   the site's signal parameters and threshold overrides (the steward's)
     scopes.toml       the neighbourhood and municipality scopes of the panel (the steward's)
@@ -29,6 +31,7 @@ from gateway.store.alert_book import AlertBook
 from gateway.store.library_db import LibraryDb
 from gateway.store.readings import Store
 from gateway.store.signal_history import SignalStore
+from gateway.store.snapshot import Snapshot, take
 
 
 class DataDir:
@@ -113,6 +116,34 @@ class DataDir:
         """(bytes free on the data directory's file system, bytes its files take)."""
         used = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
         return shutil.disk_usage(self.root).free, used
+
+    # --- backups ------------------------------------------------------------------------------
+    @property
+    def staging(self) -> Path:
+        """Where a backup for a restic repository is taken before it is sent (never in a
+        backup: snapshot.py leaves out folders starting with '.')."""
+        return self.root / ".staging"
+
+    def snapshot(self, dest: Path) -> Snapshot:
+        """A consistent, verified copy of this data directory in the new directory `dest`."""
+        return take(self.root, dest)
+
+    def backup_state(self) -> dict[str, Any]:
+        path = self.root / "backup-state.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def record_backup(self, outcome: dict[str, Any], *, merge: bool = False) -> None:
+        """The last backup's outcome: a success replaces everything; a failure or a drill
+        keeps the last success beside it."""
+        state = self.backup_state()
+        if merge:
+            state |= outcome
+        elif outcome.get("ok"):
+            state = {**{k: v for k, v in state.items() if k.startswith("drill")},
+                     "last_ok": outcome, "last": outcome}
+        else:
+            state["last"] = outcome
+        self._replace(self.root / "backup-state.json", json.dumps(state).encode())
 
     # --- accounts -----------------------------------------------------------------------------
     def accounts(self) -> Accounts:

@@ -109,6 +109,14 @@ def router(data: DataDir, store: Store, auth: Auth, clock: Clock) -> APIRouter:
                               for x in store.sinks.refusals(st.sink, 5)]}
                 for st in store.sinks.status(clock_ms(clock))]
 
+    @r.get("/backup", dependencies=[steward], responses=refused)
+    def backup() -> Json:
+        """Stewards: the last good backup (`last_ok`: when, name, bytes, target), the last
+        attempt (`last`, with its error if it failed) and the last restore drill
+        (`drill_ok`, `drill_at`, `drill_error`); times are real UNIX seconds. Empty before the
+        first backup."""
+        return data.backup_state()
+
     @r.get("/fleet", dependencies=[steward], responses=refused)
     def fleet() -> list[Json]:
         """Stewards: every node's state, last seen, battery, backlog (outbox, unacknowledged

@@ -534,6 +534,7 @@ def test_alerts_reach_the_steward_who_acknowledges_by_link_and_on_the_pages(
             assert "ACKNOWLEDGED" in box.inner_text() and "sam (message link)" in box.inner_text()
             assert "the notification sender is running" in page.locator(
                 "#fleet-alerts [data-role=sender]").inner_text()
+            page.locator("#backup").filter(has_text="no backup yet").wait_for()
             page.goto(f"{base}/alerts")
             item = page.locator("[data-alert='sink.failing/city']")
             item.wait_for()

@@ -92,8 +92,21 @@ function alertsBox(alerts, delivery) {
   return [list, sender, ...failing, el("p", {}, el("a", {href: "/alerts"}, "Acknowledge, silence, and who hears what"))];
 }
 
+// The last good backup, or that there is none: the card may be the only copy
+function backupText(b) {
+  const days = s => duration(Date.now() / 1000 - s);
+  if (!b.last_ok) return el("span", {class: "band overshoot"}, "▲ no backup yet: this card holds the only copy (eil gateway backup, docs/backup.md)");
+  const parts = [el("span", {class: b.last && b.last.ok === false ? "band overshoot" : "band safe"},
+    `${b.last && b.last.ok === false ? "▲" : "●"} last good backup ${days(b.last_ok.at)} ago, ${(b.last_ok.bytes / 1e6).toFixed(1)} MB to ${b.last_ok.target}`)];
+  if (b.last && b.last.ok === false) parts.push(` — the last attempt failed: ${b.last.error}`);
+  if ("drill_ok" in b) parts.push(b.drill_ok ? ` — restore drill passed ${days(b.drill_at)} ago` : ` — ▲ restore drill failed: ${b.drill_error}`);
+  return parts;
+}
+
 async function refresh() {
   try {
+    getJSON("/api/v1/backup").then(b => document.getElementById("backup").replaceChildren(...[backupText(b)].flat()))
+      .catch(e => document.getElementById("backup").replaceChildren(e.message));
     const [nodes, dead, conflicts, sinks, alerts, delivery] = await Promise.all([getJSON("/api/v1/fleet"),
       getJSON("/api/v1/dead-letters?limit=50"), getJSON("/api/v1/conflicts?limit=50"),
       getJSON("/api/v1/sinks"), getJSON("/api/v1/alerts"), getJSON("/api/v1/alerts/delivery")]);
