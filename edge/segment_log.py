@@ -32,6 +32,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.durable import fsync_path
+
 MAGIC = b"EOL1"
 HEADER = struct.Struct("<4sIIQQIB3x")  # magic, crc, payload length, last seq, acked, count, log2
 SEGMENT_BYTES = 4 * 2**20
@@ -197,8 +199,4 @@ def segment_path(directory: Path, number: int) -> Path:
 
 
 def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(directory)

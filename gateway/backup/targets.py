@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from core.durable import fsync_path
 from gateway.backup.config import BackupConfig
 from gateway.errors import GatewayError
 
@@ -21,11 +22,7 @@ class TargetError(GatewayError):
 
 def _sync_tree(path: Path) -> None:
     for p in [path, *path.rglob("*")]:
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(p)
 
 
 class Folder:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from core import __version__
+from core.durable import fsync_path
 from gateway.errors import StoreError
 
 MANIFEST = "manifest.json"
@@ -56,14 +57,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _files(root: Path) -> list[Path]:
@@ -135,8 +128,8 @@ def take(root: Path, dest: Path) -> Snapshot:
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     for p in [*dest.rglob("*")]:
         if p.is_file():
-            _fsync(p)
-    _fsync(dest)
+            fsync_path(p)
+    fsync_path(dest)
     return verify(dest)
 
 
@@ -201,8 +194,8 @@ def restore(backup: Path, root: Path) -> Snapshot:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".restoring")
         shutil.copyfile(backup / name, tmp)
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, target)
-    _fsync(root)
+    fsync_path(root)
     check_databases(root, snap.manifest)
     return snap
