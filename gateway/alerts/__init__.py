@@ -10,6 +10,8 @@
 - `evaluator.py`: the gateway's thread that records transitions and queues them;
 - `compose.py`: a message's words, links and single-use acknowledgement tokens;
 - `channels.py`: one channel URL through Apprise, with a timeout and a verdict;
+- `channel_check.py`: Apprise's verdict on URLs, asked in a short-lived child process;
+- `stats.py`: alerts per day, time in a flood, top sources (`eil alerts stats`);
 - `sender.py`: the sender process, which delivers the queue (never ingest, never signals).
 
 The durable part (history, silences, the notification outbox) is `gateway/store/alert_book.py`.

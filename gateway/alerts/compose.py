@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from gateway.store.alert_book import token_hash
@@ -124,5 +123,3 @@ def hashes(tokens: dict[str, str]) -> dict[bytes, str]:
     """What the store keeps of the tokens: hash -> alert id."""
     return {token_hash(t): aid for aid, t in tokens.items()}
 
-
-Compose = Callable[[str], tuple[str, str]]

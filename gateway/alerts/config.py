@@ -188,9 +188,10 @@ def with_settings(cfg: AlertsConfig, name: str, settings: dict[str, Any], *,
 
 
 def effective(cfg: AlertsConfig, prefs: dict[str, dict[str, Any]]) -> AlertsConfig:
-    """alerts.toml with the settings people chose on the web; a stored setting that no longer
-    works (a recipient gone from the file, a channel scheme no longer known) is left out and
-    logged, so one person's mistake never stops anyone else's alerts."""
+    """alerts.toml with the settings people chose on the web (their channel URLs were checked
+    when they were saved); a stored setting that no longer parses against the file (a recipient
+    gone from it, a time zone unknown to this system) is left out and logged, so one person's
+    mistake never stops anyone else's alerts."""
     recipients = dict(cfg.recipients)
     for name, settings in prefs.items():
         if name not in recipients:

@@ -94,13 +94,14 @@ class AlertEvaluator:
         """One evaluation: the transitions and escalations recorded (and queued)."""
         now_s = time.time() if now_s is None else now_s
         now_ms = clock_ms(self.clock) if now_ms is None else now_ms
-        found = self._held({c.id: c for c in (self.conditions(now_s) if conditions is None
-                                              else conditions)}, now_ms)
+        present = {c.id: c for c in (self.conditions(now_s) if conditions is None
+                                     else conditions)}
         muted = self.book.muted(now_ms)
         done = self.book.escalations()
         cfg = effective(self.cfg, self.book.prefs())
 
         def make(stored: dict[str, Alert]) -> tuple[list[Alert], list[Event]]:
+            found = self._held(present, now_ms, {i for i, a in stored.items() if a.active})
             changed, events = lifecycle.step(stored, found, now_ms, muted, cfg.timing)
             merged = {**stored, **{a.id: a for a in changed}}
             for a in merged.values():
@@ -115,12 +116,12 @@ class AlertEvaluator:
 
         return self.book.record(make, cfg.route)
 
-    def _held(self, found: dict[str, Condition], now_ms: int) -> dict[str, Condition]:
+    def _held(self, found: dict[str, Condition], now_ms: int, active: set[str]
+              ) -> dict[str, Condition]:
         """The conditions that have lasted their source's `for` (Prometheus' `for`: a
         stream stale for one run is not news). Kept in memory: after a restart a condition
         waits its `for` again (alerts already firing stay so: they are in alerts.db)."""
         self._seen = {i: self._seen.get(i, now_ms) for i in found}
-        active = {i for i, a in self.book.alerts().items() if a.active}
         none = SourceRule()
         return {i: c for i, c in found.items() if i in active or now_ms - self._seen[i] >=
                 self.cfg.sources.get(c.source, none).hold_s * 1000}

@@ -1,8 +1,9 @@
 """`eil gateway backup`: check free space, take a consistent copy (gateway/store/snapshot.py),
 verify it, send it to the target, keep the newest `keep`, and record the outcome in the data
 directory (backup-state.json), which `eil status`, the fleet view and the `backup.age` alert
-read. `drill`: restore the latest backup into a scratch place and verify it. `restore`: a
-backup (a folder, or one fetched from the target) into an empty data directory."""
+read. `drill`: restore the latest backup into a scratch place and verify it. `fetch`: a
+backup of the target as a folder, for `eil gateway restore` (gateway/store/snapshot.py's
+`restore` puts it into an empty data directory)."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ from gateway.store.alert_rows import (
     ACK,
     ACKNOWLEDGED,
     ESCALATE,
+    FIRE,
     FIRING,
     REPEAT,
     RESOLVE,
@@ -210,7 +211,9 @@ class AlertBook:
             for a in changed:
                 self._put(db, a)
             for e in events:
-                told = self._told_of(db, e.alert_id) if e.notify and not e.to else []
+                # who heard of this episode: a firing starts one, so it needs none
+                told = self._told_of(db, e.alert_id) if e.notify and not e.to and \
+                    e.kind != FIRE else []
                 seq = self._event(db, e)
                 if not e.notify:
                     continue
@@ -312,13 +315,6 @@ class AlertBook:
         return lambda aid: any(fnmatch.fnmatchcase(aid, p) for p in patterns)
 
     # --- the outbox: what the sender reads and writes ------------------------------------------
-    def recipients_waiting(self) -> set[str]:
-        """Recipients with queued notifications or an undelivered message."""
-        with self.lock:
-            return {r for (r,) in self.db.execute(
-                "SELECT DISTINCT recipient FROM queue WHERE message IS NULL UNION "
-                "SELECT DISTINCT recipient FROM messages WHERE delivered IS NULL")}
-
     def pending(self, recipient: str) -> list[Pending]:
         """Their queued notifications not yet in a message, oldest first."""
         with self.lock:

@@ -172,7 +172,7 @@ def router(data: DataDir, auth: Auth, clock: Clock, cfg: AlertsConfig) -> APIRou
         Checked as alerts.toml is; escalation stays in the steward's file."""
         _may(who, name)
         current = book.prefs().get(name, {})
-        merged = {**current, **{k: v for k, v in body.items()}}
+        merged = {**current, **body}
         try:
             with_settings(cfg, name, merged, check=True)
         except ConfigError as exc:
